@@ -1,0 +1,1 @@
+"""MyDRTV social layer: composition root, settings, accounts and the REST edge."""

@@ -1,0 +1,1 @@
+"""Accounts: registration, the public user record, roles and ``/me``."""

@@ -1,0 +1,129 @@
+"""Registration, authentication and roles.
+
+A user is two rows in two databases: ``accounts`` (identity: personal data) and ``users`` (main:
+public handle and role), sharing one opaque id. No transaction spans both, so registration writes
+the identity row first and removes it again if the public row cannot be written.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date
+
+import asyncpg
+import msgspec
+from email_validator import EmailNotValidError, validate_email
+
+from app.accounts.schemas import Consent, Me, PublicUser, Registration
+from app.accounts.tables import ROLES, User
+from app.auth.passwords import check_strength, hash_password, verify_password
+from app.auth.tokens import Principal
+from app.errors import BadRequest, Conflict, NotFound
+from app.identity.store import IdentityStore
+
+HANDLE = re.compile(r"^[a-z0-9_]{3,30}$")
+
+
+def normalise_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise BadRequest(f"the email address is not valid: {exc}", code="invalid_email") from exc
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+class AccountService:
+    def __init__(self, identity: IdentityStore, minimum_age: int) -> None:
+        self._identity = identity
+        self._minimum_age = minimum_age
+
+    async def register(self, form: Registration, role: str = "viewer") -> PublicUser:
+        email = normalise_email(form.email)
+        handle = form.handle.strip().lower()
+        if not HANDLE.match(handle):
+            raise BadRequest(
+                "the handle must be 3 to 30 letters, digits or underscores", code="invalid_handle"
+            )
+        self._check_birth_date(form.birth_date)
+        check_strength(form.password, related=[email, email.split("@")[0], handle])
+        user_id = uuid.uuid4()
+        await self._identity.create(
+            account_id=user_id,
+            email=email,
+            password_hash=await hash_password(form.password),
+            birth_date=form.birth_date,
+            consents=form.consents,
+        )
+        try:
+            await User.insert(User(id=user_id, handle=handle, role=role))
+        except asyncpg.UniqueViolationError as exc:
+            await self._identity.delete(user_id)
+            raise Conflict("this handle is taken", code="handle_taken") from exc
+        return await self.public(user_id)
+
+    def _check_birth_date(self, born: date | None) -> None:
+        if born is None:
+            return
+        today = date.today()
+        if born > today:
+            raise BadRequest("the birth date is in the future", code="invalid_birth_date")
+        if _age(born, today) < self._minimum_age:
+            raise BadRequest(f"users must be at least {self._minimum_age} years old", code="too_young")
+
+    async def authenticate(self, email: str, password: str) -> Principal | None:
+        """The principal for these credentials, or None; the same work is done either way."""
+        try:
+            normalised = normalise_email(email)
+        except BadRequest:
+            normalised = None
+        account = await self._identity.by_email(normalised) if normalised else None
+        ok = await verify_password(account.password_hash if account else None, password)
+        if not ok or account is None:
+            return None
+        return await self.principal(account.id)
+
+    async def principal(self, user_id: uuid.UUID) -> Principal:
+        user = await self.public(user_id)
+        return Principal(id=user.id, handle=user.handle, role=user.role)
+
+    async def public(self, user_id: uuid.UUID) -> PublicUser:
+        row = await User.select().where(User.id == user_id).first()
+        if row is None:
+            raise NotFound("no such user", code="user_not_found")
+        return msgspec.convert(row, PublicUser)
+
+    async def by_handle(self, handle: str) -> PublicUser:
+        row = await User.select().where(User.handle == handle.lower()).first()
+        if row is None:
+            raise NotFound("no such user", code="user_not_found")
+        return msgspec.convert(row, PublicUser)
+
+    async def me(self, user_id: uuid.UUID) -> Me:
+        user = await self.public(user_id)
+        account = await self._identity.get(user_id)
+        if account is None:
+            raise NotFound("no such user", code="user_not_found")
+        consents = await self._identity.consents(user_id)
+        return Me(
+            id=user.id,
+            handle=user.handle,
+            role=user.role,
+            email=account.email,
+            birth_date=account.birth_date,
+            consents=[Consent(**msgspec.structs.asdict(c)) for c in consents],
+            created_at=user.created_at,
+        )
+
+    async def set_role(self, actor: Principal, user_id: uuid.UUID, role: str) -> PublicUser:
+        if role not in ROLES:
+            raise BadRequest(f"role must be one of {', '.join(ROLES)}", code="invalid_role")
+        if user_id == actor.id:
+            raise BadRequest("admins cannot change their own role", code="own_role")
+        updated = await User.update({User.role: role}).where(User.id == user_id).returning(User.id)
+        if not updated:
+            raise NotFound("no such user", code="user_not_found")
+        return await self.public(user_id)

@@ -1,0 +1,27 @@
+"""Who is calling: the bearer token of a request turned into a ``Principal``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+
+from app.auth.tokens import AccessTokens, Principal
+from app.errors import Forbidden, Unauthorized
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def principal_of(request: Request[Any, Any, Any], tokens: AccessTokens) -> Principal:
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("this endpoint needs a bearer access token", code="unauthenticated")
+    return tokens.verify(token)
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    if not principal.has_role(*roles):
+        raise Forbidden(f"this needs the role {' or '.join(roles)}", code="forbidden_role")

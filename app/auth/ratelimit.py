@@ -1,0 +1,42 @@
+"""Login rate limits per account and per client address (the ``limits`` library).
+
+Every attempt counts, successful or not, so a burst of guesses is cut off no matter how the
+guesses fare. With Redis configured the counters are shared by every API instance.
+"""
+
+from __future__ import annotations
+
+import time
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from app.errors import TooManyRequests
+
+
+def storage_for(redis_url: str, namespace: str) -> Storage:
+    if not redis_url:
+        return MemoryStorage()
+    uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
+    return RedisStorage(uri, implementation="redispy", key_prefix=f"{namespace}:limits")
+
+
+class LoginLimiter:
+    def __init__(self, storage: Storage, per_account: str, per_address: str) -> None:
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._rules: list[tuple[str, RateLimitItem]] = [
+            ("account", parse(per_account)),
+            ("address", parse(per_address)),
+        ]
+
+    async def attempt(self, *, account: str, address: str) -> None:
+        """Count one login attempt; raises ``TooManyRequests`` once either limit is spent."""
+        keys = {"account": account.lower(), "address": address}
+        for scope, rule in self._rules:
+            if not await self._limiter.hit(rule, "login", scope, keys[scope]):
+                stats = await self._limiter.get_window_stats(rule, "login", scope, keys[scope])
+                raise TooManyRequests(
+                    f"too many login attempts for this {scope}; try again later",
+                    retry_after=stats.reset_time - time.time(),
+                )

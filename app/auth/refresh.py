@@ -1,0 +1,107 @@
+"""Rotating refresh tokens with reuse detection.
+
+A login starts a *family*. Each refresh marks the presented token used and issues the next one of
+the family. A token presented again after use means it was copied: the whole family is revoked,
+so neither the thief nor the owner can go on without logging in again.
+Only a SHA-256 of each token's secret is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from app.db import Database
+from app.errors import OAuthError
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _parse(token: str) -> tuple[uuid.UUID, str] | None:
+    token_id, _, secret = token.partition(".")
+    try:
+        return uuid.UUID(hex=token_id), secret
+    except ValueError:
+        return None
+
+
+class RefreshTokens:
+    def __init__(self, db: Database, lifetime_seconds: int) -> None:
+        self._db = db
+        self.lifetime = timedelta(seconds=lifetime_seconds)
+
+    async def issue(self, account: uuid.UUID, family: uuid.UUID | None = None) -> str:
+        token_id, secret = uuid.uuid4(), secrets.token_urlsafe(32)
+        await self._db.fetch(
+            "INSERT INTO refresh_tokens (id, family, account, token_hash, expires_at)"
+            " VALUES ({}, {}, {}, {}, {})",
+            token_id,
+            family or uuid.uuid4(),
+            account,
+            _hash(secret),
+            datetime.now(UTC) + self.lifetime,
+        )
+        return f"{token_id.hex}.{secret}"
+
+    async def rotate(self, token: str) -> tuple[uuid.UUID, str]:
+        """Spend ``token``; returns its account and the family's next token."""
+        parsed = _parse(token)
+        if parsed is None:
+            raise OAuthError("invalid_grant", "the refresh token is not valid")
+        token_id, secret = parsed
+        async with self._db.engine.transaction():
+            rows = await self._db.fetch(
+                "UPDATE refresh_tokens SET used_at = now()"
+                " WHERE id = {} AND token_hash = {} AND used_at IS NULL"
+                " AND revoked_at IS NULL AND expires_at > now()"
+                " RETURNING account, family",
+                token_id,
+                _hash(secret),
+            )
+            if rows:
+                account, family = rows[0]["account"], rows[0]["family"]
+                return account, await self.issue(account, family)
+        raise await self._refusal(token_id, secret)
+
+    async def _refusal(self, token_id: uuid.UUID, secret: str) -> OAuthError:
+        """Why ``token`` cannot be spent; a reused token revokes its family on the way."""
+        rows = await self._db.fetch(
+            "SELECT family, used_at, revoked_at FROM refresh_tokens WHERE id = {} AND token_hash = {}",
+            token_id,
+            _hash(secret),
+        )
+        if not rows:
+            return OAuthError("invalid_grant", "the refresh token is not valid")
+        row = rows[0]
+        if row["used_at"] is not None and row["revoked_at"] is None:
+            await self._revoke_family(row["family"])
+            return OAuthError(
+                "invalid_grant",
+                "the refresh token was already used; every token of this login is now revoked",
+            )
+        if row["revoked_at"] is not None:
+            return OAuthError("invalid_grant", "the refresh token has been revoked")
+        return OAuthError("invalid_grant", "the refresh token has expired")
+
+    async def revoke(self, token: str) -> None:
+        """Revoke the family ``token`` belongs to; an unknown token is silently accepted (RFC 7009)."""
+        parsed = _parse(token)
+        if parsed is None:
+            return
+        rows = await self._db.fetch(
+            "SELECT family FROM refresh_tokens WHERE id = {} AND token_hash = {}",
+            parsed[0],
+            _hash(parsed[1]),
+        )
+        if rows:
+            await self._revoke_family(rows[0]["family"])
+
+    async def _revoke_family(self, family: uuid.UUID) -> None:
+        await self._db.fetch(
+            "UPDATE refresh_tokens SET revoked_at = now() WHERE family = {} AND revoked_at IS NULL",
+            family,
+        )

@@ -1,0 +1,57 @@
+"""Short-lived JWT access tokens (HS256, PyJWT) and the principal they carry."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import jwt
+import msgspec
+
+from app.errors import Unauthorized
+
+
+class Principal(msgspec.Struct, frozen=True):
+    """Who is calling: the opaque user id, the public handle and the role at token issue."""
+
+    id: uuid.UUID
+    handle: str
+    role: str
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+
+class AccessTokens:
+    def __init__(self, secret: str, issuer: str, lifetime_seconds: int) -> None:
+        self._secret = secret
+        self._issuer = issuer
+        self.lifetime_seconds = lifetime_seconds
+
+    def issue(self, principal: Principal) -> str:
+        now = int(time.time())
+        claims = {
+            "sub": str(principal.id),
+            "handle": principal.handle,
+            "role": principal.role,
+            "iss": self._issuer,
+            "iat": now,
+            "exp": now + self.lifetime_seconds,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self._secret, algorithm="HS256")
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                issuer=self._issuer,
+                options={"require": ["sub", "exp", "iat", "iss"]},
+            )
+            return Principal(id=uuid.UUID(claims["sub"]), handle=claims["handle"], role=claims["role"])
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("the access token has expired", code="token_expired") from exc
+        except (jwt.InvalidTokenError, KeyError, ValueError) as exc:
+            raise Unauthorized("the access token is not valid", code="invalid_token") from exc

@@ -1,0 +1,157 @@
+"""The ``mydrtv`` command: ``serve``, ``dev``, ``migrate`` and ``create-admin``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+import msgspec
+import uvicorn
+
+from app import logs
+from app.errors import AppError
+from app.settings import Settings, SettingsError
+
+log = logging.getLogger("mydrtv")
+
+
+def _with_embedded_urls(settings: Settings) -> Settings:
+    """Commands other than ``serve`` default to the embedded stack that ``mydrtv dev`` runs."""
+    from app.embedded.stack import IDENTITY_DATABASE, MAIN_DATABASE
+
+    base = f"postgresql://postgres@127.0.0.1:{settings.embedded_postgres_port}/"
+    return msgspec.structs.replace(
+        settings,
+        database_url=settings.database_url or base + MAIN_DATABASE,
+        identity_database_url=settings.identity_database_url or base + IDENTITY_DATABASE,
+    )
+
+
+async def migrate(settings: Settings) -> None:
+    from app.db import Database
+    from migrations import runner
+
+    urls = {"main": settings.database_url, "identity": settings.identity_database_url}
+    for name, url in urls.items():
+        db = Database(name, url)
+        try:
+            done = await runner.migrate(db.engine, name)
+        finally:
+            await db.stop()
+        log.info("migrated", extra={"database": name, "applied": done})
+
+
+async def serve(settings: Settings) -> None:
+    from app.factory import create_app
+
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    await server.serve()
+    if not server.started:
+        raise SystemExit(3)
+
+
+def dev(settings: Settings) -> None:
+    from app.embedded.stack import EmbeddedStack
+
+    stack = EmbeddedStack(settings)
+    log.info("starting the embedded stack", extra={"data_dir": str(stack.data_dir)})
+    stack.start()
+    try:
+        configured = stack.configure(settings)
+        log.info(
+            "embedded stack up",
+            extra={
+                "postgres_pid": stack.postgres.process.pid if stack.postgres.process else None,
+                "redis_pid": stack.redis.process.pid if stack.redis.process else None,
+                "database_url": configured.database_url,
+                "redis_url": configured.redis_url,
+            },
+        )
+
+        async def run() -> None:
+            await stack.create_databases()
+            await migrate(configured)
+            await serve(configured)
+
+        asyncio.run(run())
+    finally:
+        stack.stop()
+        log.info("embedded stack stopped")
+
+
+async def create_admin(settings: Settings, email: str, handle: str, password: str) -> None:
+    from app.accounts.schemas import Registration
+    from app.accounts.service import AccountService
+    from app.accounts.tables import TABLES as MAIN_TABLES
+    from app.db import Database
+    from app.identity.store import IdentityStore
+    from app.identity.tables import TABLES as IDENTITY_TABLES
+
+    main = Database("main", settings.database_url, MAIN_TABLES)
+    identity = Database("identity", settings.identity_database_url, IDENTITY_TABLES)
+    try:
+        accounts = AccountService(IdentityStore(), settings.minimum_age)
+        user = await accounts.register(
+            Registration(email=email, password=password, handle=handle), role="admin"
+        )
+    finally:
+        await main.stop()
+        await identity.stop()
+    print(f"created admin @{user.handle} ({user.id})")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mydrtv", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve the API on the configured backends")
+    commands.add_parser("dev", help="start the embedded stack, migrate, and serve")
+    commands.add_parser("migrate", help="apply pending migrations to both databases")
+    admin = commands.add_parser("create-admin", help="create an account with the admin role")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--handle", required=True)
+    return parser
+
+
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM into a normal exit, so ``finally`` blocks stop the child servers."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        logs.configure(settings.log_level)
+        _exit_on_sigterm()
+        if args.command == "serve":
+            asyncio.run(serve(settings))
+        elif args.command == "dev":
+            dev(settings)
+        elif args.command == "migrate":
+            asyncio.run(migrate(_with_embedded_urls(settings)))
+        elif args.command == "create-admin":
+            password = os.environ.get("MYDRTV_ADMIN_PASSWORD") or getpass.getpass("password: ")
+            asyncio.run(create_admin(_with_embedded_urls(settings), args.email, args.handle, password))
+    except KeyboardInterrupt:
+        return 0
+    except (SettingsError, AppError) as exc:
+        print(f"mydrtv: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Typed errors and the one JSON error shape every response uses.
+
+Domain code raises an ``AppError`` subclass; the handlers here turn it (and Litestar's own
+exceptions) into ``{"error": code, "message": text, "details": ...}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+log = logging.getLogger("mydrtv.errors")
+
+
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    error: str
+    message: str
+    details: Any = None
+    # RFC 6749 section 5.2 asks OAuth2 errors to carry this field too.
+    error_description: str | None = None
+
+
+class AppError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.code
+        self.details = details
+        self.headers = headers or {}
+
+    def body(self) -> ErrorBody:
+        return ErrorBody(error=self.code, message=self.message, details=self.details)
+
+
+class BadRequest(AppError):
+    status_code = 400
+    code = "invalid_request"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "unauthorized"
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("WWW-Authenticate", "Bearer")
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = max(1, math.ceil(retry_after))
+        self.headers["Retry-After"] = str(self.retry_after)
+        self.details = {"retry_after": self.retry_after}
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    code = "unavailable"
+
+
+class OAuthError(AppError):
+    """An error of the token endpoints, with the RFC 6749 code as ``error``."""
+
+    def __init__(self, code: str, message: str, *, status_code: int = 400) -> None:
+        super().__init__(message, code=code)
+        self.status_code = status_code
+        if status_code == 401:
+            self.headers["WWW-Authenticate"] = "Bearer"
+
+    def body(self) -> ErrorBody:
+        return ErrorBody(error=self.code, message=self.message, error_description=self.message)
+
+
+def _respond(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(content=body, status_code=status, headers=headers, media_type="application/json")
+
+
+def app_error_handler(_: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
+    return _respond(exc.status_code, exc.body(), exc.headers)
+
+
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    details = exc.extra if isinstance(exc, ValidationException) else None
+    body = ErrorBody(error=_HTTP_CODES.get(status, f"http_{status}"), message=exc.detail, details=details)
+    return _respond(status, body, exc.headers)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return _respond(500, ErrorBody(error="internal_error", message="internal server error"))
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    AppError: app_error_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}

@@ -1,0 +1,92 @@
+"""The composition root: ``create_app(settings)`` is the only place that chooses backends."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from redis.asyncio import Redis
+
+from app import logs
+from app.accounts.controller import AccountController
+from app.accounts.service import AccountService
+from app.accounts.tables import TABLES as MAIN_TABLES
+from app.auth.controller import TokenController
+from app.auth.ratelimit import LoginLimiter, storage_for
+from app.auth.refresh import RefreshTokens
+from app.auth.tokens import AccessTokens
+from app.db import Database
+from app.errors import EXCEPTION_HANDLERS
+from app.health.controller import HealthController
+from app.health.probes import Probe, graph_probe, redis_probe, storage_probe
+from app.identity.store import IdentityStore
+from app.identity.tables import TABLES as IDENTITY_TABLES
+from app.settings import Settings
+from migrations import runner
+
+
+def _constant(value: Any) -> Provide:
+    async def provide() -> Any:
+        return value
+
+    return Provide(provide)
+
+
+def create_app(settings: Settings) -> Litestar:
+    settings.require("database_url", "identity_database_url", "jwt_secret")
+    logs.configure(settings.log_level)
+
+    main = Database("main", settings.database_url, MAIN_TABLES)
+    identity = Database("identity", settings.identity_database_url, IDENTITY_TABLES)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+
+    probes: dict[str, Probe] = {"database": main.ping, "identity_database": identity.ping}
+    if redis is not None:
+        probes["redis"] = redis_probe(redis)
+    if settings.graph_url:
+        probes["graph"] = graph_probe(settings.graph_url)
+    if settings.storage_url:
+        probes["storage"] = storage_probe(settings.storage_url)
+
+    services: dict[str, Any] = {
+        "accounts": AccountService(IdentityStore(), settings.minimum_age),
+        "access_tokens": AccessTokens(
+            settings.jwt_secret, settings.jwt_issuer, settings.access_token_seconds
+        ),
+        "refresh_tokens": RefreshTokens(identity, settings.refresh_token_seconds),
+        "login_limiter": LoginLimiter(
+            storage_for(settings.redis_url, settings.redis_namespace),
+            settings.login_limit_per_account,
+            settings.login_limit_per_address,
+        ),
+        "probes": probes,
+    }
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        started: list[Database] = []
+        try:
+            for db in (main, identity):
+                await db.start()
+                started.append(db)
+                await runner.check(db.engine, db.name, db.url)
+            yield
+        finally:
+            for db in started:
+                await db.stop()
+            if redis is not None:
+                await redis.aclose()
+
+    return Litestar(
+        route_handlers=[HealthController, TokenController, AccountController],
+        dependencies={name: _constant(value) for name, value in services.items()},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(title="MyDRTV social layer", version="0.1.0", path="/schema"),
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,62 @@
+"""Settings: one typed object, built once from ``MYDRTV_*`` environment variables.
+
+Domain code never reads the environment; ``create_app`` receives a ``Settings``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import msgspec
+
+ENV_PREFIX = "MYDRTV_"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Backends, each chosen by URL.
+    database_url: str = ""
+    identity_database_url: str = ""
+    redis_url: str = ""  # empty: in-process memory
+    graph_url: str = ""  # falkor://, redis:// (FalkorDB) or bolt://, neo4j:// (Neo4j); empty: none
+    storage_url: str = ""  # file:///path or s3://bucket; empty: none
+    redis_namespace: str = "mydrtv"  # prefix of every Redis key this deployment writes
+    # Auth.
+    jwt_secret: str = ""
+    jwt_issuer: str = "mydrtv"
+    access_token_seconds: int = 900
+    refresh_token_seconds: int = 30 * 24 * 3600
+    login_limit_per_account: str = "5/minute"
+    login_limit_per_address: str = "30/minute"
+    minimum_age: int = 13
+    # Operations.
+    log_level: str = "INFO"
+    data_dir: str = ".data"  # where the embedded stack keeps its servers' data
+    embedded_postgres_port: int = 54329
+    embedded_redis_port: int = 56379
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every field from ``MYDRTV_<FIELD>``; absent variables keep their defaults."""
+        env = os.environ if environ is None else environ
+        raw = {
+            name: env[ENV_PREFIX + name.upper()]
+            for name in cls.__struct_fields__
+            if ENV_PREFIX + name.upper() in env
+        }
+        try:
+            return msgspec.convert(raw, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(f"invalid setting: {exc} (variables are {ENV_PREFIX}<FIELD>)") from exc
+
+    def require(self, *names: str) -> None:
+        """Fail early, naming the variable, when a setting a role needs is empty."""
+        missing = [ENV_PREFIX + n.upper() for n in names if not getattr(self, n)]
+        if missing:
+            raise SettingsError("missing required setting(s): " + ", ".join(missing))

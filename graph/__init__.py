@@ -1,0 +1,1 @@
+"""Social graph projection and recommendations (see the social graph issue)."""

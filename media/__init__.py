@@ -1,0 +1,1 @@
+"""Media storage, transcoding and segment serving (see the media issue)."""

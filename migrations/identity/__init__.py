@@ -1,0 +1,1 @@
+"""Migrations of the identity database: personal data only (see docs/privacy.md)."""

@@ -1,0 +1,1 @@
+"""Migrations of the main database: everything but personal data."""

@@ -1,0 +1,1 @@
+"""Websocket gateway, channels and watch parties (see the realtime gateway issue)."""

@@ -16,6 +16,7 @@ from app.accounts.controller import AccountController
 from app.accounts.service import AccountService
 from app.accounts.tables import TABLES as MAIN_TABLES
 from app.auth.controller import TokenController
+from app.auth.dependencies import provide_principal
 from app.auth.ratelimit import LoginLimiter, storage_for
 from app.auth.refresh import RefreshTokens
 from app.auth.tokens import AccessTokens
@@ -83,7 +84,10 @@ def create_app(settings: Settings) -> Litestar:
 
     return Litestar(
         route_handlers=[HealthController, TokenController, AccountController],
-        dependencies={name: _constant(value) for name, value in services.items()},
+        dependencies={
+            "principal": Provide(provide_principal),
+            **{name: _constant(value) for name, value in services.items()},
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="MyDRTV social layer", version="0.1.0", path="/schema"),

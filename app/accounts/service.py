@@ -27,7 +27,7 @@ HANDLE = re.compile(r"^[a-z0-9_]{3,30}$")
 
 def normalise_email(email: str) -> str:
     try:
-        return validate_email(email.strip(), check_deliverability=False).normalized
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise BadRequest(f"the email address is not valid: {exc}", code="invalid_email") from exc
 

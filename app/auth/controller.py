@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
 
 from app.accounts.schemas import TokenResponse
 from app.accounts.service import AccountService
@@ -38,10 +39,10 @@ class TokenController(Controller):
     async def token(
         self,
         request: Request[Any, Any, Any],
-        accounts: AccountService,
-        access_tokens: AccessTokens,
-        refresh_tokens: RefreshTokens,
-        login_limiter: LoginLimiter,
+        accounts: NamedDependency[AccountService],
+        access_tokens: NamedDependency[AccessTokens],
+        refresh_tokens: NamedDependency[RefreshTokens],
+        login_limiter: NamedDependency[LoginLimiter],
     ) -> Response[TokenResponse]:
         """Exchange an email and password, or a refresh token, for an access and refresh token."""
         form = await _form(request)
@@ -65,7 +66,9 @@ class TokenController(Controller):
         return _tokens(principal, refresh, access_tokens)
 
     @post("/revoke", status_code=200)
-    async def revoke(self, request: Request[Any, Any, Any], refresh_tokens: RefreshTokens) -> Response[None]:
+    async def revoke(
+        self, request: Request[Any, Any, Any], refresh_tokens: NamedDependency[RefreshTokens]
+    ) -> Response[None]:
         """Log out: revoke a refresh token and every token rotated from the same login."""
         (token,) = _required(await _form(request), "token")
         await refresh_tokens.revoke(token)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.di import NamedDependency
 
 from app.auth.tokens import AccessTokens, Principal
 from app.errors import Forbidden, Unauthorized
@@ -15,11 +16,14 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def principal_of(request: Request[Any, Any, Any], tokens: AccessTokens) -> Principal:
+async def provide_principal(
+    request: Request[Any, Any, Any], access_tokens: NamedDependency[AccessTokens]
+) -> Principal:
+    """The ``principal`` dependency: endpoints that declare it need a valid access token."""
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("this endpoint needs a bearer access token", code="unauthenticated")
-    return tokens.verify(token)
+    return access_tokens.verify(token)
 
 
 def require_role(principal: Principal, *roles: str) -> None:

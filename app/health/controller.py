@@ -6,6 +6,7 @@ import asyncio
 
 import msgspec
 from litestar import Controller, get
+from litestar.di import NamedDependency
 
 from app.errors import ServiceUnavailable
 from app.health.probes import Probe
@@ -35,7 +36,7 @@ class HealthController(Controller):
         return {"status": "live"}
 
     @get("/ready")
-    async def ready(self, probes: dict[str, Probe]) -> Readiness:
+    async def ready(self, probes: NamedDependency[dict[str, Probe]]) -> Readiness:
         results = await asyncio.gather(*(_run(p) for p in probes.values()))
         backends = dict(zip(probes, results, strict=True))
         down = [name for name, state in backends.items() if state != "up"]

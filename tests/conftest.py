@@ -1,0 +1,71 @@
+"""Fixtures that provision real PostgreSQL and Redis servers.
+
+``MYDRTV_TEST_DATABASE_URL`` (a URL of a database on a server where we may create databases) and
+``MYDRTV_TEST_REDIS_URL`` name servers to use; without them, embedded servers from the wheels are
+started once per test session. Each test module gets databases of its own and a Redis namespace of
+its own, so modules run in any order.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from litestar.testing import AsyncTestClient
+
+from app.factory import create_app
+from app.settings import Settings
+from tests.services import DatabaseFactory, embedded_postgres, embedded_redis
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    with ExitStack() as stack:
+        root: Path = tmp_path_factory.mktemp("servers")
+        database = os.environ.get("MYDRTV_TEST_DATABASE_URL") or stack.enter_context(embedded_postgres(root))
+        redis = os.environ.get("MYDRTV_TEST_REDIS_URL") or stack.enter_context(embedded_redis(root))
+        yield {"database": database, "redis": redis}
+
+
+@pytest.fixture(scope="session")
+async def databases(servers: dict[str, str]) -> AsyncIterator[DatabaseFactory]:
+    factory = DatabaseFactory(servers["database"])
+    await factory.create_templates()
+    yield factory
+    await factory.drop_all()
+
+
+@pytest.fixture(scope="module")
+async def settings(databases: DatabaseFactory, servers: dict[str, str]) -> Settings:
+    """Settings for one test module: its own databases and Redis namespace."""
+    return Settings(
+        database_url=await databases.create_migrated("main"),
+        identity_database_url=await databases.create_migrated("identity"),
+        redis_url=servers["redis"],
+        redis_namespace=f"test-{uuid.uuid4().hex[:8]}",
+        jwt_secret="test-secret-" + uuid.uuid4().hex,
+        login_limit_per_account="1000/minute",
+        login_limit_per_address="1000/minute",
+    )
+
+
+@pytest.fixture(scope="module")
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def app_client(settings: Settings) -> Callable[..., AsyncTestClient[Any]]:
+    """A client of an app built with some settings changed; use it as an async context manager."""
+
+    def make(**changes: Any) -> AsyncTestClient[Any]:
+        return AsyncTestClient(app=create_app(msgspec.structs.replace(settings, **changes)))
+
+    return make

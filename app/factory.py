@@ -26,7 +26,7 @@ from app.health.controller import HealthController
 from app.health.probes import Probe, graph_probe, redis_probe, storage_probe
 from app.identity.store import IdentityStore
 from app.identity.tables import TABLES as IDENTITY_TABLES
-from app.settings import Settings
+from app.settings import Settings, SettingsError
 from migrations import runner
 
 
@@ -39,6 +39,8 @@ def _constant(value: Any) -> Provide:
 
 def create_app(settings: Settings) -> Litestar:
     settings.require("database_url", "identity_database_url", "jwt_secret")
+    if len(settings.jwt_secret) < 32:
+        raise SettingsError("MYDRTV_JWT_SECRET must have at least 32 characters (HS256 wants 256 bits)")
     logs.configure(settings.log_level)
 
     main = Database("main", settings.database_url, MAIN_TABLES)

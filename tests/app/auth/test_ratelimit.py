@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from app.settings import Settings
+from tests.users import register, unique_handle
+
+
+def _attempt(email: str, password: str = "wrong-password-here") -> dict[str, str]:
+    return {"grant_type": "password", "username": email, "password": password}
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+async def test_per_account_limit_answers_429_with_retry_after(
+    app_client: Callable[..., AsyncTestClient[Any]], settings: Settings, store: str
+) -> None:
+    redis_url = settings.redis_url if store == "redis" else ""
+    async with app_client(redis_url=redis_url, login_limit_per_account="3/minute") as client:
+        user = await register(client)
+        for _ in range(3):
+            assert (await client.post("/auth/token", data=_attempt(user["email"]))).status_code == 401
+        # Even the right password is refused once the limit is spent.
+        limited = await client.post("/auth/token", data=_attempt(user["email"], user["password"]))
+        assert limited.status_code == 429
+        assert 1 <= int(limited.headers["retry-after"]) <= 60
+        assert limited.json()["error"] == "rate_limited"
+        assert limited.json()["details"]["retry_after"] == int(limited.headers["retry-after"])
+        # Another account from the same address is not affected by that account's limit.
+        other = await register(client)
+        assert (
+            await client.post("/auth/token", data=_attempt(other["email"], other["password"]))
+        ).status_code == 200
+
+
+async def test_per_address_limit_spans_accounts(
+    app_client: Callable[..., AsyncTestClient[Any]],
+) -> None:
+    async with app_client(redis_url="", login_limit_per_address="4/minute") as client:
+        for _ in range(4):
+            email = f"{unique_handle()}@example.com"
+            assert (await client.post("/auth/token", data=_attempt(email))).status_code == 401
+        limited = await client.post("/auth/token", data=_attempt(f"{unique_handle()}@example.com"))
+        assert limited.status_code == 429
+        assert "address" in limited.json()["message"]
+
+
+async def test_redis_limits_are_shared_between_instances(
+    app_client: Callable[..., AsyncTestClient[Any]],
+) -> None:
+    """Counters live in Redis: a second app instance sees the attempts made on the first."""
+    async with app_client(login_limit_per_account="3/minute") as first:
+        user = await register(first)
+        assert (await first.post("/auth/token", data=_attempt(user["email"]))).status_code == 401
+        assert (await first.post("/auth/token", data=_attempt(user["email"]))).status_code == 401
+    async with app_client(login_limit_per_account="3/minute") as second:
+        assert (await second.post("/auth/token", data=_attempt(user["email"]))).status_code == 401
+        assert (await second.post("/auth/token", data=_attempt(user["email"]))).status_code == 429

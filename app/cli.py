@@ -15,6 +15,7 @@ import msgspec
 import uvicorn
 
 from app import logs
+from app.embedded.stack import StackBusy
 from app.errors import AppError
 from app.settings import Settings, SettingsError
 
@@ -147,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(create_admin(_with_embedded_urls(settings), args.email, args.handle, password))
     except KeyboardInterrupt:
         return 0
-    except (SettingsError, AppError) as exc:
+    except (SettingsError, AppError, StackBusy) as exc:
         print(f"mydrtv: {exc}", file=sys.stderr)
         return 2
     return 0

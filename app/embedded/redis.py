@@ -56,8 +56,13 @@ class EmbeddedRedis:
             self.process = None
 
     def _accepts(self) -> bool:
-        try:
-            with redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1) as client:
-                return bool(client.ping())
-        except redis.RedisError:
-            return False
+        return answers(self.port)
+
+
+def answers(port: int) -> bool:
+    """Whether a Redis server on 127.0.0.1:``port`` answers PING."""
+    try:
+        with redis.Redis(host="127.0.0.1", port=port, socket_timeout=1) as client:
+            return bool(client.ping())
+    except redis.RedisError:
+        return False

@@ -30,10 +30,17 @@ class Database:
         self.name = name
         self.url = url
         self.engine: PostgresEngine = _Engine(config={"dsn": url}, extensions=())
-        for table in tables:
+        self.tables = tuple(tables)
+        self.bind()
+
+    def bind(self) -> None:
+        """Point the tables at this database. Piccolo keeps the engine on the table class, so a
+        process serves one set of databases at a time; the last one started wins."""
+        for table in self.tables:
             table._meta.db = self.engine
 
     async def start(self, max_size: int = 10) -> None:
+        self.bind()
         await self.engine.start_connection_pool(min_size=1, max_size=max_size)
 
     async def stop(self) -> None:

@@ -43,17 +43,18 @@ def create_app(settings: Settings) -> Litestar:
         raise SettingsError("MYDRTV_JWT_SECRET must have at least 32 characters (HS256 wants 256 bits)")
     logs.configure(settings.log_level)
 
-    main = Database("main", settings.database_url, MAIN_TABLES)
-    identity = Database("identity", settings.identity_database_url, IDENTITY_TABLES)
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-
-    probes: dict[str, Probe] = {"database": main.ping, "identity_database": identity.ping}
-    if redis is not None:
-        probes["redis"] = redis_probe(redis)
+    # Build what can refuse bad settings first, before anything global is touched.
+    probes: dict[str, Probe] = {}
     if settings.graph_url:
         probes["graph"] = graph_probe(settings.graph_url)
     if settings.storage_url:
         probes["storage"] = storage_probe(settings.storage_url)
+    main = Database("main", settings.database_url, MAIN_TABLES)
+    identity = Database("identity", settings.identity_database_url, IDENTITY_TABLES)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    probes = {"database": main.ping, "identity_database": identity.ping, **probes}
+    if redis is not None:
+        probes["redis"] = redis_probe(redis)
 
     services: dict[str, Any] = {
         "accounts": AccountService(IdentityStore(), settings.minimum_age),

@@ -1,0 +1,65 @@
+"""What every bus backend does: publish with an offset, deliver, keep history, recover.
+
+Each channel's publications carry an increasing ``offset`` within an ``epoch``. The epoch changes
+whenever a channel's history is lost (a restart of the memory bus, expiry in Redis), so a client
+that remembers ``(epoch, offset)`` either gets exactly what it missed or is told recovery failed:
+never a silent gap.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+
+import msgspec
+
+
+class Position(msgspec.Struct, frozen=True):
+    epoch: str
+    offset: int  # the offset of the channel's latest publication; 0 before the first
+
+
+class Publication(msgspec.Struct, frozen=True):
+    channel: str
+    epoch: str
+    offset: int
+    data: bytes  # the event, encoded once by the publisher
+
+
+class RecoveryFailed(Exception):
+    """The missed publications are no longer all in history (or the epoch changed)."""
+
+
+class Bus(ABC):
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Connect; called once before use."""
+
+    async def stop(self) -> None:  # noqa: B027 - optional hook
+        """Disconnect; ends ``publications()``."""
+
+    @abstractmethod
+    async def publish(self, channel: str, data: bytes, *, key: str | None = None) -> Publication:
+        """Append to the channel's history and deliver to every subscribed node.
+
+        With ``key``, a second publish of the same key returns the first publication and
+        delivers nothing: a relay may retry after a crash without duplicating events.
+        """
+
+    @abstractmethod
+    async def subscribe(self, channel: str) -> None:
+        """Deliver this channel's publications to this node's ``publications()``."""
+
+    @abstractmethod
+    async def unsubscribe(self, channel: str) -> None: ...
+
+    @abstractmethod
+    def publications(self) -> AsyncIterator[Publication]:
+        """Every publication of the channels this node subscribes to, in offset order per channel."""
+
+    @abstractmethod
+    async def position(self, channel: str) -> Position:
+        """Where the channel is now; starts an epoch if it has none."""
+
+    @abstractmethod
+    async def recover(self, channel: str, since: Position) -> list[Publication]:
+        """Every publication after ``since``, or ``RecoveryFailed``: all or nothing."""

@@ -28,6 +28,12 @@ from app.identity.store import IdentityStore
 from app.identity.tables import TABLES as IDENTITY_TABLES
 from app.settings import Settings, SettingsError
 from migrations import runner
+from realtime.bus.base import Bus
+from realtime.bus.memory import MemoryBus
+from realtime.bus.redis import RedisBus
+from realtime.channels import NoMemberships
+from realtime.gateway import Gateway, gateway_socket
+from realtime.node import Node
 
 
 def _constant(value: Any) -> Provide:
@@ -56,11 +62,22 @@ def create_app(settings: Settings) -> Litestar:
     if redis is not None:
         probes["redis"] = redis_probe(redis)
 
+    bus: Bus = (
+        RedisBus(
+            settings.redis_url,
+            settings.redis_namespace,
+            settings.bus_history_size,
+            settings.bus_history_seconds,
+        )
+        if settings.redis_url
+        else MemoryBus(settings.bus_history_size, settings.bus_history_seconds)
+    )
+    node = Node(bus)
+    access_tokens = AccessTokens(settings.jwt_secret, settings.jwt_issuer, settings.access_token_seconds)
     services: dict[str, Any] = {
         "accounts": AccountService(IdentityStore(), settings.minimum_age),
-        "access_tokens": AccessTokens(
-            settings.jwt_secret, settings.jwt_issuer, settings.access_token_seconds
-        ),
+        "access_tokens": access_tokens,
+        "gateway": Gateway(node, access_tokens, settings, NoMemberships()),
         "refresh_tokens": RefreshTokens(identity, settings.refresh_token_seconds),
         "login_limiter": LoginLimiter(
             storage_for(settings.redis_url, settings.redis_namespace),
@@ -78,15 +95,17 @@ def create_app(settings: Settings) -> Litestar:
                 await db.start()
                 started.append(db)
                 await runner.check(db.engine, db.name, db.url)
+            await node.start()
             yield
         finally:
+            await node.stop()
             for db in started:
                 await db.stop()
             if redis is not None:
                 await redis.aclose()
 
     return Litestar(
-        route_handlers=[HealthController, TokenController, AccountController],
+        route_handlers=[HealthController, TokenController, AccountController, gateway_socket],
         dependencies={
             "principal": Provide(provide_principal),
             **{name: _constant(value) for name, value in services.items()},

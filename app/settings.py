@@ -35,6 +35,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_limit_per_account: str = "5/minute"
     login_limit_per_address: str = "30/minute"
     minimum_age: int = 13
+    # Realtime gateway and bus.
+    ws_connect_timeout: float = 10.0  # seconds for a new socket to send its connect message
+    ws_max_message_bytes: int = 64 * 1024
+    ws_max_subscriptions: int = 100  # per connection
+    ws_message_rate: str = "50/second"  # inbound messages per user (per connection when anonymous)
+    ws_send_queue: int = 1024  # frames queued for one socket before it counts as a slow consumer
+    bus_history_size: int = 1000  # publications kept per channel for recovery
+    bus_history_seconds: int = 600  # and for how long after a channel's last publication
     # Operations.
     log_level: str = "INFO"
     data_dir: str = ".data"  # where the embedded stack keeps its servers' data

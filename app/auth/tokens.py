@@ -17,6 +17,7 @@ class Principal(msgspec.Struct, frozen=True):
     id: uuid.UUID
     handle: str
     role: str
+    expires_at: int | None = None  # the token's ``exp``, when it came from a token
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
@@ -50,7 +51,12 @@ class AccessTokens:
                 issuer=self._issuer,
                 options={"require": ["sub", "exp", "iat", "iss"]},
             )
-            return Principal(id=uuid.UUID(claims["sub"]), handle=claims["handle"], role=claims["role"])
+            return Principal(
+                id=uuid.UUID(claims["sub"]),
+                handle=claims["handle"],
+                role=claims["role"],
+                expires_at=int(claims["exp"]),
+            )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("the access token has expired", code="token_expired") from exc
         except (jwt.InvalidTokenError, KeyError, ValueError) as exc:

@@ -26,6 +26,12 @@ class Publication(msgspec.Struct, frozen=True):
     data: bytes  # the event, encoded once by the publisher
 
 
+class Gap(msgspec.Struct, frozen=True):
+    """Delivery was interrupted (the bus lost its connection): publications may be missing."""
+
+    reason: str
+
+
 class RecoveryFailed(Exception):
     """The missed publications are no longer all in history (or the epoch changed)."""
 
@@ -53,8 +59,9 @@ class Bus(ABC):
     async def unsubscribe(self, channel: str) -> None: ...
 
     @abstractmethod
-    def publications(self) -> AsyncIterator[Publication]:
-        """Every publication of the channels this node subscribes to, in offset order per channel."""
+    def publications(self) -> AsyncIterator[Publication | Gap]:
+        """Every publication of the channels this node subscribes to, in offset order per channel;
+        a ``Gap`` where some may have been lost, after which delivery goes on."""
 
     @abstractmethod
     async def position(self, channel: str) -> Position:

@@ -8,7 +8,7 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator
 
-from realtime.bus.base import Bus, Position, Publication, RecoveryFailed
+from realtime.bus.base import Bus, Gap, Position, Publication, RecoveryFailed
 
 
 class _Channel:
@@ -63,7 +63,7 @@ class MemoryBus(Bus):
     async def stop(self) -> None:
         self._queue.put_nowait(None)
 
-    async def publications(self) -> AsyncIterator[Publication]:
+    async def publications(self) -> AsyncIterator[Publication | Gap]:
         while (publication := await self._queue.get()) is not None:
             if publication.channel in self._subscribed:
                 yield publication

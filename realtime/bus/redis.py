@@ -16,8 +16,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
 
-from realtime.bus.base import Bus, Position, Publication, RecoveryFailed
+from realtime.bus.base import Bus, Gap, Position, Publication, RecoveryFailed
 
 _PUBLISH = resources.files(__package__).joinpath("publish.lua").read_text()
 IDEMPOTENCY_SECONDS = 24 * 3600
@@ -34,7 +35,8 @@ class RedisBus(Bus):
         self._script = self._redis.register_script(_PUBLISH)
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._queue: asyncio.Queue[Publication | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[Publication | Gap | None] = asyncio.Queue()
+        self._live: set[str] = set()  # pub/sub channels to restore after a reconnect
         self._confirmations: dict[str, asyncio.Future[None]] = {}
 
     def _keys(self, channel: str) -> tuple[str, str, str]:
@@ -52,15 +54,17 @@ class RedisBus(Bus):
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-        if self._pubsub is not None:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
-        await self._redis.aclose()
+        with contextlib.suppress(ConnectionError, OSError, RedisError):
+            if self._pubsub is not None:
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._redis.aclose()
         self._queue.put_nowait(None)
 
     async def _subscribe(self, name: str) -> None:
         """Subscribe and wait for Redis to confirm, so no publication after this is missed."""
         assert self._pubsub is not None, "start() the bus first"
         confirmed = self._confirmations.setdefault(name, asyncio.get_running_loop().create_future())
+        self._live.add(name)
         await self._pubsub.subscribe(name)
         if self._reader is None:  # before start() finishes: read the confirmation here
             while not confirmed.done():
@@ -71,9 +75,27 @@ class RedisBus(Bus):
         await asyncio.wait_for(confirmed, 10.0)
 
     async def _read(self) -> None:
-        assert self._pubsub is not None
-        async for message in self._pubsub.listen():
-            self._handle(message)
+        """Deliver messages; when Redis goes away, report a gap and resubscribe once it is back."""
+        while True:
+            assert self._pubsub is not None
+            try:
+                async for message in self._pubsub.listen():
+                    self._handle(message)
+            except (ConnectionError, OSError, RedisError) as exc:
+                self._queue.put_nowait(Gap(reason=f"lost Redis: {exc}"))
+                await self._reconnect()
+
+    async def _reconnect(self) -> None:
+        delay = 0.1
+        while True:
+            await asyncio.sleep(delay)  # back off between attempts while Redis is away
+            delay = min(delay * 2, 5.0)
+            with contextlib.suppress(ConnectionError, OSError, RedisError):
+                if self._pubsub is not None:
+                    await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+                self._pubsub = self._redis.pubsub()
+                await self._pubsub.subscribe(*self._live)
+                return
 
     def _handle(self, message: dict[str, Any]) -> None:
         name = message["channel"].decode()
@@ -109,9 +131,10 @@ class RedisBus(Bus):
 
     async def unsubscribe(self, channel: str) -> None:
         assert self._pubsub is not None, "start() the bus first"
+        self._live.discard(self._keys(channel)[2])
         await self._pubsub.unsubscribe(self._keys(channel)[2])
 
-    async def publications(self) -> AsyncIterator[Publication]:
+    async def publications(self) -> AsyncIterator[Publication | Gap]:
         while (publication := await self._queue.get()) is not None:
             yield publication
 

@@ -1,0 +1,48 @@
+"""Channel names and who may read them.
+
+``video:{id}`` is public; ``user:{id}`` is that user's own; ``party:{id}`` is for the party's
+members, which the watch-party feature answers through ``Memberships``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from app.auth.tokens import Principal
+
+NAME = re.compile(r"^(video|party|user):[A-Za-z0-9_-]{1,64}$")
+
+
+class ChannelDenied(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Memberships(Protocol):
+    async def is_member(self, party_id: str, user_id: str) -> bool: ...
+
+
+class NoMemberships:
+    """Until watch parties exist, nobody is a member of any party."""
+
+    async def is_member(self, party_id: str, user_id: str) -> bool:
+        return False
+
+
+async def authorize_read(channel: str, principal: Principal | None, parties: Memberships) -> None:
+    if not NAME.match(channel):
+        raise ChannelDenied(
+            "invalid_channel", "channels are video:{id}, party:{id} or user:{id}, ids of [A-Za-z0-9_-]"
+        )
+    kind, _, ident = channel.partition(":")
+    if kind == "video":
+        return
+    if principal is None:
+        raise ChannelDenied("unauthenticated", f"{kind} channels need a signed-in connection")
+    if kind == "user" and ident != str(principal.id):
+        raise ChannelDenied("forbidden", "a user channel is readable by its user only")
+    if kind == "party" and not await parties.is_member(ident, str(principal.id)):
+        raise ChannelDenied("forbidden", "only the party's members may read its channel")

@@ -1,0 +1,65 @@
+"""One client's socket as the node sees it: a bounded send queue drained by one writer task.
+
+Fan-out only enqueues an already-encoded frame; a client that does not read fast enough fills its
+queue and is disconnected with ``CLOSE_SLOW_CONSUMER`` instead of growing the server's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+
+from app.auth.tokens import Principal
+from realtime import protocol
+
+SendText = Callable[[str], Awaitable[None]]
+Close = Callable[[int, str], Awaitable[None]]
+
+
+class Connection:
+    def __init__(self, send: SendText, close: Close, principal: Principal | None, queue_size: int) -> None:
+        self.id = uuid.uuid4().hex
+        self.principal = principal
+        self.channels: set[str] = set()
+        # Channels being subscribed: live publications wait here until the reply has gone out.
+        self.pending: dict[str, list[protocol.Publication]] = {}
+        self._send = send
+        self._close = close
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._queue_size = queue_size
+        self.closing: tuple[int, str] | None = None
+
+    def send(self, frame: str) -> None:
+        """Queue a frame; never blocks. An overflowing queue disconnects the slow client."""
+        if self.closing is not None:
+            return
+        if self._queue.qsize() >= self._queue_size:
+            self.close(protocol.CLOSE_SLOW_CONSUMER, "slow consumer: the send queue overflowed")
+            return
+        self._queue.put_nowait(frame)
+
+    def send_message(self, message: protocol.ServerMessage) -> None:
+        self.send(protocol.encoder.encode(message).decode())
+
+    def close(self, code: int, reason: str, *, reconnect: bool = False) -> None:
+        """Tell the client why, then close once what was queued before has been written.
+
+        A slow consumer's backlog is dropped: it would never drain, and the goodbye must go out.
+        """
+        if self.closing is not None:
+            return
+        self.closing = (code, reason)
+        if code == protocol.CLOSE_SLOW_CONSUMER:
+            while not self._queue.empty():
+                self._queue.get_nowait()
+        goodbye = protocol.Disconnect(code=code, reason=reason, reconnect=reconnect)
+        self._queue.put_nowait(protocol.encoder.encode(goodbye).decode())
+        self._queue.put_nowait(None)
+
+    async def write(self) -> None:
+        """The writer task: send queued frames in order, then close the socket."""
+        while (frame := await self._queue.get()) is not None:
+            await self._send(frame)
+        code, reason = self.closing or (1000, "")
+        await self._close(code, reason)

@@ -1,0 +1,181 @@
+"""``/ws``: one websocket per client, authenticated by its first message, many channels on it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import msgspec
+from limits import parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import FixedWindowRateLimiter
+from litestar import WebSocket, websocket
+from litestar.di import NamedDependency
+from litestar.exceptions import WebSocketDisconnect
+
+from app.auth.tokens import AccessTokens, Principal
+from app.errors import Unauthorized
+from app.settings import Settings
+from realtime import protocol
+from realtime.channels import ChannelDenied, Memberships, authorize_read
+from realtime.connection import Connection
+from realtime.node import Node
+
+
+class Gateway:
+    """What the socket handler needs: the node, token checks, limits and channel rules."""
+
+    def __init__(self, node: Node, tokens: AccessTokens, settings: Settings, parties: Memberships) -> None:
+        self.node = node
+        self.tokens = tokens
+        self.settings = settings
+        self.parties = parties
+        self._rate = parse(settings.ws_message_rate)
+        self._limiter = FixedWindowRateLimiter(MemoryStorage())
+
+    def user(self, principal: Principal | None) -> protocol.User | None:
+        return protocol.User(id=str(principal.id), handle=principal.handle) if principal else None
+
+    async def allow(self, connection: Connection) -> bool:
+        who = str(connection.principal.id) if connection.principal else connection.id
+        return await self._limiter.hit(self._rate, "ws", who)
+
+
+def _seconds_left(principal: Principal) -> int:
+    return max(0, (principal.expires_at or 0) - int(time.time()))
+
+
+@websocket("/ws")
+async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDependency[Gateway]) -> None:
+    """The realtime gateway; docs/protocol.md describes the conversation."""
+    await socket.accept()
+    settings = gateway.settings
+    try:
+        first = await asyncio.wait_for(socket.receive_text(), settings.ws_connect_timeout)
+    except TimeoutError:
+        await _refuse(socket, protocol.CLOSE_CONNECT_TIMEOUT, "no connect message in time")
+        return
+    except WebSocketDisconnect:
+        return
+    try:
+        hello = protocol.client_decoder.decode(first)
+    except msgspec.DecodeError as exc:
+        await _refuse(socket, protocol.CLOSE_PROTOCOL_ERROR, f"malformed message: {exc}")
+        return
+    if not isinstance(hello, protocol.Connect):
+        await _refuse(socket, protocol.CLOSE_PROTOCOL_ERROR, "the first message must be connect")
+        return
+    principal: Principal | None = None
+    expires_in: int | None = None
+    if hello.token is not None:
+        try:
+            principal = gateway.tokens.verify(hello.token)
+        except Unauthorized as exc:
+            await _refuse(socket, protocol.CLOSE_UNAUTHENTICATED, exc.message)
+            return
+        expires_in = _seconds_left(principal)
+
+    connection = Connection(socket.send_text, socket.close, principal, settings.ws_send_queue)
+    writer = asyncio.create_task(connection.write())
+    gateway.node.add(connection)
+    expiry = _expire_later(connection, expires_in)
+    connection.send_message(
+        protocol.Connected(
+            id=hello.id, client=connection.id, user=gateway.user(principal), expires_in=expires_in
+        )
+    )
+    try:
+        while connection.closing is None:
+            text = await socket.receive_text()
+            expiry = await _handle(gateway, connection, text, expiry)
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the client went away, or the writer closed the socket under us
+    finally:
+        if expiry is not None:
+            expiry.cancel()
+        await gateway.node.remove(connection)
+        if not writer.done():
+            connection.close(1000, "")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(writer, 5)
+
+
+def _expire_later(connection: Connection, seconds: int | None) -> asyncio.TimerHandle | None:
+    if seconds is None:
+        return None
+    return asyncio.get_running_loop().call_later(
+        seconds, connection.close, protocol.CLOSE_TOKEN_EXPIRED, "the access token expired"
+    )
+
+
+async def _handle(
+    gateway: Gateway, connection: Connection, text: str, expiry: asyncio.TimerHandle | None
+) -> asyncio.TimerHandle | None:
+    settings = gateway.settings
+    if len(text.encode()) > settings.ws_max_message_bytes:
+        connection.close(
+            protocol.CLOSE_TOO_BIG, f"messages are limited to {settings.ws_max_message_bytes} bytes"
+        )
+        return expiry
+    if not await gateway.allow(connection):
+        connection.close(protocol.CLOSE_TOO_FAST, f"more than {settings.ws_message_rate} messages")
+        return expiry
+    try:
+        message = protocol.client_decoder.decode(text)
+    except msgspec.DecodeError as exc:
+        connection.send_message(protocol.Error(id=None, code="malformed", message=str(exc)))
+        return expiry
+
+    def error(code: str, text: str) -> None:
+        connection.send_message(protocol.Error(id=getattr(message, "id", None), code=code, message=text))
+
+    match message:
+        case protocol.Subscribe(channel=channel, id=request_id, recover=recover):
+            if channel in connection.channels:
+                error("already_subscribed", f"already subscribed to {channel}")
+            elif len(connection.channels) >= settings.ws_max_subscriptions:
+                error("too_many_subscriptions", f"at most {settings.ws_max_subscriptions} channels")
+            else:
+                try:
+                    await authorize_read(channel, connection.principal, gateway.parties)
+                except ChannelDenied as denied:
+                    error(denied.code, denied.message)
+                else:
+                    await gateway.node.subscribe(connection, channel, request_id, recover)
+        case protocol.Unsubscribe(channel=channel, id=request_id):
+            if channel not in connection.channels:
+                error("not_subscribed", f"not subscribed to {channel}")
+            else:
+                await gateway.node.unsubscribe(connection, channel)
+                connection.send_message(protocol.Unsubscribed(id=request_id, channel=channel))
+        case protocol.Refresh(token=token, id=request_id):
+            try:
+                principal = gateway.tokens.verify(token)
+            except Unauthorized as exc:
+                error(exc.code, exc.message)
+            else:
+                if connection.principal is not None and principal.id != connection.principal.id:
+                    error("other_user", "a connection cannot change its user")
+                else:
+                    connection.principal = principal
+                    if expiry is not None:
+                        expiry.cancel()
+                    seconds = _seconds_left(principal)
+                    expiry = _expire_later(connection, seconds)
+                    connection.send_message(protocol.Refreshed(id=request_id, expires_in=seconds))
+        case protocol.Ping(id=request_id):
+            connection.send_message(protocol.Pong(id=request_id))
+        case protocol.Presence(id=request_id):
+            error("not_implemented", "presence is not available yet")
+        case protocol.Connect():
+            error("already_connected", "this connection is already connected")
+    return expiry
+
+
+async def _refuse(socket: WebSocket[Any, Any, Any], code: int, reason: str) -> None:
+    goodbye = protocol.Disconnect(code=code, reason=reason, reconnect=False)
+    with contextlib.suppress(Exception):
+        await socket.send_text(protocol.encoder.encode(goodbye).decode())
+        await socket.close(code, reason[:120])

@@ -1,0 +1,139 @@
+"""The node: this process's sockets and their channels, fed by one bus subscription per channel.
+
+Each publication that arrives from the bus is encoded once and the same frame is queued on every
+local socket subscribed to its channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+
+import msgspec
+
+from realtime import protocol
+from realtime.bus.base import Bus, Gap, Position, RecoveryFailed
+from realtime.connection import Connection
+
+
+class Node:
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self.connections: set[Connection] = set()
+        self._subscribers: dict[str, set[Connection]] = {}
+        self._on_bus: set[str] = set()
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.bus.start()
+        self._task = asyncio.create_task(self._fan_out(), name="node-fan-out")
+
+    async def stop(self) -> None:
+        """Tell every client to reconnect elsewhere, then leave the bus."""
+        for connection in list(self.connections):
+            connection.close(protocol.CLOSE_SHUTDOWN, "the server is shutting down", reconnect=True)
+        await self.bus.stop()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _fan_out(self) -> None:
+        async for publication in self.bus.publications():
+            if isinstance(publication, Gap):
+                self._drop_subscribers(publication.reason)
+                continue
+            subscribers = self._subscribers.get(publication.channel)
+            if not subscribers:
+                continue
+            message = protocol.Publication(
+                channel=publication.channel,
+                epoch=publication.epoch,
+                offset=publication.offset,
+                data=msgspec.Raw(publication.data),
+            )
+            frame: str | None = None
+            for connection in subscribers:
+                pending = connection.pending.get(publication.channel)
+                if pending is not None:
+                    pending.append(message)
+                    continue
+                if frame is None:
+                    frame = protocol.encoder.encode(message).decode()
+                connection.send(frame)
+
+    def _drop_subscribers(self, reason: str) -> None:
+        """Publications may be lost: send every subscribed client off to reconnect and recover."""
+        for connection in list(self.connections):
+            if connection.channels:
+                connection.close(protocol.CLOSE_BUS_GAP, f"delivery interrupted ({reason})", reconnect=True)
+
+    def add(self, connection: Connection) -> None:
+        self.connections.add(connection)
+
+    async def remove(self, connection: Connection) -> None:
+        self.connections.discard(connection)
+        for channel in list(connection.channels):
+            await self.unsubscribe(connection, channel)
+
+    async def subscribe(
+        self, connection: Connection, channel: str, request_id: int, recover: protocol.Recover | None
+    ) -> None:
+        """Subscribe, recover what the client missed if it asks, and reply before any live frame."""
+        connection.pending[channel] = []
+        connection.channels.add(channel)
+        self._subscribers.setdefault(channel, set()).add(connection)
+        try:
+            async with self._locks[channel]:
+                if channel not in self._on_bus:
+                    await self.bus.subscribe(channel)
+                    self._on_bus.add(channel)
+            position = await self.bus.position(channel)
+            missed: list[protocol.Publication] = []
+            recovered = False
+            if recover is not None:
+                with contextlib.suppress(RecoveryFailed):
+                    since = Position(epoch=recover.epoch, offset=recover.offset)
+                    missed = [
+                        protocol.Publication(
+                            channel=channel, epoch=p.epoch, offset=p.offset, data=msgspec.Raw(p.data)
+                        )
+                        for p in await self.bus.recover(channel, since)
+                    ]
+                    recovered = True
+        except BaseException:
+            connection.pending.pop(channel, None)
+            await self.unsubscribe(connection, channel)
+            raise
+        top = max([position.offset, *(p.offset for p in missed)])
+        live = connection.pending.pop(channel)
+        connection.send_message(
+            protocol.Subscribed(
+                id=request_id,
+                channel=channel,
+                epoch=position.epoch,
+                offset=top,
+                recovered=recovered,
+                publications=missed,
+            )
+        )
+        for message in live:  # what arrived meanwhile, without what the reply already holds
+            if message.epoch == position.epoch and message.offset > top:
+                connection.send_message(message)
+
+    async def unsubscribe(self, connection: Connection, channel: str) -> None:
+        connection.channels.discard(channel)
+        connection.pending.pop(channel, None)
+        subscribers = self._subscribers.get(channel)
+        if subscribers is None:
+            return
+        subscribers.discard(connection)
+        if subscribers:
+            return
+        async with self._locks[channel]:
+            if not self._subscribers.get(channel) and channel in self._on_bus:
+                self._subscribers.pop(channel, None)
+                self._on_bus.discard(channel)
+                await self.bus.unsubscribe(channel)

@@ -15,7 +15,6 @@ import msgspec
 import uvicorn
 
 from app import logs
-from app.embedded.stack import StackBusy
 from app.errors import AppError
 from app.settings import Settings, SettingsError
 
@@ -57,6 +56,11 @@ async def serve(settings: Settings) -> None:
         port=settings.port,
         log_config=None,
         lifespan="on",
+        # This implementation waits for the socket to drain on every send, so a client that does
+        # not read backs up into its own send queue (and is cut off) instead of into memory.
+        ws="websockets",
+        ws_ping_interval=settings.ws_ping_seconds,
+        ws_ping_timeout=settings.ws_ping_seconds,
     )
     server = uvicorn.Server(config)
     await server.serve()
@@ -65,11 +69,15 @@ async def serve(settings: Settings) -> None:
 
 
 def dev(settings: Settings) -> None:
-    from app.embedded.stack import EmbeddedStack
+    from app.embedded.stack import EmbeddedStack, StackBusy
 
     stack = EmbeddedStack(settings)
     log.info("starting the embedded stack", extra={"data_dir": str(stack.data_dir)})
-    stack.start()
+    try:
+        stack.start()
+    except StackBusy as exc:
+        print(f"mydrtv: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
     try:
         configured = stack.configure(settings)
         log.info(
@@ -148,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(create_admin(_with_embedded_urls(settings), args.email, args.handle, password))
     except KeyboardInterrupt:
         return 0
-    except (SettingsError, AppError, StackBusy) as exc:
+    except (SettingsError, AppError) as exc:
         print(f"mydrtv: {exc}", file=sys.stderr)
         return 2
     return 0

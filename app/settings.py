@@ -25,7 +25,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     identity_database_url: str = ""
     redis_url: str = ""  # empty: in-process memory
     graph_url: str = ""  # falkor://, redis:// (FalkorDB) or bolt://, neo4j:// (Neo4j); empty: none
-    storage_url: str = ""  # file:///path or s3://bucket; empty: none
+    storage_url: str = ""  # file:///path (s3:// comes with the media issue); empty: none
     redis_namespace: str = "mydrtv"  # prefix of every Redis key this deployment writes
     # Auth.
     jwt_secret: str = ""
@@ -40,6 +40,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ws_max_message_bytes: int = 64 * 1024
     ws_max_subscriptions: int = 100  # per connection
     ws_message_rate: str = "50/second"  # inbound messages per user (per connection when anonymous)
+    ws_ping_seconds: float = 20.0  # protocol-level pings; no pong within this drops the socket
     ws_send_queue: int = 1024  # frames queued for one socket before it counts as a slow consumer
     bus_history_size: int = 1000  # publications kept per channel for recovery
     bus_history_seconds: int = 600  # and for how long after a channel's last publication

@@ -27,6 +27,7 @@ class Connection:
         self._send = send
         self._close = close
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self.writer: asyncio.Task[None] | None = None
         self._queue_size = queue_size
         self.closing: tuple[int, str] | None = None
 
@@ -53,9 +54,21 @@ class Connection:
         if code == protocol.CLOSE_SLOW_CONSUMER:
             while not self._queue.empty():
                 self._queue.get_nowait()
+            if self.writer is not None:
+                # The writer may be stuck in a send the client never reads: stop waiting for it.
+                self.writer.cancel()
+                self.writer = asyncio.create_task(self._hang_up(code, reason))
+                return
         goodbye = protocol.Disconnect(code=code, reason=reason, reconnect=reconnect)
         self._queue.put_nowait(protocol.encoder.encode(goodbye).decode())
         self._queue.put_nowait(None)
+
+    async def _hang_up(self, code: int, reason: str) -> None:
+        await self._close(code, reason)
+
+    def start_writer(self) -> asyncio.Task[None]:
+        self.writer = asyncio.create_task(self.write())
+        return self.writer
 
     async def write(self) -> None:
         """The writer task: send queued frames in order, then close the socket."""

@@ -78,7 +78,7 @@ async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDepende
         expires_in = _seconds_left(principal)
 
     connection = Connection(socket.send_text, socket.close, principal, settings.ws_send_queue)
-    writer = asyncio.create_task(connection.write())
+    connection.start_writer()
     gateway.node.add(connection)
     expiry = _expire_later(connection, expires_in)
     connection.send_message(
@@ -96,10 +96,10 @@ async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDepende
         if expiry is not None:
             expiry.cancel()
         await gateway.node.remove(connection)
-        if not writer.done():
-            connection.close(1000, "")
+        connection.close(1000, "")
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(writer, 5)
+            if connection.writer is not None:
+                await asyncio.wait_for(connection.writer, 5)
 
 
 def _expire_later(connection: Connection, seconds: int | None) -> asyncio.TimerHandle | None:

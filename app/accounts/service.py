@@ -84,7 +84,10 @@ class AccountService:
         ok = await verify_password(account.password_hash if account else None, password)
         if not ok or account is None:
             return None
-        return await self.principal(account.id)
+        try:
+            return await self.principal(account.id)
+        except NotFound:  # a registration cut short between its two writes
+            return None
 
     async def principal(self, user_id: uuid.UUID) -> Principal:
         user = await self.public(user_id)

@@ -6,7 +6,7 @@ from piccolo.table import Table
 
 class Account(Table, tablename="accounts"):
     id = UUID(primary_key=True)  # the same opaque id the main database's users row has
-    email = Varchar(length=254, unique=True)  # stored normalised (lower-case domain)
+    email = Varchar(length=254, unique=True)  # stored normalised and lower-cased
     password_hash = Text()
     birth_date = Date(null=True, default=None)
     created_at = Timestamptz()

@@ -1,0 +1,72 @@
+"""`mydrtv serve` in child processes, for tests that need real sockets and several instances."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+import msgspec
+
+from app.settings import Settings
+from tests.services import free_port
+
+
+class ServerProcess:
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.settings = msgspec.structs.replace(settings, port=self.port)
+        self.lines: list[str] = []
+        self.process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MYDRTV_")}
+        for name, value in msgspec.structs.asdict(self.settings).items():
+            env[f"MYDRTV_{name.upper()}"] = str(value)
+        return env
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "app.cli", "serve", env=self._env(), stderr=asyncio.subprocess.PIPE
+        )
+        started = asyncio.get_running_loop().create_future()
+        self._reader = asyncio.create_task(self._read(started))
+        await asyncio.wait_for(started, 60)
+
+    async def _read(self, started: asyncio.Future[None]) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        async for raw in self.process.stderr:
+            line = raw.decode(errors="replace")
+            self.lines.append(line)
+            if not started.done() and _message(line) == "Application startup complete.":
+                started.set_result(None)
+        if not started.done():
+            started.set_exception(RuntimeError("server exited:\n" + "".join(self.lines[-30:])))
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.send_signal(sig)
+        code = await asyncio.wait_for(self.process.wait(), 30)
+        if self._reader is not None:
+            await asyncio.wait_for(self._reader, 10)
+        return code
+
+
+def _message(line: str) -> Any:
+    try:
+        return json.loads(line).get("message")
+    except ValueError:
+        return None

@@ -1,0 +1,224 @@
+"""The gateway end to end: real server processes sharing one Redis, the reference client."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import uuid
+from collections.abc import AsyncIterator
+
+import msgspec
+import pytest
+import websockets
+
+from app.auth.tokens import AccessTokens, Principal
+from app.settings import Settings
+from realtime import protocol
+from realtime.bus.redis import RedisBus
+from realtime.client import Client, ClientError
+from tests.processes import ServerProcess
+
+HISTORY = 20
+
+
+@pytest.fixture(scope="module")
+def gateway_settings(settings: Settings) -> Settings:
+    return msgspec.structs.replace(
+        settings,
+        bus_history_size=HISTORY,
+        ws_send_queue=16,
+        ws_max_message_bytes=4096,
+        ws_message_rate="500/second",
+    )
+
+
+@pytest.fixture(scope="module")
+async def instances(gateway_settings: Settings) -> AsyncIterator[list[ServerProcess]]:
+    """Two gateway processes on one Redis."""
+    servers = [ServerProcess(gateway_settings), ServerProcess(gateway_settings)]
+    await asyncio.gather(*(s.start() for s in servers))
+    yield servers
+    for server in servers:
+        if server.process is not None and server.process.returncode is None:
+            await server.stop()
+
+
+@pytest.fixture(scope="module")
+async def publisher(gateway_settings: Settings) -> AsyncIterator[RedisBus]:
+    bus = RedisBus(gateway_settings.redis_url, gateway_settings.redis_namespace, history_size=HISTORY)
+    await bus.start()
+    yield bus
+    await bus.stop()
+
+
+def token(settings: Settings, user: uuid.UUID | None = None, seconds: int = 900) -> str:
+    principal = Principal(id=user or uuid.uuid4(), handle="someone", role="viewer")
+    return AccessTokens(settings.jwt_secret, settings.jwt_issuer, seconds).issue(principal)
+
+
+def video() -> str:
+    return f"video:{uuid.uuid4().hex[:10]}"
+
+
+async def test_a_publication_reaches_clients_on_every_instance(
+    instances: list[ServerProcess], publisher: RedisBus
+) -> None:
+    channel = video()
+    clients = []
+    for server in instances:
+        client, connected = await Client.connect(server.ws_url)
+        assert connected.user is None
+        await client.subscribe(channel)
+        clients.append(client)
+    sent = await publisher.publish(channel, b'{"event":"comment.created","text":"hi"}')
+    for client in clients:
+        got = await client.publication()
+        assert (got.channel, got.offset, bytes(got.data)) == (channel, sent.offset, sent.data)
+        await client.close()
+
+
+async def test_reconnecting_elsewhere_recovers_exactly_what_was_missed(
+    instances: list[ServerProcess], publisher: RedisBus
+) -> None:
+    channel = video()
+    first, _ = await Client.connect(instances[0].ws_url)
+    await first.subscribe(channel)
+    await publisher.publish(channel, b'{"n":0}')
+    assert (await first.publication()).offset == 1
+    await first.close()
+    for n in range(1, 4):
+        await publisher.publish(channel, f'{{"n":{n}}}'.encode())
+
+    second, _ = await Client.connect(instances[1].ws_url)
+    second.positions = first.positions
+    reply = await second.subscribe(channel, recover=True)
+    assert reply.recovered
+    assert [p.offset for p in reply.publications] == [2, 3, 4]
+    assert [msgspec.json.decode(p.data)["n"] for p in reply.publications] == [1, 2, 3]
+    assert reply.offset == 4
+    await publisher.publish(channel, b'{"n":4}')
+    assert (await second.publication()).offset == 5
+    await second.close()
+
+
+async def test_recovery_beyond_the_history_reports_failure(
+    instances: list[ServerProcess], publisher: RedisBus
+) -> None:
+    channel = video()
+    client, _ = await Client.connect(instances[0].ws_url)
+    await client.subscribe(channel)
+    await client.close()
+    for n in range(HISTORY + 5):
+        await publisher.publish(channel, f'{{"n":{n}}}'.encode())
+    again, _ = await Client.connect(instances[1].ws_url)
+    again.positions = client.positions
+    reply = await again.subscribe(channel, recover=True)
+    assert not reply.recovered
+    assert reply.publications == []
+    assert reply.offset == HISTORY + 5
+    await again.close()
+
+
+async def test_channel_rules(instances: list[ServerProcess], gateway_settings: Settings) -> None:
+    me = uuid.uuid4()
+    anonymous, _ = await Client.connect(instances[0].ws_url)
+    signed_in, connected = await Client.connect(instances[0].ws_url, token(gateway_settings, me))
+    assert connected.user is not None and connected.user.id == str(me)
+    assert connected.expires_in is not None and 890 <= connected.expires_in <= 900
+
+    cases = [
+        (anonymous, f"user:{me}", "unauthenticated"),
+        (anonymous, "party:p1", "unauthenticated"),
+        (signed_in, f"user:{uuid.uuid4()}", "forbidden"),
+        (signed_in, "party:p1", "forbidden"),
+        (signed_in, "lobby:1", "invalid_channel"),
+        (signed_in, "video:has space", "invalid_channel"),
+    ]
+    for client, channel, code in cases:
+        with pytest.raises(ClientError) as refused:
+            await client.subscribe(channel)
+        assert refused.value.error.code == code, channel
+    assert (await signed_in.subscribe(f"user:{me}")).channel == f"user:{me}"
+    with pytest.raises(ClientError) as twice:
+        await signed_in.subscribe(f"user:{me}")
+    assert twice.value.error.code == "already_subscribed"
+    await anonymous.close()
+    await signed_in.close()
+
+
+async def test_bad_messages_get_an_error_frame_and_the_connection_lives(
+    instances: list[ServerProcess],
+) -> None:
+    client, _ = await Client.connect(instances[0].ws_url)
+    for bad in ["not json", '{"type":"teleport"}', '{"type":"subscribe"}', "[]"]:
+        await client.socket.send(bad)
+        error = await asyncio.wait_for(client.events.get(), 5)
+        assert isinstance(error, protocol.Error)
+        assert error.code == "malformed"
+    assert isinstance(await client.request(protocol.Ping()), protocol.Pong)
+    await client.close()
+
+
+@pytest.mark.parametrize(
+    ("first", "code"),
+    [
+        ('{"type":"connect","token":"not-a-jwt"}', protocol.CLOSE_UNAUTHENTICATED),
+        ('{"type":"subscribe","channel":"video:1"}', protocol.CLOSE_PROTOCOL_ERROR),
+        ("garbage", protocol.CLOSE_PROTOCOL_ERROR),
+    ],
+)
+async def test_a_bad_first_message_closes_with_a_documented_code(
+    instances: list[ServerProcess], first: str, code: int
+) -> None:
+    async with websockets.connect(instances[0].ws_url) as socket:
+        await socket.send(first)
+        goodbye = protocol.server_decoder.decode(await socket.recv())
+        assert isinstance(goodbye, protocol.Disconnect)
+        assert goodbye.code == code
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await socket.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == code
+
+
+async def test_an_oversized_message_closes_the_connection(instances: list[ServerProcess]) -> None:
+    client, _ = await Client.connect(instances[0].ws_url)
+    await client.socket.send('{"type":"ping","pad":"' + "x" * 5000 + '"}')
+    goodbye = await client.closed()
+    assert goodbye is not None and goodbye.code == protocol.CLOSE_TOO_BIG
+    # The server is fine: a new connection works.
+    again, _ = await Client.connect(instances[0].ws_url)
+    assert isinstance(await again.request(protocol.Ping()), protocol.Pong)
+    await again.close()
+
+
+async def test_token_refresh_over_the_socket(
+    instances: list[ServerProcess], gateway_settings: Settings
+) -> None:
+    me = uuid.uuid4()
+    client, _ = await Client.connect(instances[0].ws_url, token(gateway_settings, me, seconds=60))
+    reply = await client.request(protocol.Refresh(token=token(gateway_settings, me, seconds=600)))
+    assert isinstance(reply, protocol.Refreshed) and 590 <= reply.expires_in <= 600
+    with pytest.raises(ClientError) as other:
+        await client.request(protocol.Refresh(token=token(gateway_settings, uuid.uuid4())))
+    assert other.value.error.code == "other_user"
+    await client.close()
+
+
+async def test_an_expired_connection_is_closed(
+    instances: list[ServerProcess], gateway_settings: Settings
+) -> None:
+    client, connected = await Client.connect(instances[0].ws_url, token(gateway_settings, seconds=1))
+    assert connected.expires_in is not None and connected.expires_in <= 1
+    goodbye = await client.closed(within=10)
+    assert goodbye is not None and goodbye.code == protocol.CLOSE_TOKEN_EXPIRED
+
+
+async def test_sigterm_tells_clients_to_reconnect(gateway_settings: Settings) -> None:
+    server = ServerProcess(gateway_settings)
+    await server.start()
+    client, _ = await Client.connect(server.ws_url)
+    await client.subscribe(video())
+    assert await server.stop(signal.SIGTERM) == 0
+    await client.closed()
+    # uvicorn closes open sockets with 1012 (service restart) as it shuts down.
+    assert client.close_code == 1012

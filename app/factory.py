@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -34,6 +36,7 @@ from realtime.bus.redis import RedisBus
 from realtime.channels import NoMemberships
 from realtime.gateway import Gateway, gateway_socket
 from realtime.node import Node
+from realtime.outbox import Relay
 
 
 def _constant(value: Any) -> Provide:
@@ -90,14 +93,22 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         started: list[Database] = []
+        started_tasks: list[asyncio.Task[None]] = []
         try:
             for db in (main, identity):
                 await db.start()
                 started.append(db)
                 await runner.check(db.engine, db.name, db.url)
             await node.start()
+            if settings.outbox_relay:
+                relay = asyncio.create_task(Relay(main, bus).run(), name="outbox-relay")
+                started_tasks.append(relay)
             yield
         finally:
+            for task in started_tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await node.stop()
             for db in started:
                 await db.stop()

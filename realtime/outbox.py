@@ -1,0 +1,75 @@
+"""The transactional outbox and its relay.
+
+A domain write calls ``enqueue`` inside its own transaction, so the event is stored if and only
+if the change commits. The relay publishes stored events to the bus in id order and marks them
+published; if it dies between publishing and marking, the next run publishes the same events
+again under the same idempotency key (``outbox:<id>``), which the bus delivers only once.
+One relay is active at a time (a PostgreSQL advisory lock), which keeps per-channel order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import asyncpg
+
+from app.db import Database
+from realtime.bus.base import Bus
+
+log = logging.getLogger("mydrtv.outbox")
+
+NOTIFY_CHANNEL = "mydrtv_outbox"
+_LEADER_LOCK = 7_310_453
+
+
+async def enqueue(db: Database, channel: str, event: bytes) -> None:
+    """Store an event for ``channel``; call it inside the transaction of the change it reports."""
+    await db.fetch("INSERT INTO outbox (channel, payload) VALUES ({}, {})", channel, event)
+    await db.fetch("SELECT pg_notify({}, '')", NOTIFY_CHANNEL)
+
+
+class Relay:
+    def __init__(self, db: Database, bus: Bus, batch: int = 200, poll_seconds: float = 5.0) -> None:
+        self._db = db
+        self._bus = bus
+        self._batch = batch
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+
+    async def drain(self) -> int:
+        """Publish everything pending; returns how many events went out."""
+        total = 0
+        while True:
+            rows = await self._db.fetch(
+                "SELECT id, channel, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT {}",
+                self._batch,
+            )
+            if not rows:
+                return total
+            for row in rows:
+                await self._bus.publish(row["channel"], bytes(row["payload"]), key=f"outbox:{row['id']}")
+            await self._db.fetch(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY({})", [row["id"] for row in rows]
+            )
+            total += len(rows)
+
+    async def run(self) -> None:
+        """Relay until cancelled: wait to lead, then drain on every notification (or poll)."""
+        connection = await asyncpg.connect(self._db.url)
+        try:
+            # Blocks while another relay leads; its connection closing hands the lead over.
+            await connection.execute("SELECT pg_advisory_lock($1)", _LEADER_LOCK)
+            await connection.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+            while True:
+                self._wake.clear()
+                try:
+                    await self.drain()
+                except Exception:
+                    log.exception("outbox relay failed; retrying")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+        finally:
+            with contextlib.suppress(Exception):
+                await connection.close()

@@ -1,0 +1,129 @@
+"""The outbox: committed events reach the bus exactly once, rolled-back ones never."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from app.db import Database
+from app.settings import Settings
+from realtime.bus.base import Bus, Publication
+from realtime.bus.redis import RedisBus
+from realtime.outbox import Relay, enqueue
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database("main", settings.database_url)
+    await database.start()
+    yield database
+    await database.stop()
+
+
+@pytest.fixture
+async def bus(settings: Settings) -> AsyncIterator[RedisBus]:
+    redis_bus = RedisBus(settings.redis_url, settings.redis_namespace)
+    await redis_bus.start()
+    yield redis_bus
+    await redis_bus.stop()
+
+
+class DiesAfter(Bus):
+    """The real bus, with the relay's process dying after ``count`` publishes."""
+
+    def __init__(self, real: Bus, count: int) -> None:
+        self.real, self.count = real, count
+
+    async def publish(self, channel: str, data: bytes, *, key: str | None = None) -> Publication:
+        if self.count == 0:
+            raise SystemError("the relay died")
+        self.count -= 1
+        return await self.real.publish(channel, data, key=key)
+
+    async def subscribe(self, channel: str) -> None: ...
+    async def unsubscribe(self, channel: str) -> None: ...
+    def publications(self) -> AsyncIterator[Publication]:
+        return self.real.publications()  # type: ignore[return-value]
+
+    async def position(self, channel: str):  # type: ignore[no-untyped-def]
+        return await self.real.position(channel)
+
+    async def recover(self, channel, since):  # type: ignore[no-untyped-def]
+        return await self.real.recover(channel, since)
+
+
+def channel() -> str:
+    return f"video:{uuid.uuid4().hex[:10]}"
+
+
+async def receive(bus: Bus, count: int) -> list[Publication]:
+    stream = bus.publications()
+    got = []
+    for _ in range(count):
+        item = await asyncio.wait_for(anext(stream), 5)
+        assert isinstance(item, Publication)
+        got.append(item)
+    return got
+
+
+async def pending(db: Database) -> int:
+    rows = await db.fetch("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL")
+    return int(rows[0]["n"])
+
+
+async def test_committed_events_are_published_and_rolled_back_ones_are_not(
+    db: Database, bus: RedisBus
+) -> None:
+    name = channel()
+    await bus.subscribe(name)
+    async with db.engine.transaction():
+        await enqueue(db, name, b'{"n":1}')
+    with pytest.raises(RuntimeError):
+        async with db.engine.transaction():
+            await enqueue(db, name, b'{"n":"rolled back"}')
+            raise RuntimeError("the domain write failed")
+    async with db.engine.transaction():
+        await enqueue(db, name, b'{"n":2}')
+
+    assert await Relay(db, bus).drain() == 2
+    assert [p.data for p in await receive(bus, 2)] == [b'{"n":1}', b'{"n":2}']
+    assert await pending(db) == 0
+    assert await Relay(db, bus).drain() == 0
+
+
+async def test_a_relay_dying_between_publish_and_mark_loses_and_duplicates_nothing(
+    db: Database, bus: RedisBus
+) -> None:
+    name = channel()
+    await bus.subscribe(name)
+    for n in range(3):
+        await enqueue(db, name, f'{{"n":{n}}}'.encode())
+    with pytest.raises(SystemError):
+        await Relay(db, DiesAfter(bus, count=2)).drain()
+    assert await pending(db) == 3  # published two, marked none
+
+    assert await Relay(db, bus).drain() == 3
+    await bus.publish(name, b"marker")
+    got = await receive(bus, 4)
+    assert [p.data for p in got] == [b'{"n":0}', b'{"n":1}', b'{"n":2}', b"marker"]
+    assert [p.offset for p in got] == [1, 2, 3, 4]
+
+
+async def test_the_running_relay_wakes_on_commit(db: Database, bus: RedisBus) -> None:
+    name = channel()
+    await bus.subscribe(name)
+    relay = asyncio.create_task(Relay(db, bus, poll_seconds=60).run())
+    try:
+        # The relay may take the lead after this commit; either the startup drain or the
+        # notification delivers it, well before the 60 s poll.
+        async with db.engine.transaction():
+            await enqueue(db, name, b'{"hello":true}')
+        (got,) = await receive(bus, 1)
+        assert got.data == b'{"hello":true}'
+    finally:
+        relay.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await relay

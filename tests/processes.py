@@ -50,7 +50,7 @@ class ServerProcess:
         async for raw in self.process.stderr:
             line = raw.decode(errors="replace")
             self.lines.append(line)
-            if not started.done() and _message(line) == "Application startup complete.":
+            if not started.done() and str(_message(line)).startswith("Uvicorn running on"):
                 started.set_result(None)
         if not started.done():
             started.set_exception(RuntimeError("server exited:\n" + "".join(self.lines[-30:])))

@@ -112,7 +112,7 @@ class Dev:
                 continue
             if entry.get("message") == "embedded stack up":
                 self.children = [entry["postgres_pid"], entry["redis_pid"]]
-            if entry.get("message") == "Application startup complete.":
+            if str(entry.get("message")).startswith("Uvicorn running on"):
                 self._started.set()
         self._started.set()  # the process ended: wake the waiter
 

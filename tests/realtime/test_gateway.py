@@ -222,3 +222,47 @@ async def test_sigterm_tells_clients_to_reconnect(gateway_settings: Settings) ->
     await client.closed()
     # uvicorn closes open sockets with 1012 (service restart) as it shuts down.
     assert client.close_code == 1012
+
+
+async def test_kill_9_of_an_instance_loses_and_duplicates_nothing(
+    gateway_settings: Settings, publisher: RedisBus
+) -> None:
+    doomed, survivor = ServerProcess(gateway_settings), ServerProcess(gateway_settings)
+    await asyncio.gather(doomed.start(), survivor.start())
+    channel = video()
+    clients = [(await Client.connect(doomed.ws_url))[0] for _ in range(5)]
+    for client in clients:
+        await client.subscribe(channel)
+    received: dict[int, list[int]] = {n: [] for n in range(len(clients))}
+
+    async def publish(count: int) -> None:
+        for _ in range(count):
+            await publisher.publish(channel, b'{"event":"tick"}')
+
+    await publish(8)
+    for n, client in enumerate(clients):
+        for _ in range(8):
+            received[n].append((await client.publication()).offset)
+    await publish(5)  # in flight while the instance dies: some clients may have them, some not
+    await doomed.stop(signal.SIGKILL)
+    await publish(5)  # published while nobody is connected
+
+    for n, client in enumerate(clients):
+        await client.closed()
+        while not client.events.empty():  # what arrived before the socket died
+            message = client.events.get_nowait()
+            if isinstance(message, protocol.Publication):
+                received[n].append(message.offset)
+        again, _ = await Client.connect(survivor.ws_url)
+        again.positions = {channel: protocol.Recover(client.positions[channel].epoch, received[n][-1])}
+        reply = await again.subscribe(channel, recover=True)
+        assert reply.recovered
+        received[n].extend(p.offset for p in reply.publications)
+        clients[n] = again
+    await publish(4)
+    for n, client in enumerate(clients):
+        for _ in range(4):
+            received[n].append((await client.publication()).offset)
+        assert received[n] == list(range(1, 23)), f"client {n}: {received[n]}"
+        await client.close()
+    await survivor.stop()

@@ -37,6 +37,9 @@ from realtime.channels import NoMemberships
 from realtime.gateway import Gateway, gateway_socket
 from realtime.node import Node
 from realtime.outbox import Relay
+from realtime.presence.base import Presence
+from realtime.presence.memory import MemoryPresence
+from realtime.presence.redis import RedisPresence
 
 
 def _constant(value: Any) -> Provide:
@@ -75,7 +78,12 @@ def create_app(settings: Settings) -> Litestar:
         if settings.redis_url
         else MemoryBus(settings.bus_history_size, settings.bus_history_seconds)
     )
-    node = Node(bus)
+    presence: Presence = (
+        RedisPresence(settings.redis_url, settings.redis_namespace, settings.presence_ttl_seconds)
+        if settings.redis_url
+        else MemoryPresence(settings.presence_ttl_seconds)
+    )
+    node = Node(bus, presence)
     access_tokens = AccessTokens(settings.jwt_secret, settings.jwt_issuer, settings.access_token_seconds)
     services: dict[str, Any] = {
         "accounts": AccountService(IdentityStore(), settings.minimum_age),

@@ -44,6 +44,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ws_send_queue: int = 1024  # frames queued for one socket before it counts as a slow consumer
     bus_history_size: int = 1000  # publications kept per channel for recovery
     bus_history_seconds: int = 600  # and for how long after a channel's last publication
+    presence_ttl_seconds: float = 30.0  # a crashed instance's presence entries vanish after this
     outbox_relay: bool = True  # run the outbox relay in this process (one leads at a time)
     # Operations.
     log_level: str = "INFO"

@@ -35,9 +35,6 @@ class Gateway:
         self._rate = parse(settings.ws_message_rate)
         self._limiter = FixedWindowRateLimiter(MemoryStorage())
 
-    def user(self, principal: Principal | None) -> protocol.User | None:
-        return protocol.User(id=str(principal.id), handle=principal.handle) if principal else None
-
     async def allow(self, connection: Connection) -> bool:
         who = str(connection.principal.id) if connection.principal else connection.id
         return await self._limiter.hit(self._rate, "ws", who)
@@ -83,7 +80,10 @@ async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDepende
     expiry = _expire_later(connection, expires_in)
     connection.send_message(
         protocol.Connected(
-            id=hello.id, client=connection.id, user=gateway.user(principal), expires_in=expires_in
+            id=hello.id,
+            client=connection.id,
+            user=protocol.User(id=str(principal.id), handle=principal.handle) if principal else None,
+            expires_in=expires_in,
         )
     )
     try:
@@ -167,8 +167,17 @@ async def _handle(
                     connection.send_message(protocol.Refreshed(id=request_id, expires_in=seconds))
         case protocol.Ping(id=request_id):
             connection.send_message(protocol.Pong(id=request_id))
-        case protocol.Presence(id=request_id):
-            error("not_implemented", "presence is not available yet")
+        case protocol.Presence(channel=channel, id=request_id):
+            if channel not in connection.channels:
+                error("not_subscribed", f"subscribe to {channel} to see who is there")
+            else:
+                members = await gateway.node.presence.members(channel)
+                users = {user.id: user for user in members.values() if user is not None}
+                connection.send_message(
+                    protocol.PresenceState(
+                        id=request_id, channel=channel, count=len(members), users=list(users.values())
+                    )
+                )
         case protocol.Connect():
             error("already_connected", "this connection is already connected")
     return expiry

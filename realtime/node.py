@@ -15,30 +15,52 @@ import msgspec
 from realtime import protocol
 from realtime.bus.base import Bus, Gap, Position, RecoveryFailed
 from realtime.connection import Connection
+from realtime.presence.base import Presence
+
+
+def user_of(connection: Connection) -> protocol.User | None:
+    principal = connection.principal
+    return protocol.User(id=str(principal.id), handle=principal.handle) if principal else None
 
 
 class Node:
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Bus, presence: Presence) -> None:
         self.bus = bus
+        self.presence = presence
         self.connections: set[Connection] = set()
         self._subscribers: dict[str, set[Connection]] = {}
         self._on_bus: set[str] = set()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._task: asyncio.Task[None] | None = None
+        self._keepalive: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.bus.start()
         self._task = asyncio.create_task(self._fan_out(), name="node-fan-out")
+        self._keepalive = asyncio.create_task(self._renew_presence(), name="node-presence")
 
     async def stop(self) -> None:
         """Tell every client to reconnect elsewhere, then leave the bus."""
         for connection in list(self.connections):
             connection.close(protocol.CLOSE_SHUTDOWN, "the server is shutting down", reconnect=True)
+        for task in (self._task, self._keepalive):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        for connection in list(self.connections):
+            for channel in connection.channels:
+                await self.presence.leave(channel, connection.id)
         await self.bus.stop()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self.presence.close()
+
+    async def _renew_presence(self) -> None:
+        """Renew this node's presence entries well before they expire (a crashed node's lapse)."""
+        while True:
+            await asyncio.sleep(self.presence.ttl_seconds / 3)
+            for connection in list(self.connections):
+                for channel in list(connection.channels):
+                    await self.presence.join(channel, connection.id, user_of(connection))
 
     async def _fan_out(self) -> None:
         async for publication in self.bus.publications():
@@ -47,6 +69,12 @@ class Node:
                 continue
             subscribers = self._subscribers.get(publication.channel)
             if not subscribers:
+                continue
+            if publication.offset == 0:  # an ephemeral event, already a whole server message
+                ephemeral = publication.data.decode()
+                for connection in subscribers:
+                    if publication.channel not in connection.pending:
+                        connection.send(ephemeral)
                 continue
             message = protocol.Publication(
                 channel=publication.channel,
@@ -122,10 +150,23 @@ class Node:
         for message in live:  # what arrived meanwhile, without what the reply already holds
             if message.epoch == position.epoch and message.offset > top:
                 connection.send_message(message)
+        user = user_of(connection)
+        await self.presence.join(channel, connection.id, user)
+        if user is not None:
+            await self.bus.broadcast(
+                channel, protocol.encoder.encode(protocol.Join(channel=channel, user=user))
+            )
 
     async def unsubscribe(self, connection: Connection, channel: str) -> None:
+        was_live = channel in connection.channels and channel not in connection.pending
         connection.channels.discard(channel)
         connection.pending.pop(channel, None)
+        if was_live:
+            await self.presence.leave(channel, connection.id)
+            user = user_of(connection)
+            if user is not None:
+                leave = protocol.Leave(channel=channel, user=user)
+                await self.bus.broadcast(channel, protocol.encoder.encode(leave))
         subscribers = self._subscribers.get(channel)
         if subscribers is None:
             return

@@ -52,6 +52,10 @@ class Bus(ABC):
         """
 
     @abstractmethod
+    async def broadcast(self, channel: str, data: bytes) -> None:
+        """Deliver without history: an ephemeral event (presence), offset 0, never recovered."""
+
+    @abstractmethod
     async def subscribe(self, channel: str) -> None:
         """Deliver this channel's publications to this node's ``publications()``."""
 

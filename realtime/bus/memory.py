@@ -54,6 +54,10 @@ class MemoryBus(Bus):
             self._queue.put_nowait(publication)
         return publication
 
+    async def broadcast(self, channel: str, data: bytes) -> None:
+        if channel in self._subscribed:
+            self._queue.put_nowait(Publication(channel=channel, epoch="", offset=0, data=data))
+
     async def subscribe(self, channel: str) -> None:
         self._subscribed.add(channel)
 

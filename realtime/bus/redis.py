@@ -126,6 +126,9 @@ class RedisBus(Bus):
         )  # fmt: skip
         return Publication(channel=channel, epoch=epoch.decode(), offset=int(offset), data=data)
 
+    async def broadcast(self, channel: str, data: bytes) -> None:
+        await self._redis.publish(self._keys(channel)[2], b"0::" + data)
+
     async def subscribe(self, channel: str) -> None:
         await self._subscribe(self._keys(channel)[2])
 

@@ -266,3 +266,39 @@ async def test_kill_9_of_an_instance_loses_and_duplicates_nothing(
         assert received[n] == list(range(1, 23)), f"client {n}: {received[n]}"
         await client.close()
     await survivor.stop()
+
+
+async def test_presence_across_instances_with_join_and_leave(
+    instances: list[ServerProcess], gateway_settings: Settings
+) -> None:
+    channel = video()
+    ada_id, bob_id = uuid.uuid4(), uuid.uuid4()
+    ada, _ = await Client.connect(instances[0].ws_url, token(gateway_settings, ada_id))
+    await ada.subscribe(channel)
+    watcher, _ = await Client.connect(instances[1].ws_url)
+    await watcher.subscribe(channel)
+    bob, _ = await Client.connect(instances[1].ws_url, token(gateway_settings, bob_id))
+    await bob.subscribe(channel)
+
+    joined = await asyncio.wait_for(ada.events.get(), 5)
+    while not (isinstance(joined, protocol.Join) and joined.user.id == str(bob_id)):
+        joined = await asyncio.wait_for(ada.events.get(), 5)
+
+    state = await watcher.request(protocol.Presence(channel=channel))
+    assert isinstance(state, protocol.PresenceState)
+    assert state.count == 3  # two users and one anonymous connection
+    assert {u.id for u in state.users} == {str(ada_id), str(bob_id)}
+
+    await bob.close()
+    left = await asyncio.wait_for(ada.events.get(), 5)
+    while not isinstance(left, protocol.Leave):
+        left = await asyncio.wait_for(ada.events.get(), 5)
+    assert left.user.id == str(bob_id)
+    state = await ada.request(protocol.Presence(channel=channel))
+    assert isinstance(state, protocol.PresenceState) and state.count == 2
+
+    with pytest.raises(ClientError) as unsubscribed:
+        await ada.request(protocol.Presence(channel=video()))
+    assert unsubscribed.value.error.code == "not_subscribed"
+    await ada.close()
+    await watcher.close()

@@ -10,6 +10,8 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import msgspec
 import uvicorn
@@ -17,6 +19,9 @@ import uvicorn
 from app import logs
 from app.errors import AppError
 from app.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from realtime.node import Node
 
 log = logging.getLogger("mydrtv")
 
@@ -47,11 +52,33 @@ async def migrate(settings: Settings) -> None:
         log.info("migrated", extra={"database": name, "applied": done})
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, but on SIGTERM or SIGINT websocket clients hear "reconnect elsewhere" first."""
+
+    def __init__(self, config: uvicorn.Config, node: Node) -> None:
+        super().__init__(config)
+        self._node = node
+        self._leaving = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._leaving or not self.started:
+            super().handle_exit(sig, frame)
+            return
+        self._leaving = True
+        loop = asyncio.get_running_loop()
+        loop.call_soon_threadsafe(lambda: loop.create_task(self._leave(sig, frame)))
+
+    async def _leave(self, sig: int, frame: FrameType | None) -> None:
+        await self._node.say_goodbye()
+        super().handle_exit(sig, frame)
+
+
 async def serve(settings: Settings) -> None:
     from app.factory import create_app
 
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,
@@ -62,7 +89,7 @@ async def serve(settings: Settings) -> None:
         ws_ping_interval=settings.ws_ping_seconds,
         ws_ping_timeout=settings.ws_ping_seconds,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config, app.state.node)
     await server.serve()
     if not server.started:
         raise SystemExit(3)

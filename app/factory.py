@@ -123,7 +123,7 @@ def create_app(settings: Settings) -> Litestar:
             if redis is not None:
                 await redis.aclose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[HealthController, TokenController, AccountController, gateway_socket],
         dependencies={
             "principal": Provide(provide_principal),
@@ -135,3 +135,5 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    app.state.node = node  # the CLI's server asks it to say goodbye to clients on SIGTERM
+    return app

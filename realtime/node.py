@@ -39,6 +39,16 @@ class Node:
         self._task = asyncio.create_task(self._fan_out(), name="node-fan-out")
         self._keepalive = asyncio.create_task(self._renew_presence(), name="node-presence")
 
+    async def say_goodbye(self, within: float = 5.0) -> None:
+        """Tell every client to reconnect elsewhere and wait (a bounded time) for that to go out.
+
+        Called on SIGTERM before the server stops accepting and closes what is left."""
+        for connection in list(self.connections):
+            connection.close(protocol.CLOSE_SHUTDOWN, "the server is shutting down", reconnect=True)
+        writers = [c.writer for c in self.connections if c.writer is not None]
+        if writers:
+            await asyncio.wait(writers, timeout=within)
+
     async def stop(self) -> None:
         """Tell every client to reconnect elsewhere, then leave the bus."""
         for connection in list(self.connections):

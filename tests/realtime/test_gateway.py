@@ -219,9 +219,10 @@ async def test_sigterm_tells_clients_to_reconnect(gateway_settings: Settings) ->
     client, _ = await Client.connect(server.ws_url)
     await client.subscribe(video())
     assert await server.stop(signal.SIGTERM) == 0
-    await client.closed()
-    # uvicorn closes open sockets with 1012 (service restart) as it shuts down.
-    assert client.close_code == 1012
+    goodbye = await client.closed()
+    assert goodbye is not None
+    assert goodbye.code == protocol.CLOSE_SHUTDOWN and goodbye.reconnect
+    assert client.close_code == protocol.CLOSE_SHUTDOWN
 
 
 async def test_kill_9_of_an_instance_loses_and_duplicates_nothing(

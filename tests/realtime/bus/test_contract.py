@@ -130,11 +130,11 @@ async def test_recovery_from_another_epoch_or_the_future_fails(make_bus: BusFact
         await bus.recover(name, since)
 
 
-async def test_every_node_receives_and_shares_history(make_bus: BusFactory) -> None:
-    first = await started(make_bus())
-    if isinstance(first, MemoryBus):
-        pytest.skip("the memory bus serves one process")
-    second = await started(make_bus())
+async def test_every_redis_node_receives_and_shares_history(servers: dict[str, str]) -> None:
+    """Two Redis buses stand for two processes; the memory bus serves one process only."""
+    namespace = f"test-{uuid.uuid4().hex[:8]}"
+    first = await started(RedisBus(servers["redis"], namespace))
+    second = await started(RedisBus(servers["redis"], namespace))
     name = channel()
     await first.subscribe(name)
     await second.subscribe(name)
@@ -142,6 +142,8 @@ async def test_every_node_receives_and_shares_history(make_bus: BusFactory) -> N
     assert await receive(first, 1) == [published]
     assert await receive(second, 1) == [published]
     assert await first.position(name) == await second.position(name)
+    await first.stop()
+    await second.stop()
 
 
 async def test_lost_history_starts_a_new_epoch(make_bus: BusFactory) -> None:

@@ -84,14 +84,21 @@ def create_app(settings: Settings) -> Litestar:
         else MemoryPresence(settings.presence_ttl_seconds)
     )
     node = Node(bus, presence)
+    limits_storage = storage_for(settings.redis_url, settings.redis_namespace)
     access_tokens = AccessTokens(settings.jwt_secret, settings.jwt_issuer, settings.access_token_seconds)
     services: dict[str, Any] = {
         "accounts": AccountService(IdentityStore(), settings.minimum_age),
         "access_tokens": access_tokens,
-        "gateway": Gateway(node, access_tokens, settings, NoMemberships()),
+        "gateway": Gateway(
+            node,
+            access_tokens,
+            settings,
+            NoMemberships(),
+            limits_storage,
+        ),
         "refresh_tokens": RefreshTokens(identity, settings.refresh_token_seconds),
         "login_limiter": LoginLimiter(
-            storage_for(settings.redis_url, settings.redis_namespace),
+            limits_storage,
             settings.login_limit_per_account,
             settings.login_limit_per_address,
         ),

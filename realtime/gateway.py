@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 from limits import parse
-from limits.aio.storage import MemoryStorage
+from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 from litestar import WebSocket, websocket
 from litestar.di import NamedDependency
@@ -25,15 +25,25 @@ from realtime.node import Node
 
 
 class Gateway:
-    """What the socket handler needs: the node, token checks, limits and channel rules."""
+    """What the socket handler needs: the node, token checks, limits and channel rules.
 
-    def __init__(self, node: Node, tokens: AccessTokens, settings: Settings, parties: Memberships) -> None:
+    The inbound rate is counted in ``limits`` storage: with Redis, one count per user across every
+    instance, so opening sockets on several instances does not multiply a user's allowance."""
+
+    def __init__(
+        self,
+        node: Node,
+        tokens: AccessTokens,
+        settings: Settings,
+        parties: Memberships,
+        rate_storage: Storage,
+    ) -> None:
         self.node = node
         self.tokens = tokens
         self.settings = settings
         self.parties = parties
         self._rate = parse(settings.ws_message_rate)
-        self._limiter = FixedWindowRateLimiter(MemoryStorage())
+        self._limiter = FixedWindowRateLimiter(rate_storage)
 
     async def allow(self, connection: Connection) -> bool:
         who = str(connection.principal.id) if connection.principal else connection.id

@@ -306,18 +306,18 @@ async def test_presence_across_instances_with_join_and_leave(
 
 
 @pytest.fixture(scope="module")
-async def strict(gateway_settings: Settings) -> AsyncIterator[ServerProcess]:
-    """A gateway with tight limits."""
-    server = ServerProcess(
-        msgspec.structs.replace(gateway_settings, ws_message_rate="5/minute", ws_max_subscriptions=2)
-    )
-    await server.start()
-    yield server
-    await server.stop()
+async def strict(gateway_settings: Settings) -> AsyncIterator[list[ServerProcess]]:
+    """Two gateways with tight limits, on one Redis."""
+    tight = msgspec.structs.replace(gateway_settings, ws_message_rate="5/minute", ws_max_subscriptions=2)
+    servers = [ServerProcess(tight), ServerProcess(tight)]
+    await asyncio.gather(*(s.start() for s in servers))
+    yield servers
+    for server in servers:
+        await server.stop()
 
 
-async def test_too_many_subscriptions_are_refused(strict: ServerProcess) -> None:
-    client, _ = await Client.connect(strict.ws_url)
+async def test_too_many_subscriptions_are_refused(strict: list[ServerProcess]) -> None:
+    client, _ = await Client.connect(strict[0].ws_url)
     await client.subscribe(video())
     await client.subscribe(video())
     with pytest.raises(ClientError) as refused:
@@ -327,19 +327,21 @@ async def test_too_many_subscriptions_are_refused(strict: ServerProcess) -> None
 
 
 async def test_a_flood_of_messages_closes_the_connection(
-    strict: ServerProcess, gateway_settings: Settings
+    strict: list[ServerProcess], gateway_settings: Settings
 ) -> None:
     me = uuid.uuid4()
-    client, _ = await Client.connect(strict.ws_url, token(gateway_settings, me))
+    client, _ = await Client.connect(strict[0].ws_url, token(gateway_settings, me))
     for _ in range(5):
         await client.request(protocol.Ping())
     await client.socket.send('{"type":"ping","id":99}')
     goodbye = await client.closed()
     assert goodbye is not None and goodbye.code == protocol.CLOSE_TOO_FAST
-    # The limit is per user: the same user's next connection is limited too, others are not.
-    again, _ = await Client.connect(strict.ws_url, token(gateway_settings, me))
+    # The limit is per user and shared by the instances: the same user's next connection, on
+    # the other instance, is limited too; another user is not.
+    again, _ = await Client.connect(strict[1].ws_url, token(gateway_settings, me))
     await again.socket.send('{"type":"ping","id":1}')
-    assert (await again.closed()) is not None
-    other, _ = await Client.connect(strict.ws_url, token(gateway_settings))
+    goodbye = await again.closed()
+    assert goodbye is not None and goodbye.code == protocol.CLOSE_TOO_FAST
+    other, _ = await Client.connect(strict[1].ws_url, token(gateway_settings))
     assert isinstance(await other.request(protocol.Ping()), protocol.Pong)
     await other.close()

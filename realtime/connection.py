@@ -18,7 +18,14 @@ Close = Callable[[int, str], Awaitable[None]]
 
 
 class Connection:
-    def __init__(self, send: SendText, close: Close, principal: Principal | None, queue_size: int) -> None:
+    def __init__(
+        self,
+        send: SendText,
+        close: Close,
+        principal: Principal | None,
+        queue_size: int,
+        on_close: Callable[[Connection], None] | None = None,
+    ) -> None:
         self.id = uuid.uuid4().hex
         self.principal = principal
         self.channels: set[str] = set()
@@ -29,6 +36,7 @@ class Connection:
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.writer: asyncio.Task[None] | None = None
         self._queue_size = queue_size
+        self._on_close = on_close
         self.closing: tuple[int, str] | None = None
 
     def send(self, frame: str) -> None:
@@ -51,6 +59,8 @@ class Connection:
         if self.closing is not None:
             return
         self.closing = (code, reason)
+        if self._on_close is not None:
+            self._on_close(self)
         if code == protocol.CLOSE_SLOW_CONSUMER:
             while not self._queue.empty():
                 self._queue.get_nowait()

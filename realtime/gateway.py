@@ -84,7 +84,9 @@ async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDepende
             return
         expires_in = _seconds_left(principal)
 
-    connection = Connection(socket.send_text, socket.close, principal, settings.ws_send_queue)
+    connection = Connection(
+        socket.send_text, socket.close, principal, settings.ws_send_queue, on_close=gateway.node.drop
+    )
     connection.start_writer()
     gateway.node.add(connection)
     expiry = _expire_later(connection, expires_in)

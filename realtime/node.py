@@ -33,6 +33,7 @@ class Node:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._task: asyncio.Task[None] | None = None
         self._keepalive: asyncio.Task[None] | None = None
+        self._dropping: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         await self.bus.start()
@@ -110,6 +111,13 @@ class Node:
 
     def add(self, connection: Connection) -> None:
         self.connections.add(connection)
+
+    def drop(self, connection: Connection) -> None:
+        """Remove a closing connection now, not when its socket finally closes: a slow consumer's
+        close handshake can wait on a full TCP buffer, and its presence must not outlive it."""
+        task = asyncio.create_task(self.remove(connection))
+        self._dropping.add(task)
+        task.add_done_callback(self._dropping.discard)
 
     async def remove(self, connection: Connection) -> None:
         self.connections.discard(connection)

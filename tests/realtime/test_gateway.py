@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import uuid
 from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
 import websockets
+from websockets.client import ClientProtocol
+from websockets.frames import Close, Frame, Opcode
+from websockets.protocol import State
+from websockets.uri import parse_uri
 
 from app.auth.tokens import AccessTokens, Principal
 from app.settings import Settings
@@ -345,3 +350,89 @@ async def test_a_flood_of_messages_closes_the_connection(
     other, _ = await Client.connect(strict[1].ws_url, token(gateway_settings))
     assert isinstance(await other.request(protocol.Ping()), protocol.Pong)
     await other.close()
+
+
+class UnreadSocket:
+    """A websocket client that connects, subscribes, then stops reading: its TCP receive window
+    (a 4 KB buffer) fills and the server's send queue for it overflows. Sans-I/O websockets over
+    a raw socket, so no library reads on its behalf."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.protocol = ClientProtocol(parse_uri(f"ws://127.0.0.1:{port}/ws"))
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.setblocking(False)
+        self.frames: list[Frame] = []
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        for chunk in self.protocol.data_to_send():
+            await loop.sock_sendall(self.sock, chunk)
+
+    async def _frame(self) -> Frame:
+        loop = asyncio.get_running_loop()
+        while True:
+            self.frames += [e for e in self.protocol.events_received() if isinstance(e, Frame)]
+            if self.frames:
+                return self.frames.pop(0)
+            data = await loop.sock_recv(self.sock, 65536)
+            self.protocol.receive_data(data)
+            if not data:
+                raise ConnectionError("closed")
+
+    async def open(self, token: str, channel: str) -> None:
+        await asyncio.get_running_loop().sock_connect(self.sock, ("127.0.0.1", self.port))
+        self.protocol.send_request(self.protocol.connect())
+        await self._flush()
+        while self.protocol.state is not State.OPEN:  # the handshake response
+            data = await asyncio.get_running_loop().sock_recv(self.sock, 65536)
+            assert data, "the server closed during the handshake"
+            self.protocol.receive_data(data)
+        for message in (protocol.Connect(token=token), protocol.Subscribe(channel=channel, id=1)):
+            self.protocol.send_text(protocol.encoder.encode(message))
+            await self._flush()
+            reply = protocol.server_decoder.decode(bytes((await self._frame()).data))
+            assert isinstance(reply, protocol.Connected | protocol.Subscribed)
+
+    async def close_code(self) -> int | None:
+        """Read what is left; the close frame's code, if one came."""
+        while True:
+            try:
+                frame = await asyncio.wait_for(self._frame(), 30)
+            except ConnectionError:
+                return None
+            if frame.opcode is Opcode.CLOSE:
+                return Close.parse(bytes(frame.data)).code
+
+
+async def test_a_slow_consumer_is_cut_off_while_others_keep_receiving(
+    instances: list[ServerProcess], publisher: RedisBus, gateway_settings: Settings
+) -> None:
+    channel = video()
+    slow_user = uuid.uuid4()
+    slow = UnreadSocket(instances[0].port)
+    await slow.open(token(gateway_settings, slow_user), channel)
+    reader, _ = await Client.connect(instances[0].ws_url, token(gateway_settings))
+    await reader.subscribe(channel)
+    big = msgspec.json.encode({"text": "x" * 60_000})
+    published = 0
+    slow_left = False
+    while not slow_left:
+        assert published < 1000, "the slow consumer was never cut off"
+        sent = await publisher.publish(channel, big)
+        published += 1
+        while True:  # each publication reaches the reader; the slow user's leave may come first
+            event = await asyncio.wait_for(reader.events.get(), 10)
+            if isinstance(event, protocol.Leave) and event.user.id == str(slow_user):
+                slow_left = True
+            elif isinstance(event, protocol.Publication):
+                assert event.offset == sent.offset
+                break
+    # The others go on receiving after the cut-off.
+    after = await publisher.publish(channel, b'"after"')
+    assert (await reader.publication()).offset == after.offset
+    await reader.close()
+    assert await slow.close_code() == protocol.CLOSE_SLOW_CONSUMER
+    # Queue (16) + kernel buffers hold a bounded number of 60 KB frames, never all of them.
+    assert published > gateway_settings.ws_send_queue

@@ -11,7 +11,6 @@ from typing import Any
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from redis.asyncio import Redis
 
 from app import logs
 from app.accounts.controller import AccountController
@@ -28,6 +27,7 @@ from app.health.controller import HealthController
 from app.health.probes import Probe, graph_probe, redis_probe, storage_probe
 from app.identity.store import IdentityStore
 from app.identity.tables import TABLES as IDENTITY_TABLES
+from app.redis_client import redis_client
 from app.settings import Settings, SettingsError
 from migrations import runner
 from realtime.bus.base import Bus
@@ -63,7 +63,7 @@ def create_app(settings: Settings) -> Litestar:
         probes["storage"] = storage_probe(settings.storage_url)
     main = Database("main", settings.database_url, MAIN_TABLES)
     identity = Database("identity", settings.identity_database_url, IDENTITY_TABLES)
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis = redis_client(settings.redis_url) if settings.redis_url else None
     probes = {"database": main.ping, "identity_database": identity.ping, **probes}
     if redis is not None:
         probes["redis"] = redis_probe(redis)

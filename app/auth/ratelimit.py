@@ -13,13 +13,19 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from app.errors import TooManyRequests
+from app.redis_client import redis_pool
 
 
 def storage_for(redis_url: str, namespace: str) -> Storage:
     if not redis_url:
         return MemoryStorage()
     uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
-    return RedisStorage(uri, implementation="redispy", key_prefix=f"{namespace}:limits")
+    return RedisStorage(
+        uri,
+        implementation="redispy",
+        key_prefix=f"{namespace}:limits",
+        connection_pool=redis_pool(redis_url),  # type: ignore[arg-type]
+    )
 
 
 class LoginLimiter:

@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from app.redis_client import redis_client
 from realtime.bus.base import Bus, Gap, Position, Publication, RecoveryFailed
 
 _PUBLISH = resources.files(__package__).joinpath("publish.lua").read_text()
@@ -28,7 +28,7 @@ class RedisBus(Bus):
     def __init__(
         self, url: str, namespace: str, history_size: int = 1000, history_seconds: int = 600
     ) -> None:
-        self._redis = Redis.from_url(url)
+        self._redis = redis_client(url)
         self._prefix = f"{namespace}:bus"
         self._history_size = history_size
         self._history_seconds = history_seconds

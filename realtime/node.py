@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import defaultdict
 
 import msgspec
@@ -16,6 +17,8 @@ from realtime import protocol
 from realtime.bus.base import Bus, Gap, Position, RecoveryFailed
 from realtime.connection import Connection
 from realtime.presence.base import Presence
+
+log = logging.getLogger(__name__)
 
 
 def user_of(connection: Connection) -> protocol.User | None:
@@ -37,6 +40,7 @@ class Node:
 
     async def start(self) -> None:
         await self.bus.start()
+        await self.presence.heartbeat()
         self._task = asyncio.create_task(self._fan_out(), name="node-fan-out")
         self._keepalive = asyncio.create_task(self._renew_presence(), name="node-presence")
 
@@ -66,12 +70,13 @@ class Node:
         await self.presence.close()
 
     async def _renew_presence(self) -> None:
-        """Renew this node's presence entries well before they expire (a crashed node's lapse)."""
+        """One heartbeat per node, well within the ttl: while it beats, this node's entries live."""
         while True:
             await asyncio.sleep(self.presence.ttl_seconds / 3)
-            for connection in list(self.connections):
-                for channel in list(connection.channels):
-                    await self.presence.join(channel, connection.id, user_of(connection))
+            try:
+                await self.presence.heartbeat()
+            except Exception:  # Redis away: try again next time; entries lapse meanwhile
+                log.warning("presence heartbeat failed", exc_info=True)
 
     async def _fan_out(self) -> None:
         async for publication in self.bus.publications():

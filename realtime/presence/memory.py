@@ -1,4 +1,4 @@
-"""Presence for one process."""
+"""Presence for one process: the node is the process, so its heartbeat covers every entry."""
 
 from __future__ import annotations
 
@@ -11,10 +11,14 @@ from realtime.protocol import User
 class MemoryPresence(Presence):
     def __init__(self, ttl_seconds: float) -> None:
         super().__init__(ttl_seconds)
-        self._entries: dict[str, dict[str, tuple[float, User | None]]] = {}
+        self._entries: dict[str, dict[str, User | None]] = {}
+        self._alive_until = 0.0
+
+    async def heartbeat(self) -> None:
+        self._alive_until = time.monotonic() + self.ttl_seconds
 
     async def join(self, channel: str, client: str, user: User | None) -> None:
-        self._entries.setdefault(channel, {})[client] = (time.monotonic() + self.ttl_seconds, user)
+        self._entries.setdefault(channel, {})[client] = user
 
     async def leave(self, channel: str, client: str) -> None:
         entries = self._entries.get(channel, {})
@@ -23,5 +27,6 @@ class MemoryPresence(Presence):
             self._entries.pop(channel, None)
 
     async def members(self, channel: str) -> dict[str, User | None]:
-        now = time.monotonic()
-        return {c: user for c, (expires, user) in self._entries.get(channel, {}).items() if expires > now}
+        if time.monotonic() >= self._alive_until:
+            return {}
+        return dict(self._entries.get(channel, {}))

@@ -39,6 +39,7 @@ ADA = User(id="u1", handle="ada")
 
 async def test_join_members_leave(make: Factory) -> None:
     presence = make(30)
+    await presence.heartbeat()
     channel = f"video:{uuid.uuid4().hex[:8]}"
     await presence.join(channel, "c1", ADA)
     await presence.join(channel, "c2", None)
@@ -49,11 +50,32 @@ async def test_join_members_leave(make: Factory) -> None:
     assert await presence.members(channel) == {}
 
 
-async def test_entries_that_were_not_renewed_expire(make: Factory) -> None:
-    lapsed = make(-1)  # entries written already expired: what a crashed node leaves behind
+async def test_a_node_whose_heartbeat_lapsed_has_no_members(make: Factory) -> None:
+    presence = make(30)
+    await presence.heartbeat()
     channel = f"video:{uuid.uuid4().hex[:8]}"
-    await lapsed.join(channel, "crashed", ADA)
-    assert await lapsed.members(channel) == {}
-    lapsed.ttl_seconds = 30  # the node renews what is still alive
-    await lapsed.join(channel, "renewed", ADA)
-    assert await lapsed.members(channel) == {"renewed": ADA}
+    await presence.join(channel, "c1", ADA)
+    assert await presence.members(channel) == {"c1": ADA}
+    presence.ttl_seconds = -1  # what a crashed node looks like once its last heartbeat lapsed
+    await presence.heartbeat()
+    assert await presence.members(channel) == {}
+
+
+async def test_a_crashed_nodes_entries_vanish_for_the_others(servers: dict[str, str]) -> None:
+    """Two Redis nodes share a channel; one stops beating; only its entries go, and for good."""
+    namespace = f"test-{uuid.uuid4().hex[:8]}"
+    alive = RedisPresence(servers["redis"], namespace, 30)
+    crashed = RedisPresence(servers["redis"], namespace, 30)
+    channel = f"video:{uuid.uuid4().hex[:8]}"
+    for node, client in ((alive, "here"), (crashed, "gone")):
+        await node.heartbeat()
+        await node.join(channel, client, ADA)
+    assert await alive.members(channel) == {"here": ADA, "gone": ADA}
+    crashed.ttl_seconds = -1
+    await crashed.heartbeat()
+    assert await alive.members(channel) == {"here": ADA}
+    crashed.ttl_seconds = 30
+    await crashed.heartbeat()  # the tidy-up deleted its entry: a restart does not bring it back
+    assert await alive.members(channel) == {"here": ADA}
+    await alive.close()
+    await crashed.close()

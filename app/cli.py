@@ -88,6 +88,7 @@ async def serve(settings: Settings) -> None:
         ws="websockets",
         ws_ping_interval=settings.ws_ping_seconds,
         ws_ping_timeout=settings.ws_ping_seconds,
+        ws_per_message_deflate=settings.ws_compression,
     )
     server = _Server(config, app.state.node)
     await server.serve()

@@ -41,6 +41,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ws_max_subscriptions: int = 100  # per connection
     ws_message_rate: str = "50/second"  # inbound messages per user (per connection when anonymous)
     ws_ping_seconds: float = 20.0  # protocol-level pings; no pong within this drops the socket
+    # permessage-deflate compresses each frame once per socket, not once per message: off, fan-out
+    # costs a third less CPU and every socket saves its compressor's memory.
+    ws_compression: bool = False
     ws_send_queue: int = 1024  # frames queued for one socket before it counts as a slow consumer
     bus_history_size: int = 1000  # publications kept per channel for recovery
     bus_history_seconds: int = 600  # and for how long after a channel's last publication

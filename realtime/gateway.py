@@ -87,7 +87,6 @@ async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDepende
     connection = Connection(
         socket.send_text, socket.close, principal, settings.ws_send_queue, on_close=gateway.node.drop
     )
-    connection.start_writer()
     gateway.node.add(connection)
     expiry = _expire_later(connection, expires_in)
     connection.send_message(

@@ -28,7 +28,6 @@ class StuckSocket:
 async def test_an_overflowing_queue_closes_with_slow_consumer() -> None:
     socket = StuckSocket(accepts=3)
     connection = Connection(socket.send, socket.close, None, queue_size=5)
-    connection.start_writer()
     for n in range(50):
         connection.send(f"frame {n}")
         await asyncio.sleep(0)  # let the writer run between frames, as the event loop would
@@ -43,7 +42,6 @@ async def test_an_overflowing_queue_closes_with_slow_consumer() -> None:
 async def test_a_normal_close_delivers_what_was_queued_then_the_goodbye() -> None:
     socket = StuckSocket(accepts=100)
     connection = Connection(socket.send, socket.close, None, queue_size=10)
-    connection.start_writer()
     for n in range(3):
         connection.send(f"frame {n}")
     connection.close(protocol.CLOSE_SHUTDOWN, "bye", reconnect=True)

@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-only lint install clean
+.PHONY: run test test-only lint bench install clean
 
 run: $(VENV)/.installed
 	$(BIN)/mydrtv dev
@@ -17,6 +17,9 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+bench: $(VENV)/.installed-test
+	PY=$(BIN)/python bash bench/run_all.sh
 
 install: $(VENV)/.installed
 

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Every benchmark, one after the other (they must not share the machine); results in bench/results/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+"$PY" -m bench.fanout
+"$PY" -m bench.cross_instance
+"$PY" -m bench.connections

@@ -1,0 +1,157 @@
+"""A benchmark worker: many websocket subscribers in one process, driven by lines on stdin.
+
+    python -m bench.subscribers --mode gateway --urls ws://127.0.0.1:8000/ws --count 250 \
+        --channel video:bench [--secret S --issuer I]
+
+It connects ``count`` sockets (round-robin over ``urls``), prints ``{"ready": count}``, then
+answers commands, one JSON line each:
+
+- ``mark``: forget the latencies recorded so far (answers ``{"marked": true}``);
+- ``collect N SECONDS``: wait until every socket has received N messages in all (or SECONDS pass)
+  and print how many arrived since ``mark``, their publish-to-receive latencies in milliseconds,
+  and when the last one arrived;
+- ``quit``: close the sockets and exit.
+
+In ``gateway`` mode each socket sends ``connect`` (with a token of its own user when a secret is
+given) and subscribes to ``channel``; ``own`` subscribes each to its user's channel instead. In
+``bare`` mode the socket only connects: the baseline server sends everything to everyone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+import time
+import uuid
+
+import msgspec
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from app.auth.tokens import AccessTokens, Principal
+
+
+class Payload(msgspec.Struct):
+    seq: int
+    sent: int  # time.time_ns() at publish
+
+
+class GatewayFrame(msgspec.Struct):
+    type: str
+    data: Payload | None = None
+
+
+gateway_frame = msgspec.json.Decoder(GatewayFrame)
+bare_frame = msgspec.json.Decoder(Payload)
+
+
+class Subscribers:
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.sockets: list[ClientConnection] = []
+        self.readers: list[asyncio.Task[None]] = []
+        self.counts: list[int] = []
+        self.latencies_ms: list[float] = []
+        self.last_ns = 0
+        self.target = 0
+        self.behind = 0  # sockets that have not reached the target
+        self.reached = asyncio.Event()
+
+    async def open(self, url: str, token: str | None, channel: str | None) -> None:
+        socket = await websockets.connect(url, open_timeout=120, ping_interval=None, max_size=None)
+        if self.mode == "gateway":
+            await socket.send(json.dumps({"type": "connect", "id": 1, "token": token}))
+            reply = json.loads(await socket.recv())
+            assert reply["type"] == "connected", reply
+            if channel is not None:
+                await socket.send(json.dumps({"type": "subscribe", "id": 2, "channel": channel}))
+                reply = json.loads(await socket.recv())
+                assert reply["type"] == "subscribed", reply
+        index = len(self.sockets)
+        self.sockets.append(socket)
+        self.counts.append(0)
+        self.readers.append(asyncio.create_task(self._receive(index, socket)))
+
+    async def _receive(self, index: int, socket: ClientConnection) -> None:
+        with_gateway = self.mode == "gateway"
+        try:
+            async for frame in socket:
+                now = time.time_ns()
+                if with_gateway:
+                    payload = gateway_frame.decode(frame).data
+                    if payload is None:
+                        continue  # presence events and the like
+                else:
+                    payload = bare_frame.decode(frame)
+                self.latencies_ms.append((now - payload.sent) / 1e6)
+                self.last_ns = now
+                self.counts[index] += 1
+                if self.counts[index] == self.target:
+                    self.behind -= 1
+                    if self.behind == 0:
+                        self.reached.set()
+        except websockets.ConnectionClosed:
+            pass
+
+    def mark(self) -> dict[str, object]:
+        self.latencies_ms = []
+        return {"marked": True}
+
+    async def collect(self, target: int, within: float) -> dict[str, object]:
+        self.target = target
+        self.behind = sum(1 for count in self.counts if count < target)
+        self.reached = asyncio.Event()
+        if self.behind:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.reached.wait(), within)
+        return {
+            "received": len(self.latencies_ms),
+            "complete": sum(1 for count in self.counts if count >= target),
+            "latencies_ms": self.latencies_ms,
+            "last_ns": self.last_ns,
+        }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", choices=["gateway", "bare"], required=True)
+    parser.add_argument("--urls", required=True)
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--channel", default=None)
+    parser.add_argument("--secret", default=None)
+    parser.add_argument("--issuer", default="mydrtv")
+    parser.add_argument("--parallel", type=int, default=50)
+    args = parser.parse_args()
+    urls = args.urls.split(",")
+    subscribers = Subscribers(args.mode)
+    issuer = AccessTokens(args.secret, args.issuer, 3600) if args.secret else None
+    gate = asyncio.Semaphore(args.parallel)
+
+    async def one(n: int) -> None:
+        user = uuid.uuid4()
+        token = issuer.issue(Principal(id=user, handle=f"u{n}", role="viewer")) if issuer else None
+        channel = f"user:{user}" if args.channel == "own" else args.channel
+        async with gate:
+            await subscribers.open(urls[n % len(urls)], token, channel)
+
+    await asyncio.gather(*(one(n) for n in range(args.count)))
+    print(json.dumps({"ready": len(subscribers.sockets)}), flush=True)
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while line := (await reader.readline()).decode().split():
+        if line[0] == "mark":
+            print(json.dumps(subscribers.mark()), flush=True)
+        elif line[0] == "collect":
+            result = await subscribers.collect(int(line[1]), float(line[2]))
+            print(json.dumps(result), flush=True)
+        elif line[0] == "quit":
+            break
+    await asyncio.gather(*(socket.close() for socket in subscribers.sockets), return_exceptions=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

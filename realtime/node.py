@@ -196,8 +196,12 @@ class Node:
         subscribers.discard(connection)
         if subscribers:
             return
-        async with self._locks[channel]:
+        lock = self._locks[channel]
+        async with lock:
             if not self._subscribers.get(channel) and channel in self._on_bus:
                 self._subscribers.pop(channel, None)
                 self._on_bus.discard(channel)
                 await self.bus.unsubscribe(channel)
+        # Forget the channel's lock once nobody holds or awaits it and no subscriber is coming.
+        if not lock.locked() and channel not in self._subscribers and self._locks.get(channel) is lock:
+            del self._locks[channel]

@@ -53,6 +53,20 @@ async def migrate(settings: Settings) -> None:
         log.info("migrated", extra={"database": name, "applied": done})
 
 
+async def seed_demo(settings: Settings) -> None:
+    """Demo videos for the embedded default (see ``app/videos/demo.py``)."""
+    from app.db import Database
+    from app.videos import demo
+
+    db = Database("main", settings.database_url)
+    await db.start(max_size=1)
+    try:
+        added = await demo.seed(db)
+    finally:
+        await db.stop()
+    log.info("demo content", extra={"videos_added": added})
+
+
 class _Server(uvicorn.Server):
     """uvicorn, but on SIGTERM or SIGINT websocket clients hear "reconnect elsewhere" first."""
 
@@ -131,6 +145,7 @@ def dev(settings: Settings) -> None:
         async def run() -> None:
             await stack.create_databases()
             await migrate(configured)
+            await seed_demo(configured)
             await serve(configured)
 
         asyncio.run(run())

@@ -17,7 +17,7 @@ from app.accounts.controller import AccountController
 from app.accounts.service import AccountService
 from app.accounts.tables import TABLES as MAIN_TABLES
 from app.auth.controller import TokenController
-from app.auth.dependencies import provide_principal
+from app.auth.dependencies import provide_principal, provide_viewer
 from app.auth.ratelimit import LoginLimiter, storage_for
 from app.auth.refresh import RefreshTokens
 from app.auth.tokens import AccessTokens
@@ -29,11 +29,13 @@ from app.identity.store import IdentityStore
 from app.identity.tables import TABLES as IDENTITY_TABLES
 from app.redis_client import redis_client
 from app.settings import Settings, SettingsError
+from app.videos.controller import VideoController
+from app.videos.service import VideoService
 from migrations import runner
 from realtime.bus.base import Bus
 from realtime.bus.memory import MemoryBus
 from realtime.bus.redis import RedisBus
-from realtime.channels import NoMemberships
+from realtime.channels import ChannelRules, NoMemberships
 from realtime.gateway import Gateway, gateway_socket
 from realtime.node import Node
 from realtime.outbox import Relay
@@ -86,6 +88,7 @@ def create_app(settings: Settings) -> Litestar:
     node = Node(bus, presence)
     limits_storage = storage_for(settings.redis_url, settings.redis_namespace)
     access_tokens = AccessTokens(settings.jwt_secret, settings.jwt_issuer, settings.access_token_seconds)
+    videos = VideoService(main)
     services: dict[str, Any] = {
         "accounts": AccountService(IdentityStore(), settings.minimum_age),
         "access_tokens": access_tokens,
@@ -93,7 +96,7 @@ def create_app(settings: Settings) -> Litestar:
             node,
             access_tokens,
             settings,
-            NoMemberships(),
+            ChannelRules(videos=videos, parties=NoMemberships()),
             limits_storage,
         ),
         "refresh_tokens": RefreshTokens(identity, settings.refresh_token_seconds),
@@ -103,6 +106,7 @@ def create_app(settings: Settings) -> Litestar:
             settings.login_limit_per_address,
         ),
         "probes": probes,
+        "videos": videos,
     }
 
     @asynccontextmanager
@@ -131,9 +135,16 @@ def create_app(settings: Settings) -> Litestar:
                 await redis.aclose()
 
     app = Litestar(
-        route_handlers=[HealthController, TokenController, AccountController, gateway_socket],
+        route_handlers=[
+            HealthController,
+            TokenController,
+            AccountController,
+            VideoController,
+            gateway_socket,
+        ],
         dependencies={
             "principal": Provide(provide_principal),
+            "viewer": Provide(provide_viewer),
             **{name: _constant(value) for name, value in services.items()},
         },
         exception_handlers=EXCEPTION_HANDLERS,

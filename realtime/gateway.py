@@ -19,7 +19,7 @@ from app.auth.tokens import AccessTokens, Principal
 from app.errors import Unauthorized
 from app.settings import Settings
 from realtime import protocol
-from realtime.channels import ChannelDenied, Memberships, authorize_read
+from realtime.channels import ChannelDenied, ChannelRules, authorize_read
 from realtime.connection import Connection
 from realtime.node import Node
 
@@ -35,13 +35,13 @@ class Gateway:
         node: Node,
         tokens: AccessTokens,
         settings: Settings,
-        parties: Memberships,
+        rules: ChannelRules,
         rate_storage: Storage,
     ) -> None:
         self.node = node
         self.tokens = tokens
         self.settings = settings
-        self.parties = parties
+        self.rules = rules
         self._rate = parse(settings.ws_message_rate)
         self._limiter = FixedWindowRateLimiter(rate_storage)
 
@@ -150,7 +150,7 @@ async def _handle(
                 error("too_many_subscriptions", f"at most {settings.ws_max_subscriptions} channels")
             else:
                 try:
-                    await authorize_read(channel, connection.principal, gateway.parties)
+                    await authorize_read(channel, connection.principal, gateway.rules)
                 except ChannelDenied as denied:
                     error(denied.code, denied.message)
                 else:

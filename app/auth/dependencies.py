@@ -26,6 +26,15 @@ async def provide_principal(
     return access_tokens.verify(token)
 
 
+async def provide_viewer(
+    request: Request[Any, Any, Any], access_tokens: NamedDependency[AccessTokens]
+) -> Principal | None:
+    """The ``viewer`` dependency: for endpoints open to anonymous callers that show signed-in
+    callers more. A token that is present but invalid is still refused, never ignored."""
+    token = bearer_token(request)
+    return None if token is None else access_tokens.verify(token)
+
+
 def require_role(principal: Principal, *roles: str) -> None:
     if not principal.has_role(*roles):
         raise Forbidden(f"this needs the role {' or '.join(roles)}", code="forbidden_role")

@@ -8,6 +8,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import msgspec
 import pytest
 import websockets
@@ -22,6 +23,7 @@ from realtime import protocol
 from realtime.bus.redis import RedisBus
 from realtime.client import Client, ClientError
 from tests.processes import ServerProcess
+from tests.users import person
 
 HISTORY = 20
 
@@ -149,6 +151,33 @@ async def test_channel_rules(instances: list[ServerProcess], gateway_settings: S
     assert twice.value.error.code == "already_subscribed"
     await anonymous.close()
     await signed_in.close()
+
+
+async def test_a_private_video_channel_is_for_those_who_may_see_the_video(
+    instances: list[ServerProcess], gateway_settings: Settings
+) -> None:
+    owner, member, stranger = [await person(gateway_settings) for _ in range(3)]
+    video_id = uuid.uuid4()
+    connection = await asyncpg.connect(gateway_settings.database_url)
+    try:
+        await connection.execute(
+            "INSERT INTO videos (id, owner_id, title, visibility) VALUES ($1, $2, 'secret', 'private')",
+            video_id,
+            owner.id,
+        )
+        await connection.execute("INSERT INTO video_members VALUES ($1, $2)", video_id, member.id)
+    finally:
+        await connection.close()
+    channel = f"video:{video_id}"
+    for who, allowed in [(owner, True), (member, True), (stranger, False), (None, False)]:
+        client, _ = await Client.connect(instances[1].ws_url, who.token if who else None)
+        if allowed:
+            assert (await client.subscribe(channel)).channel == channel
+        else:
+            with pytest.raises(ClientError) as refused:
+                await client.subscribe(channel)
+            assert refused.value.error.code == "forbidden"
+        await client.close()
 
 
 async def test_bad_messages_get_an_error_frame_and_the_connection_lives(

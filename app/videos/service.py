@@ -1,0 +1,230 @@
+"""The catalog's rules: who owns a video, who may see it, and how it changes.
+
+Public and unlisted videos are visible to everyone (unlisted ones are only left out of lists);
+a private video to its owner, the members the owner added, and moderators and admins. To anyone
+else a private video does not exist (404), so its id reveals nothing.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from app.auth.tokens import Principal
+from app.db import Database
+from app.errors import BadRequest, Conflict, Forbidden, NotFound
+from app.pagination import decode_cursor, encode_cursor
+from app.videos.schemas import Member, NewVideo, UserRef, Video, VideoChange, VideoPage
+from graph.events import VideoChanged, enqueue_change
+from realtime.outbox import enqueue
+
+STAFF = ("moderator", "admin")
+
+_SELECT = """
+SELECT v.id, v.title, v.description, v.visibility, v.status, v.duration_seconds,
+       v.created_at, v.updated_at, u.id AS owner_id, u.handle AS owner_handle
+FROM videos v JOIN users u ON u.id = v.owner_id
+"""
+
+
+class VideoUpdated(msgspec.Struct, tag="video.updated", frozen=True):
+    """Published on ``video:{id}`` when the catalog row changes (title, visibility, status)."""
+
+    video: Video
+
+
+def _video(row: dict[str, Any]) -> Video:
+    return Video(
+        id=row["id"],
+        owner=UserRef(id=row["owner_id"], handle=row["owner_handle"]),
+        title=row["title"],
+        description=row["description"],
+        visibility=row["visibility"],
+        status=row["status"],
+        duration_seconds=row["duration_seconds"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def parse_id(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+class VideoService:
+    def __init__(self, db: Database, visibility_cache_seconds: float = 5.0) -> None:
+        self._db = db
+        self._cache_seconds = visibility_cache_seconds
+        self._visibility: dict[str, tuple[float, str | None, uuid.UUID | None]] = {}
+
+    async def _row(self, video_id: uuid.UUID) -> dict[str, Any] | None:
+        rows = await self._db.fetch(_SELECT + " WHERE v.id = {}", video_id)
+        return rows[0] if rows else None
+
+    async def _is_member(self, video_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        rows = await self._db.fetch(
+            "SELECT 1 FROM video_members WHERE video_id = {} AND user_id = {}", video_id, user_id
+        )
+        return bool(rows)
+
+    async def _may_view(
+        self, video_id: uuid.UUID, visibility: str, owner_id: uuid.UUID, viewer: Principal | None
+    ) -> bool:
+        if visibility != "private":
+            return True
+        if viewer is None:
+            return False
+        if viewer.id == owner_id or viewer.has_role(*STAFF):
+            return True
+        return await self._is_member(video_id, viewer.id)
+
+    async def visible(self, video_id: uuid.UUID, viewer: Principal | None) -> Video:
+        """The video if ``viewer`` may see it; otherwise 404, as if it did not exist."""
+        row = await self._row(video_id)
+        if row is None or not await self._may_view(video_id, row["visibility"], row["owner_id"], viewer):
+            raise NotFound("no such video", code="video_not_found")
+        return _video(row)
+
+    async def managed(self, video_id: uuid.UUID, actor: Principal) -> Video:
+        """The video if ``actor`` may change it (its owner or an admin); 403 for other viewers."""
+        video = await self.visible(video_id, actor)
+        if video.owner.id != actor.id and not actor.has_role("admin"):
+            raise Forbidden("only the video's owner may do this", code="not_owner")
+        return video
+
+    async def readable(self, video_id: str, viewer: Principal | None) -> bool:
+        """May ``viewer`` read the ``video:{video_id}`` channel? Answers from a short cache.
+
+        A channel of a video that does not exist is readable: nothing is ever published there.
+        """
+        now = time.monotonic()
+        cached = self._visibility.get(video_id)
+        if cached is None or cached[0] < now:
+            parsed = parse_id(video_id)
+            row = await self._row(parsed) if parsed else None
+            cached = (
+                now + self._cache_seconds,
+                row["visibility"] if row else None,
+                row["owner_id"] if row else None,
+            )
+            if len(self._visibility) > 10_000:
+                self._visibility.clear()
+            self._visibility[video_id] = cached
+        _, visibility, owner_id = cached
+        if visibility is None or owner_id is None:
+            return True
+        parsed = parse_id(video_id)
+        assert parsed is not None
+        return await self._may_view(parsed, visibility, owner_id, viewer)
+
+    async def create(self, owner: Principal, form: NewVideo) -> Video:
+        video_id = uuid.uuid4()
+        async with self._db.engine.transaction():
+            await self._db.fetch(
+                "INSERT INTO videos (id, owner_id, title, description, visibility)"
+                " VALUES ({}, {}, {}, {}, {})",
+                video_id,
+                owner.id,
+                _title(form.title),
+                form.description,
+                form.visibility,
+            )
+            await enqueue_change(self._db, VideoChanged(str(video_id)))
+        return await self.visible(video_id, owner)
+
+    async def update(self, actor: Principal, video_id: uuid.UUID, change: VideoChange) -> Video:
+        await self.managed(video_id, actor)
+        fields = {k: v for k, v in msgspec.structs.asdict(change).items() if v is not msgspec.UNSET}
+        if "title" in fields:
+            fields["title"] = _title(fields["title"])
+        if not fields:
+            return await self.visible(video_id, actor)
+        assignments = ", ".join(f"{name} = {{}}" for name in fields)
+        async with self._db.engine.transaction():
+            await self._db.fetch(
+                f"UPDATE videos SET {assignments}, updated_at = now() WHERE id = {{}}",
+                *fields.values(),
+                video_id,
+            )
+            video = await self.visible(video_id, actor)
+            await self.announce(video)
+        self._visibility.pop(str(video_id), None)
+        return video
+
+    async def announce(self, video: Video) -> None:
+        """Tell the graph and the video's live viewers that its row changed; inside a transaction."""
+        await enqueue_change(self._db, VideoChanged(str(video.id)))
+        await enqueue(self._db, f"video:{video.id}", msgspec.json.encode(VideoUpdated(video)))
+
+    async def delete(self, actor: Principal, video_id: uuid.UUID) -> None:
+        await self.managed(video_id, actor)
+        async with self._db.engine.transaction():
+            await self._db.fetch("DELETE FROM videos WHERE id = {}", video_id)
+            await enqueue_change(self._db, VideoChanged(str(video_id)))
+        self._visibility.pop(str(video_id), None)
+
+    async def public(self, cursor: str | None, limit: int) -> VideoPage:
+        """Public videos, newest first."""
+        return await self._page("v.visibility = 'public'", (), cursor, limit)
+
+    async def owned_by(self, owner: Principal, cursor: str | None, limit: int) -> VideoPage:
+        """Every video of ``owner``, whatever its visibility, newest first."""
+        return await self._page("v.owner_id = {}", (owner.id,), cursor, limit)
+
+    async def _page(self, where: str, args: tuple[Any, ...], cursor: str | None, limit: int) -> VideoPage:
+        conditions, values = [where], list(args)
+        if cursor is not None:
+            created_at, last_id = decode_cursor(cursor, tuple[datetime, uuid.UUID])
+            conditions.append("(v.created_at, v.id) < ({}, {})")
+            values += [created_at, last_id]
+        order = " ORDER BY v.created_at DESC, v.id DESC LIMIT {}"
+        rows = await self._db.fetch(
+            _SELECT + " WHERE " + " AND ".join(conditions) + order,
+            *values,
+            limit + 1,
+        )
+        items = [_video(row) for row in rows[:limit]]
+        last = items[-1] if len(rows) > limit else None
+        return VideoPage(items=items, next_cursor=encode_cursor(last.created_at, last.id) if last else None)
+
+    async def members(self, actor: Principal, video_id: uuid.UUID) -> list[Member]:
+        await self.managed(video_id, actor)
+        rows = await self._db.fetch(
+            "SELECT u.id, u.handle, m.added_at FROM video_members m JOIN users u ON u.id = m.user_id"
+            " WHERE m.video_id = {} ORDER BY m.added_at, u.handle",
+            video_id,
+        )
+        return [Member(user=UserRef(id=r["id"], handle=r["handle"]), added_at=r["added_at"]) for r in rows]
+
+    async def add_member(self, actor: Principal, video_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        video = await self.managed(video_id, actor)
+        if user_id == video.owner.id:
+            raise Conflict("the owner can always see their video", code="owner_is_member")
+        exists = await self._db.fetch("SELECT 1 FROM users WHERE id = {}", user_id)
+        if not exists:
+            raise NotFound("no such user", code="user_not_found")
+        await self._db.fetch(
+            "INSERT INTO video_members (video_id, user_id) VALUES ({}, {}) ON CONFLICT DO NOTHING",
+            video_id,
+            user_id,
+        )
+
+    async def remove_member(self, actor: Principal, video_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        await self.managed(video_id, actor)
+        await self._db.fetch(
+            "DELETE FROM video_members WHERE video_id = {} AND user_id = {}", video_id, user_id
+        )
+
+
+def _title(title: str) -> str:
+    cleaned = title.strip()
+    if not cleaned:
+        raise BadRequest("the title must not be blank", code="invalid_title")
+    return cleaned

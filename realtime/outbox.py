@@ -5,6 +5,11 @@ if the change commits. The relay publishes stored events to the bus in id order 
 published; if it dies between publishing and marking, the next run publishes the same events
 again under the same idempotency key (``outbox:<id>``), which the bus delivers only once.
 One relay is active at a time (a PostgreSQL advisory lock), which keeps per-channel order.
+
+Channels whose name starts with ``@`` are internal: they never reach the bus, but the handler
+registered under that name (``@graph`` for the graph projection, ``@feed`` for followers' feeds).
+Handlers must be idempotent for the same reason the bus publish is keyed. An internal channel
+with no handler (its backend is not configured) is marked published and skipped.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 
 import asyncpg
 
@@ -23,6 +29,9 @@ log = logging.getLogger("mydrtv.outbox")
 NOTIFY_CHANNEL = "mydrtv_outbox"
 _LEADER_LOCK = 7_310_453
 
+# An internal channel's consumer: gets the payload and its idempotency key.
+Handler = Callable[[bytes, str], Awaitable[None]]
+
 
 async def enqueue(db: Database, channel: str, event: bytes) -> None:
     """Store an event for ``channel``; call it inside the transaction of the change it reports."""
@@ -31,29 +40,63 @@ async def enqueue(db: Database, channel: str, event: bytes) -> None:
 
 
 class Relay:
-    def __init__(self, db: Database, bus: Bus, batch: int = 200, poll_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        batch: int = 200,
+        poll_seconds: float = 5.0,
+        handlers: Mapping[str, Handler] | None = None,
+    ) -> None:
         self._db = db
         self._bus = bus
+        self._handlers = dict(handlers or {})
         self._batch = batch
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
 
     async def drain(self) -> int:
-        """Publish everything pending; returns how many events went out."""
+        """Publish everything pending; returns how many events went out.
+
+        A failing bus publish stops the drain (per-channel order must hold); a failing internal
+        handler only leaves its row pending for the next drain, so a graph outage never holds up
+        live events. Handlers sync state by key, so they do not depend on order.
+        """
         total = 0
+        after = 0
         while True:
             rows = await self._db.fetch(
-                "SELECT id, channel, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT {}",
+                "SELECT id, channel, payload FROM outbox WHERE published_at IS NULL AND id > {}"
+                " ORDER BY id LIMIT {}",
+                after,
                 self._batch,
             )
             if not rows:
                 return total
+            done: list[int] = []
             for row in rows:
-                await self._bus.publish(row["channel"], bytes(row["payload"]), key=f"outbox:{row['id']}")
-            await self._db.fetch(
-                "UPDATE outbox SET published_at = now() WHERE id = ANY({})", [row["id"] for row in rows]
-            )
-            total += len(rows)
+                try:
+                    await self._deliver(row["channel"], bytes(row["payload"]), f"outbox:{row['id']}")
+                except Exception:
+                    if not row["channel"].startswith("@"):
+                        raise  # unmarked rows go out again, under the same keys
+                    log.exception("outbox handler %s failed; retrying later", row["channel"])
+                    continue
+                done.append(row["id"])
+            if done:
+                await self._db.fetch("UPDATE outbox SET published_at = now() WHERE id = ANY({})", done)
+            total += len(done)
+            after = rows[-1]["id"]
+
+    async def _deliver(self, channel: str, payload: bytes, key: str) -> None:
+        if not channel.startswith("@"):
+            await self._bus.publish(channel, payload, key=key)
+            return
+        handler = self._handlers.get(channel)
+        if handler is None:
+            log.debug("no handler for %s; skipped", channel)
+            return
+        await handler(payload, key)
 
     async def run(self) -> None:
         """Relay until cancelled: wait to lead, then drain on every notification (or poll)."""

@@ -128,3 +128,40 @@ async def test_the_running_relay_wakes_on_commit(db: Database, bus: RedisBus) ->
         relay.cancel()
         with pytest.raises(asyncio.CancelledError):
             await relay
+
+
+async def test_internal_channels_go_to_their_handler_and_a_failing_one_holds_up_nothing(
+    db: Database, bus: RedisBus
+) -> None:
+    name = channel()
+    await bus.subscribe(name)
+    handled: list[tuple[bytes, str]] = []
+    failures = 1
+
+    async def graph(payload: bytes, key: str) -> None:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise ConnectionError("the graph is down")
+        handled.append((payload, key))
+
+    async def feed(payload: bytes, key: str) -> None:
+        handled.append((payload, key))
+
+    await Relay(db, bus).drain()  # what earlier tests left behind
+    async with db.engine.transaction():
+        await enqueue(db, "@graph", b"g1")
+        await enqueue(db, name, b"live")
+        await enqueue(db, "@feed", b"f1")
+        await enqueue(db, "@nobody", b"skipped")
+    relay = Relay(db, bus, handlers={"@graph": graph, "@feed": feed})
+
+    assert await relay.drain() == 3  # the graph failed; the live event and the feed went on
+    assert [p.data for p in await receive(bus, 1)] == [b"live"]
+    assert [payload for payload, _ in handled] == [b"f1"]
+    assert await pending(db) == 1
+
+    assert await relay.drain() == 1  # retried on the next drain
+    assert [payload for payload, _ in handled] == [b"f1", b"g1"]
+    assert len({key for _, key in handled}) == 2 and all(k.startswith("outbox:") for _, k in handled)
+    assert await pending(db) == 0

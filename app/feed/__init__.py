@@ -1,0 +1,1 @@
+"""Activities and the feed built from them: what the people you follow did."""

@@ -1,0 +1,51 @@
+"""Recording activities: every feature calls ``record`` inside the transaction of its change.
+
+The row is the feed's source of truth; the ``@feed`` outbox event lets the relay push the new
+item live to the actor's followers (see ``app/feed``), and never fires for a rolled-back change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+import msgspec
+
+from app.db import Database
+from realtime.outbox import enqueue
+
+FEED_CHANNEL = "@feed"
+
+Verb = Literal["rated", "commented", "started_party", "followed", "uploaded"]
+
+
+class ActivityRecorded(msgspec.Struct, frozen=True):
+    """The ``@feed`` outbox payload: which activity row to push."""
+
+    activity_id: int
+
+
+async def record(
+    db: Database,
+    actor_id: uuid.UUID,
+    verb: Verb,
+    *,
+    video_id: uuid.UUID | None = None,
+    subject_id: uuid.UUID | None = None,
+    object_id: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> int:
+    """Store one activity and queue its live push; returns the activity's id."""
+    rows = await db.fetch(
+        "INSERT INTO activities (actor_id, verb, video_id, subject_id, object_id, data)"
+        " VALUES ({}, {}, {}, {}, {}, {}::jsonb) RETURNING id",
+        actor_id,
+        verb,
+        video_id,
+        subject_id,
+        object_id,
+        msgspec.json.encode(data or {}).decode(),
+    )
+    activity_id = int(rows[0]["id"])
+    await enqueue(db, FEED_CHANNEL, msgspec.json.encode(ActivityRecorded(activity_id)))
+    return activity_id

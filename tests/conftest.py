@@ -19,6 +19,7 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
+from app.db import Database
 from app.factory import create_app
 from app.settings import Settings
 from tests.services import DatabaseFactory, embedded_postgres, embedded_redis
@@ -53,6 +54,15 @@ async def settings(databases: DatabaseFactory, servers: dict[str, str]) -> Setti
         login_limit_per_account="1000/minute",
         login_limit_per_address="1000/minute",
     )
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    """The test module's main database, for tests that read or write it directly."""
+    database = Database("main", settings.database_url)
+    await database.start()
+    yield database
+    await database.stop()
 
 
 @pytest.fixture(scope="module")

@@ -16,14 +16,6 @@ from realtime.outbox import Relay, enqueue
 
 
 @pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = Database("main", settings.database_url)
-    await database.start()
-    yield database
-    await database.stop()
-
-
-@pytest.fixture
 async def bus(settings: Settings) -> AsyncIterator[RedisBus]:
     redis_bus = RedisBus(settings.redis_url, settings.redis_namespace)
     await redis_bus.start()

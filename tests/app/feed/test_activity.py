@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import msgspec
 import pytest
 
@@ -11,14 +9,6 @@ from app.db import Database
 from app.feed.activity import FEED_CHANNEL, ActivityRecorded, record
 from app.settings import Settings
 from tests.users import person
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = Database("main", settings.database_url)
-    await database.start()
-    yield database
-    await database.stop()
 
 
 async def test_an_activity_is_stored_with_its_feed_event(db: Database, settings: Settings) -> None:

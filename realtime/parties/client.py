@@ -31,7 +31,7 @@ from realtime.parties.events import PartyEvent, PartyView, StateChanged, event_d
 from realtime.parties.state import Playback
 
 LEARNING = 0.5  # how much of each observed start or seek latency error the estimate takes in
-BUFFERING_GRACE_MS = 150.0  # a player still busy this long after the party started counts as buffering
+BUFFERING_AFTER_MS = 500.0  # a player busy this long while the party plays (or waits) is buffering
 
 
 class Player(Protocol):
@@ -75,7 +75,7 @@ class PartyClient:
         clock: ClockFilter | None = None,
         local_ms: Callable[[], float] = _local_ms,
         follow: Literal["sync", "naive"] = "sync",
-        sync_seconds: float = 1.0,
+        sync_seconds: float = 0.5,
         status_seconds: float = 10.0,
         tick_seconds: float = 0.05,
     ) -> None:
@@ -97,14 +97,16 @@ class PartyClient:
         self.seek_latency_ms = 0.0  # learned: how long a seek takes while playing
         self._changed = asyncio.Condition()
         self._tasks: list[asyncio.Task[Any]] = []
-        self._reports: set[asyncio.Task[Any]] = set()
+        self._reports: list[asyncio.Task[Any]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._measure: Literal["start", "seek"] | None = None
         self._buffering = False
+        self._busy_since: float | None = None
+        self._prerolled: tuple[str, int] | None = None  # the change already prepared for
 
     # Connecting -----------------------------------------------------------------------------------
 
-    async def start(self, *, recover: bool = False, sync_burst: int = 8) -> PartyView:
+    async def start(self, *, recover: bool = False, sync_burst: int = 16) -> PartyView:
         """Subscribe to the party, sync the clock, fetch the state and start following it."""
         self._tasks.append(asyncio.create_task(self._read()))
         self._buffering = False  # until the player shows otherwise
@@ -127,14 +129,20 @@ class PartyClient:
         return await self.start(recover=True)
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._reports]:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await task
         self._tasks = []
+        self._reports = []
         if self._timer is not None:
             self._timer.cancel()
+
+    def failures(self) -> list[str]:
+        """Background work that failed (reading, syncing, reporting): empty when all is well."""
+        done = [t for t in (*self._tasks, *self._reports) if t.done() and not t.cancelled()]
+        return [repr(t.exception()) for t in done if t.exception() is not None]
 
     async def _read(self) -> None:
         while True:
@@ -298,7 +306,7 @@ class PartyClient:
         player = self.player
         player.set_rate(playback.rate)
         drift_ms = (player.position() - playback.position_at(now + lead_in)) * 1000
-        if abs(drift_ms) > self.policy.paused_seek_from_ms:
+        if abs(drift_ms) >= self.policy.seek_from_ms:  # less is cheaper to catch up by rate
             ahead = self.seek_latency_ms if self.policy.compensate else 0.0
             player.seek(playback.position_at(now + ahead))
             self._measure = "seek"
@@ -316,11 +324,14 @@ class PartyClient:
             or abs(previous.position_at(playback.at) - playback.position) > 0.001
         )
         player = self.player
-        if jumps:
+        if jumps and self._prerolled != (playback.video_id, playback.version):
+            self._prerolled = (playback.video_id, playback.version)  # once: it may start early
             if player.playing:
                 player.pause()
-            if not player.busy and abs(player.position() - playback.position) > 0.0005:
+            if abs(player.position() - playback.position) > 0.0005:
                 player.seek(playback.position)
+            if playback.playing and self.policy.compensate:
+                lead_in = self.start_latency_ms  # paused now: it will start, and starting takes time
         if self._timer is not None:
             self._timer.cancel()
         delay = max(0.0, (playback.at - lead_in - now) / 1000)
@@ -336,16 +347,19 @@ class PartyClient:
         self._measure = None
 
     def _report_buffering(self, now: float) -> None:
-        """Buffering: the group wants to play (or waits for us) and the player still cannot."""
+        """Buffering: the group wants to play and the player has not been able to for a while
+        (a quick corrective seek does not count)."""
         assert self.state is not None
-        playback = self.state.playback
-        late = not playback.playing or now - playback.at > BUFFERING_GRACE_MS
-        stuck = self.player.busy and self.state.wants_to_play and late
+        if not self.player.busy:
+            self._busy_since = None
+        elif self._busy_since is None:
+            self._busy_since = now
+        held_up = self._busy_since is not None and now - self._busy_since > BUFFERING_AFTER_MS
+        stuck = held_up and self.state.wants_to_play
         if stuck != self._buffering:
             self._buffering = stuck
-            task = asyncio.create_task(self.report(stuck))
-            self._reports.add(task)
-            task.add_done_callback(self._reports.discard)
+            self._reports = [t for t in self._reports if not t.done() or t.cancelled() or t.exception()]
+            self._reports.append(asyncio.create_task(self.report(stuck)))
 
     def _apply_now(self, previous: Playback | None, playback: Playback) -> None:
         """The naive baseline: do what the state says as it arrives, from where it says."""

@@ -15,8 +15,8 @@ import msgspec
 
 
 class SyncPolicy(msgspec.Struct, frozen=True):
-    rate_from_ms: float = 10.0  # start correcting by rate when further off than this
-    rate_until_ms: float = 3.0  # and go back to the party's rate once within this
+    rate_from_ms: float = 6.0  # start correcting by rate when further off than this
+    rate_until_ms: float = 2.0  # and go back to the party's rate once within this
     rate_horizon_ms: float = 300.0  # aim to remove the drift within about this time
     max_rate_adjust: float = 0.10  # never more than 10 % away from the party's rate
     seek_from_ms: float = 250.0  # further off than this while playing: seek

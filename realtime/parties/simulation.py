@@ -53,7 +53,8 @@ class SimulatedPlayer:
         self._starting = False
         self._seeking = False
         self._rate = 1.0
-        self._pending: asyncio.TimerHandle | None = None
+        self._transition: asyncio.TimerHandle | None = None  # a start or a pause taking effect
+        self._seek: asyncio.TimerHandle | None = None  # a seek's buffering coming to an end
         self._changed = asyncio.Event()
 
     @property
@@ -81,11 +82,9 @@ class SimulatedPlayer:
                 self._changed.clear()
                 await self._changed.wait()
 
-    def _later(self, bounds: tuple[float, float], then: Callable[[], None]) -> None:
-        if self._pending is not None:
-            self._pending.cancel()
+    def _later(self, bounds: tuple[float, float], then: Callable[[], None]) -> asyncio.TimerHandle:
         delay = self._rng.uniform(*bounds) / 1000
-        self._pending = asyncio.get_running_loop().call_later(delay, then)
+        return asyncio.get_running_loop().call_later(delay, then)
 
     def _move(self, speed: float) -> None:
         now = self._clock()
@@ -98,34 +97,45 @@ class SimulatedPlayer:
     def _speed(self) -> float:
         return self._rate * (1 + self.traits.skew)
 
+    def _cancel_transition(self) -> None:
+        if self._transition is not None:
+            self._transition.cancel()
+            self._transition = None
+
     def play(self) -> None:
         if self._playing:
             return
         self._playing = True
-        if not self._seeking:
+        if not self._seeking:  # a seek under way resumes playback by itself when done
             self._starting = True
-            self._later(self.traits.start_ms, self._started)
+            self._transition = self._later(self.traits.start_ms, self._started)
 
     def _started(self) -> None:
         self._starting = False
-        if self._playing and not self._seeking:
-            self._move(self._speed())
+        self._transition = None
+        self._move(self._speed())
 
     def pause(self) -> None:
         if not self._playing:
             return
         self._playing = False
         self._starting = False
-        self._later(self.traits.pause_ms, lambda: self._move(0.0))
+        self._cancel_transition()
+        if not self._seeking:  # while seeking the picture stands still anyway
+            self._transition = self._later(self.traits.pause_ms, lambda: self._move(0.0))
 
     def seek(self, position: float) -> None:
         self._starting = False
+        self._cancel_transition()
+        if self._seek is not None:
+            self._seek.cancel()
         self._seeking = True
         self._record(Segment(self._clock(), max(0.0, position), 0.0))
-        self._later(self.traits.seek_ms, self._sought)
+        self._seek = self._later(self.traits.seek_ms, self._sought)
 
     def _sought(self) -> None:
         self._seeking = False
+        self._seek = None
         if self._playing:  # buffering over: playback goes on by itself
             self._move(self._speed())
         else:

@@ -172,7 +172,6 @@ def command(
         case Seek(position=position):
             duration = current.duration if current.duration is not None else change.duration
             _check_position(position, duration)
-            at = at if current.playing else max(now, current.at)
             moved = msgspec.structs.replace(current, position=position, at=at, duration=duration)
             return _changed(party, moved)
         case SetRate(rate=rate):
@@ -184,8 +183,6 @@ def command(
                 )
             if rate == current.rate:
                 return party
-            if not current.playing:
-                at = max(now, current.at)
             moved = msgspec.structs.replace(current, position=current.position_at(at), at=at, rate=rate)
             return _changed(party, moved)
         case ChangeVideo(video_id=video_id, duration=duration):

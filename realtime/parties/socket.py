@@ -18,7 +18,7 @@ from realtime import protocol
 from realtime.connection import Connection
 from realtime.node import user_of
 from realtime.parties import state
-from realtime.parties.events import PartyView
+from realtime.parties.events import PartyView, view
 from realtime.parties.live import LiveParties, channel_of
 from realtime.parties.state import Refused
 
@@ -74,7 +74,11 @@ class PartySocket:
         party_id = message.party
         match message:
             case protocol.PartyGet():
-                self._reply(connection, message.id, await self.live.view(party_id))
+                party = await self.live.get(party_id)
+                if not party.member(user.id):  # left the party, but still subscribed
+                    raise Refused("not_member", "you are no longer a member of this party")
+                online = await self.live.online(party_id)
+                self._reply(connection, message.id, view(party, online.connections))
             case protocol.PartyCommand():
                 assert connection.principal is not None
                 change = await self._command(party_id, connection.principal, message)

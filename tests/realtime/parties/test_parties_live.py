@@ -233,7 +233,7 @@ async def test_the_host_leaving_hands_control_on_and_the_last_one_out_ends_the_p
     party_id = await scene.party(host)
     for who in (first, second):
         await scene.rest("POST", f"/parties/{party_id}/join", who)
-    await scene.connect(host, party_id, 0)
+    host_client = await scene.connect(host, party_id, 0)
     second_client = await scene.connect(second, party_id, 1)  # online; ``first`` is not
 
     await scene.rest("POST", f"/parties/{party_id}/leave", host, 204)
@@ -241,6 +241,11 @@ async def test_the_host_leaving_hands_control_on_and_the_last_one_out_ends_the_p
     assert handed.host == str(second.id)  # the longest-standing member who is online
     assert [m.id for m in handed.members] == [str(first.id), str(second.id)]
     assert (await second_client.command("play")).playback.playing
+    # The former host's socket is still subscribed, but no longer a member's.
+    with pytest.raises(ClientError) as gone:
+        await host_client.get()
+    assert gone.value.error.code == "not_member"
+    await refused(host_client, "not_member", "pause", version=handed.playback.version + 1)
 
     await scene.rest("POST", f"/parties/{party_id}/leave", first, 204)
     await scene.rest("POST", f"/parties/{party_id}/leave", second, 204)

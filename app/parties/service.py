@@ -114,10 +114,20 @@ class PartyService:
             if row["visibility"] != "public":
                 raise NotFound("no such party", code="party_not_found")
             try:
-                await self._videos.visible(row["video_id"], viewer)
+                await self._videos.visible(await self._current_video(party_id), viewer)
             except NotFound as hidden:
                 raise NotFound("no such party", code="party_not_found") from hidden
         return row, member
+
+    async def _live(self, party_id: uuid.UUID) -> Party:
+        try:
+            return await self.live.get(str(party_id))
+        except Refused as refused:
+            raise http_error(refused) from refused
+
+    async def _current_video(self, party_id: uuid.UUID) -> uuid.UUID:
+        """The video the party watches now (it may have moved on from the one it started with)."""
+        return uuid.UUID((await self._live(party_id)).playback.video_id)
 
     async def _live_view(self, party_id: uuid.UUID) -> PartyView:
         try:
@@ -216,7 +226,7 @@ class PartyService:
         if not await self._is_member(party_id, user.id):
             if row["visibility"] == "private" and not secrets.compare_digest(invite or "", row["invite"]):
                 raise Forbidden("a private party needs its current invite", code="invalid_invite")
-            await self._videos.visible(row["video_id"], user)
+            await self._videos.visible(await self._current_video(party_id), user)
             async with self._db.engine.transaction():
                 await self._db.fetch("SELECT 1 FROM parties WHERE id = {} FOR UPDATE", party_id)
                 count = await self._db.fetch(
@@ -271,7 +281,7 @@ class PartyService:
 
     async def members(self, party_id: uuid.UUID, viewer: Principal | None) -> list[PartyMember]:
         await self._readable(party_id, viewer)
-        current = await self._live_view(party_id)
+        host = (await self._live(party_id)).host
         online = (await self.live.online(str(party_id))).users
         rows = await self._db.fetch(
             "SELECT u.id, u.handle, m.joined_at FROM party_members m JOIN users u ON u.id = m.user_id"
@@ -282,7 +292,7 @@ class PartyService:
             PartyMember(
                 user=UserRef(id=r["id"], handle=r["handle"]),
                 joined_at=r["joined_at"],
-                host=str(r["id"]) == current.host,
+                host=str(r["id"]) == host,
                 online=str(r["id"]) in online,
             )
             for r in rows
@@ -309,8 +319,7 @@ class PartyService:
     async def rotate_invite(self, party_id: uuid.UUID, actor: Principal) -> Invite:
         """A new invite for a private party (the host); the old one stops working."""
         row, _ = await self._readable(party_id, actor)
-        current = await self._live_view(party_id)
-        if current.host != str(actor.id):
+        if (await self._live(party_id)).host != str(actor.id):
             raise Forbidden("only the host renews the invite", code="not_host")
         if row["visibility"] != "private":
             raise Conflict("a public party needs no invite", code="public_party")

@@ -12,6 +12,7 @@ the change before it happens.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import msgspec
@@ -116,14 +117,21 @@ STARTS = (Play, Seek, ChangeVideo)  # players must load or pre-roll: these get t
 
 
 def start(
-    party_id: str, host: Member, video_id: str, duration: float | None, *, now: float, **settings: Any
+    party_id: str,
+    host: Member,
+    video_id: str,
+    duration: float | None,
+    *,
+    now: float,
+    control: Control = "host",
+    wait_for_buffering: bool = True,
 ) -> Party:
     """A new party: paused at the start of its video, the creator in control."""
     return Party(
         id=party_id,
         host=host.id,
-        control=settings.get("control", "host"),
-        wait_for_buffering=settings.get("wait_for_buffering", True),
+        control=control,
+        wait_for_buffering=wait_for_buffering,
         members=(host,),
         playback=Playback(video_id, duration, playing=False, position=0.0, at=now, rate=1.0, version=1),
         wants_to_play=False,
@@ -158,11 +166,11 @@ def command(
     at = max(now + lead_ms, current.at)  # never before a change that is already scheduled
     match change:
         case Play():
-            if party.wants_to_play:
-                return party  # playing already, or waiting for someone to be ready
+            if current.playing:
+                return party
             wanted = msgspec.structs.replace(party, wants_to_play=True)
-            if wanted.blocking(online):
-                return _changed(wanted, current)
+            if wanted.blocking(online):  # someone buffers: the group waits for them
+                return party if party.wants_to_play else _changed(wanted, current)
             return _changed(wanted, msgspec.structs.replace(current, playing=True, at=at))
         case Pause():
             if not party.wants_to_play and not current.playing:
@@ -294,7 +302,7 @@ def configure(
 
 
 def _check_position(position: float, duration: float | None) -> None:
-    if position < 0:
+    if not math.isfinite(position) or position < 0:
         raise Refused("invalid_position", "a position cannot be negative")
     if duration is not None and position > duration:
         raise Refused(

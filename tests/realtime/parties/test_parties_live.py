@@ -365,3 +365,38 @@ async def test_time_sync_stamps_the_server_clock(scene: Scene, settings: Setting
     # One machine, one clock: the server's stamps fall inside the exchange.
     assert sent <= reply.server_received <= reply.server_sent <= received
     await client.close()
+
+
+async def test_changing_the_video_keeps_everyone_allowed_to_see_it(scene: Scene, settings: Settings) -> None:
+    host, guest, stranger = [await person(settings) for _ in range(3)]
+    party_id = await scene.party(host)
+    await scene.rest("POST", f"/parties/{party_id}/join", guest)
+    ada = await scene.connect(host, party_id, 0)
+    private_video = await video(settings, host, duration=90.0)
+    connection = await asyncpg.connect(settings.database_url)
+    try:
+        await connection.execute(
+            "UPDATE videos SET visibility = 'private' WHERE id = $1", uuid.UUID(private_video)
+        )
+        error = await refused(ada, "video_hidden_from_members", "video", video_id=private_video)
+        assert error.details == {"members": [guest.handle]}
+        await connection.execute(
+            "INSERT INTO video_members (video_id, user_id) VALUES ($1, $2)",
+            uuid.UUID(private_video),
+            guest.id,
+        )
+    finally:
+        await connection.close()
+    await ada.command("play")
+    changed = await ada.command("video", video_id=private_video)
+    assert (changed.playback.video_id, changed.playback.position, changed.playback.duration) == (
+        private_video,
+        0.0,
+        90.0,
+    )
+    assert changed.playback.playing  # the group was playing: it goes on with the new video
+    await ada.player.until(lambda p: p.video_id == private_video)  # type: ignore[attr-defined]
+    # Someone who may not see the party's video now cannot join it, nor see the party.
+    refused_join = await scene.rest("POST", f"/parties/{party_id}/join", stranger, 404)
+    assert refused_join["error"] == "video_not_found"
+    assert (await scene.rest("GET", f"/parties/{party_id}", stranger, 404))["error"] == "party_not_found"

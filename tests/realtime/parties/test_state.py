@@ -163,6 +163,9 @@ def test_play_while_someone_buffers_waits_for_them() -> None:
     # The buffering connection goes away: playback starts.
     gone = state.disconnect(waiting, "c-guest", now=T0 + 1000, lead_ms=LEAD, online=online)
     assert gone.playback.playing and gone.playback.at == T0 + 1000 + LEAD
+    # Its instance crashed instead (it is no longer online): a play starts the waiting group.
+    unstuck = play(waiting, now=T0 + 1000, online=NOBODY)
+    assert unstuck.playback.playing and unstuck.playback.version == 3
     # A buffering report of a connection that is not online (a crashed instance) holds nobody up.
     assert play(p, online=NOBODY).playback.playing
 

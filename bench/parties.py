@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import statistics
 import sys
 import uuid
 from itertools import combinations
@@ -174,8 +175,9 @@ def evaluate(policy: str, steps: list[Step], viewers: list[dict[str, Any]]) -> d
         "policy": policy,
         "pairwise_ms": summary(all_pairs),
         "vs_schedule_ms": summary(all_schedule),
+        "converge_ms_median": statistics.median(reached) if reached else None,
         "converge_ms_max": max(reached) if len(reached) == len(converge) else None,
-        "converged_commands": len(reached),
+        "converged_commands": f"{len(reached)} of {len(converge)}",
         "clock_error_ms": summary(clock_errors) if clock_errors else None,
         "start_latency_learned_ms": summary([v["start_latency_ms"] for v in viewers]),
         "client_failures": [f for v in viewers for f in v["failures"]],  # should stay empty
@@ -236,10 +238,9 @@ def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         policy: max((r[policy] for r in rounds), key=lambda result: result["pairwise_ms"]["p95"])
         for policy in rounds[0]
     }
+    keys = ("pairwise_ms", "vs_schedule_ms", "converge_ms_median", "converge_ms_max", "converged_commands")
     out: dict[str, Any] = {
-        policy: {
-            key: result[key] for key in ("pairwise_ms", "vs_schedule_ms", "converge_ms_max", "clock_error_ms")
-        }
+        policy: {**{key: result[key] for key in keys}, "clock_error_ms": result["clock_error_ms"]}
         for policy, result in worst.items()
     }
     if "mydrtv" in worst:

@@ -44,6 +44,7 @@ from realtime.outbox import Relay
 from realtime.parties.drift import MYDRTV
 from realtime.parties.live import Leads, LiveParties
 from realtime.parties.socket import PartySocket
+from realtime.parties.state import Party
 from realtime.parties.store.base import PartyStore
 from realtime.parties.store.memory import MemoryPartyStore
 from realtime.parties.store.redis import RedisPartyStore
@@ -106,7 +107,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     leads = Leads(settings.party_start_lead_ms, settings.party_quick_lead_ms, settings.party_max_lead_ms)
 
-    async def rebuild_party(party_id: str) -> Any:
+    async def rebuild_party(party_id: str) -> Party | None:  # the service is built next: it needs ``live``
         return await parties.rebuild(party_id)
 
     live_parties = LiveParties(party_store, bus, presence, rebuild_party, leads)

@@ -121,12 +121,13 @@ async def test_members_on_two_instances_follow_one_party(scene: Scene, settings:
     ada = await scene.connect(host, party_id, 0)
     bob = await scene.connect(guest, party_id, 1)
 
+    before = ada.server_now()
+    assert before is not None
     played = await ada.command("play")
     assert played.playback.playing and played.playback.version == 2
+    assert played.playback.at >= before + 500 - 5  # at least the start lead ahead (5 ms: clock sync)
     seen = await bob.until(lambda s: s.playback.version == 2)
     assert seen.playback == played.playback  # the same schedule, to the microsecond
-    lead = played.playback.at - (ada.server_now() or 0)
-    assert 300 < lead <= 600  # the server's start lead (500 ms) minus the trip back
 
     # Both players start when the schedule says, within a few milliseconds of each other.
     for member in (ada, bob):
@@ -134,7 +135,7 @@ async def test_members_on_two_instances_follow_one_party(scene: Scene, settings:
         assert isinstance(player, SimulatedPlayer)
         await player.until(lambda p: p.segments[-1].speed > 0)
     starts = [m.player.segments[-1].start for m in (ada, bob)]  # type: ignore[attr-defined]
-    assert abs(starts[0] - starts[1]) < 30
+    assert abs(starts[0] - starts[1]) < 50
 
     members = await scene.rest("GET", f"/parties/{party_id}/members", guest)
     assert [(m["user"]["id"], m["host"], m["online"]) for m in members] == [

@@ -358,7 +358,7 @@ class PartyClient:
         stuck = held_up and self.state.wants_to_play
         if stuck != self._buffering:
             self._buffering = stuck
-            self._reports = [t for t in self._reports if not t.done() or t.cancelled() or t.exception()]
+            self._reports = [t for t in self._reports if not t.done() or t.exception() is not None]
             self._reports.append(asyncio.create_task(self.report(stuck)))
 
     def _apply_now(self, previous: Playback | None, playback: Playback) -> None:

@@ -27,6 +27,8 @@ from app.health.controller import HealthController
 from app.health.probes import Probe, graph_probe, redis_probe, storage_probe
 from app.identity.store import IdentityStore
 from app.identity.tables import TABLES as IDENTITY_TABLES
+from app.parties.controller import PartyController
+from app.parties.service import PartyService
 from app.redis_client import redis_client
 from app.settings import Settings, SettingsError
 from app.videos.controller import VideoController
@@ -35,10 +37,17 @@ from migrations import runner
 from realtime.bus.base import Bus
 from realtime.bus.memory import MemoryBus
 from realtime.bus.redis import RedisBus
-from realtime.channels import ChannelRules, NoMemberships
+from realtime.channels import ChannelRules
 from realtime.gateway import Gateway, gateway_socket
 from realtime.node import Node
 from realtime.outbox import Relay
+from realtime.parties.drift import MYDRTV
+from realtime.parties.live import Leads, LiveParties
+from realtime.parties.socket import PartySocket
+from realtime.parties.state import Party
+from realtime.parties.store.base import PartyStore
+from realtime.parties.store.memory import MemoryPartyStore
+from realtime.parties.store.redis import RedisPartyStore
 from realtime.presence.base import Presence
 from realtime.presence.memory import MemoryPresence
 from realtime.presence.redis import RedisPresence
@@ -89,6 +98,21 @@ def create_app(settings: Settings) -> Litestar:
     limits_storage = storage_for(settings.redis_url, settings.redis_namespace)
     access_tokens = AccessTokens(settings.jwt_secret, settings.jwt_issuer, settings.access_token_seconds)
     videos = VideoService(main)
+
+    # Watch parties: live state in the party store (Redis when configured), records in PostgreSQL.
+    party_store: PartyStore = (
+        RedisPartyStore(settings.redis_url, settings.redis_namespace, settings.party_state_ttl_seconds)
+        if settings.redis_url
+        else MemoryPartyStore(settings.party_state_ttl_seconds)
+    )
+    leads = Leads(settings.party_start_lead_ms, settings.party_quick_lead_ms, settings.party_max_lead_ms)
+
+    async def rebuild_party(party_id: str) -> Party | None:  # the service is built next: it needs ``live``
+        return await parties.rebuild(party_id)
+
+    live_parties = LiveParties(party_store, bus, presence, rebuild_party, leads)
+    parties = PartyService(main, videos, live_parties, settings.party_max_members, MYDRTV)
+
     services: dict[str, Any] = {
         "accounts": AccountService(IdentityStore(), settings.minimum_age),
         "access_tokens": access_tokens,
@@ -96,8 +120,9 @@ def create_app(settings: Settings) -> Litestar:
             node,
             access_tokens,
             settings,
-            ChannelRules(videos=videos, parties=NoMemberships()),
+            ChannelRules(videos=videos, parties=parties),
             limits_storage,
+            parties=PartySocket(live_parties, parties),
         ),
         "refresh_tokens": RefreshTokens(identity, settings.refresh_token_seconds),
         "login_limiter": LoginLimiter(
@@ -107,6 +132,7 @@ def create_app(settings: Settings) -> Litestar:
         ),
         "probes": probes,
         "videos": videos,
+        "parties": parties,
     }
 
     @asynccontextmanager
@@ -129,6 +155,7 @@ def create_app(settings: Settings) -> Litestar:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await node.stop()
+            await party_store.close()
             for db in started:
                 await db.stop()
             if redis is not None:
@@ -140,6 +167,7 @@ def create_app(settings: Settings) -> Litestar:
             TokenController,
             AccountController,
             VideoController,
+            PartyController,
             gateway_socket,
         ],
         dependencies={

@@ -49,6 +49,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     bus_history_seconds: int = 600  # and for how long after a channel's last publication
     presence_ttl_seconds: float = 30.0  # a crashed instance's presence entries vanish after this
     outbox_relay: bool = True  # run the outbox relay in this process (one leads at a time)
+    # Watch parties.
+    party_max_members: int = 50
+    party_start_lead_ms: float = 500.0  # least lead of play, seek, video change: players pre-roll
+    party_quick_lead_ms: float = 150.0  # least lead of pause and rate changes
+    party_max_lead_ms: float = 5000.0  # most lead, however slow the slowest member's round trip
+    party_state_ttl_seconds: int = 7 * 24 * 3600  # a party's live state unchanged this long is dropped
     # Operations.
     log_level: str = "INFO"
     data_dir: str = ".data"  # where the embedded stack keeps its servers' data

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol
 
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -23,8 +24,22 @@ class ClientError(Exception):
         self.error = error
 
 
+class Socket(Protocol):
+    """What the client needs of a websocket: a ``ClientConnection``, or a wrapper around one (the
+    party benchmark's simulated network)."""
+
+    async def send(self, message: str) -> None: ...
+
+    def __aiter__(self) -> AsyncIterator[str | bytes]: ...
+
+    async def close(self) -> None: ...
+
+    @property
+    def close_code(self) -> int | None: ...
+
+
 class Client:
-    def __init__(self, socket: ClientConnection) -> None:
+    def __init__(self, socket: Socket) -> None:
         self.socket = socket
         self.positions: dict[str, protocol.Recover] = {}
         self.events: asyncio.Queue[protocol.ServerMessage] = asyncio.Queue()
@@ -35,10 +50,15 @@ class Client:
 
     @classmethod
     async def connect(
-        cls, url: str, token: str | None = None, **options: Any
+        cls,
+        url: str,
+        token: str | None = None,
+        *,
+        wrap: Callable[[ClientConnection], Socket] | None = None,
+        **options: Any,
     ) -> tuple[Client, protocol.Connected]:
         socket = await websockets.connect(url, **options)
-        client = cls(socket)
+        client = cls(wrap(socket) if wrap else socket)
         reply = await client.request(protocol.Connect(token=token))
         assert isinstance(reply, protocol.Connected)
         return client, reply

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 from limits import parse
@@ -22,6 +23,17 @@ from realtime import protocol
 from realtime.channels import ChannelDenied, ChannelRules, authorize_read
 from realtime.connection import Connection
 from realtime.node import Node
+from realtime.parties.clock import server_now_ms
+
+log = logging.getLogger("mydrtv.gateway")
+
+
+class PartyMessages(Protocol):
+    """Answers watch-party messages (``realtime.parties.socket.PartySocket``)."""
+
+    async def handle(self, connection: Connection, message: protocol.PartyMessage) -> None: ...
+
+    async def closed(self, connection: Connection) -> None: ...
 
 
 class Gateway:
@@ -37,8 +49,10 @@ class Gateway:
         settings: Settings,
         rules: ChannelRules,
         rate_storage: Storage,
+        parties: PartyMessages | None = None,
     ) -> None:
         self.node = node
+        self.parties = parties
         self.tokens = tokens
         self.settings = settings
         self.rules = rules
@@ -106,6 +120,11 @@ async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDepende
     finally:
         if expiry is not None:
             expiry.cancel()
+        if gateway.parties is not None:
+            try:
+                await gateway.parties.closed(connection)
+            except Exception:
+                log.exception("party clean-up failed")
         await gateway.node.remove(connection)
         connection.close(1000, "")
         with contextlib.suppress(Exception):
@@ -124,6 +143,7 @@ def _expire_later(connection: Connection, seconds: int | None) -> asyncio.TimerH
 async def _handle(
     gateway: Gateway, connection: Connection, text: str, expiry: asyncio.TimerHandle | None
 ) -> asyncio.TimerHandle | None:
+    received = server_now_ms()  # t2 of a time_sync: before anything else takes time
     settings = gateway.settings
     if len(text.encode()) > settings.ws_max_message_bytes:
         connection.close(
@@ -191,7 +211,30 @@ async def _handle(
                 )
         case protocol.Connect():
             error("already_connected", "this connection is already connected")
+        case protocol.TimeSync(client_sent=sent, id=request_id):
+            connection.send_message(
+                protocol.TimeSynced(
+                    id=request_id, client_sent=sent, server_received=received, server_sent=server_now_ms()
+                )
+            )
+        case (
+            protocol.PartyGet()
+            | protocol.PartyCommand()
+            | protocol.PartyStatus()
+            | protocol.PartyChat()
+            | protocol.PartyReact()
+        ):
+            await _party(gateway, connection, message)
     return expiry
+
+
+async def _party(gateway: Gateway, connection: Connection, message: protocol.PartyMessage) -> None:
+    if gateway.parties is None:
+        connection.send_message(
+            protocol.Error(id=message.id, code="unavailable", message="watch parties are not served here")
+        )
+    else:
+        await gateway.parties.handle(connection, message)
 
 
 async def _refuse(socket: WebSocket[Any, Any, Any], code: int, reason: str) -> None:

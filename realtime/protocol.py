@@ -5,7 +5,7 @@ Frames are JSON text, one message each, tagged by ``type``. ``docs/protocol.md``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -59,7 +59,70 @@ class Ping(msgspec.Struct, tag="ping", frozen=True):
     id: int = 0
 
 
-ClientMessage = Connect | Subscribe | Unsubscribe | Refresh | Presence | Ping
+class TimeSync(msgspec.Struct, tag="time_sync", frozen=True):
+    """One NTP-style clock exchange: the reply stamps when the server received and answered it."""
+
+    client_sent: float  # the client's clock, milliseconds
+    id: int = 0
+
+
+# Watch parties (realtime/parties; docs/protocol.md "Watch parties"). ``party`` is the party id.
+
+PartyAction = Literal["play", "pause", "seek", "rate", "video"]
+
+
+class PartyGet(msgspec.Struct, tag="party_get", frozen=True):
+    party: str
+    id: int = 0
+
+
+class PartyCommand(msgspec.Struct, tag="party_command", frozen=True):
+    party: str
+    action: PartyAction
+    version: int  # the playback version the command was made against
+    id: int = 0
+    position: float | None = None  # seek: seconds
+    rate: float | None = None  # rate
+    video_id: str | None = None  # video
+
+
+class PartyStatus(msgspec.Struct, tag="party_status", frozen=True):
+    party: str
+    buffering: bool = False  # true while this connection's player cannot play
+    rtt_ms: float | None = None  # this connection's round trip (a high quantile), for scheduling
+    id: int = 0
+
+
+class PartyChat(msgspec.Struct, tag="party_chat", frozen=True):
+    party: str
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    position: float | None = None  # seconds into the video; default: the party's position now
+    id: int = 0
+
+
+class PartyReact(msgspec.Struct, tag="party_react", frozen=True):
+    party: str
+    emoji: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+    position: float | None = None
+    id: int = 0
+
+
+PartyMessage = PartyGet | PartyCommand | PartyStatus | PartyChat | PartyReact
+
+ClientMessage = (
+    Connect
+    | Subscribe
+    | Unsubscribe
+    | Refresh
+    | Presence
+    | Ping
+    | TimeSync
+    | PartyGet
+    | PartyCommand
+    | PartyStatus
+    | PartyChat
+    | PartyReact
+)
 
 
 # Server to client -------------------------------------------------------------------------------
@@ -137,6 +200,40 @@ class Disconnect(msgspec.Struct, tag="disconnect", frozen=True):
     reconnect: bool
 
 
+class TimeSynced(msgspec.Struct, tag="time_synced", frozen=True):
+    id: int
+    client_sent: float  # t1, echoed
+    server_received: float  # t2, server clock (ms since the epoch)
+    server_sent: float  # t3, server clock
+
+
+class PartyState(msgspec.Struct, tag="party_state", frozen=True):
+    """Reply to party_get, party_command and party_status: the party as it is now."""
+
+    id: int
+    party: str
+    state: msgspec.Raw  # realtime.parties.events.PartyView
+
+
+class PartySent(msgspec.Struct, tag="party_sent", frozen=True):
+    """Reply to party_chat (``message_id`` of the stored message) and party_react (null)."""
+
+    id: int
+    party: str
+    message_id: int | None = None
+
+
+class PartyReaction(msgspec.Struct, tag="party_reaction", frozen=True):
+    """An ephemeral reaction on a party channel (never recovered), like join and leave."""
+
+    channel: str
+    user: User
+    emoji: str
+    video_id: str
+    position: float  # seconds into ``video_id``
+    server_time: float
+
+
 ServerMessage = (
     Connected
     | Publication
@@ -149,6 +246,10 @@ ServerMessage = (
     | Pong
     | Error
     | Disconnect
+    | TimeSynced
+    | PartyState
+    | PartySent
+    | PartyReaction
 )
 
 client_decoder = msgspec.json.Decoder(ClientMessage)

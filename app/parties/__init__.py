@@ -1,0 +1,1 @@
+"""Watch parties: REST endpoints and the records behind them."""

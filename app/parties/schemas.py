@@ -1,0 +1,68 @@
+"""Wire types of the party endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+from app.videos.schemas import UserRef
+from realtime.parties.drift import SyncPolicy
+from realtime.parties.events import ChatMessage, PartyView
+from realtime.parties.state import Control
+
+Visibility = Literal["public", "private"]
+
+
+class NewParty(msgspec.Struct, forbid_unknown_fields=True):
+    video_id: uuid.UUID
+    visibility: Visibility = "public"  # private: joined only with the invite
+    control: Control = "host"  # who may play, pause, seek, change rate or video
+    wait_for_buffering: bool = True  # a buffering member pauses everyone until all are ready
+
+
+class PartyChange(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    control: Control | msgspec.UnsetType = msgspec.UNSET
+    wait_for_buffering: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class JoinRequest(msgspec.Struct, forbid_unknown_fields=True):
+    invite: str | None = None  # needed for a private party
+
+
+class HandOver(msgspec.Struct, forbid_unknown_fields=True):
+    user_id: uuid.UUID
+
+
+class PartyInfo(msgspec.Struct):
+    id: uuid.UUID
+    channel: str  # subscribe to it on /ws
+    visibility: Visibility
+    creator: UserRef | None  # null once the creator's account is erased
+    created_at: datetime
+    invite: str | None  # for members of a private party; share it to invite someone
+    state: PartyView
+    sync_policy: SyncPolicy  # the drift-correction thresholds every client applies
+
+
+class PartyPage(msgspec.Struct):
+    items: list[PartyInfo]
+    next_cursor: str | None
+
+
+class PartyMember(msgspec.Struct):
+    user: UserRef
+    joined_at: datetime
+    host: bool
+    online: bool  # has a connection on the party's channel now
+
+
+class Invite(msgspec.Struct):
+    invite: str
+
+
+class MessagePage(msgspec.Struct):
+    items: list[ChatMessage]  # newest first
+    next_cursor: str | None

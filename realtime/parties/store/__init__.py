@@ -1,0 +1,1 @@
+"""Where parties' live state is kept: in memory for one process, in Redis for many."""

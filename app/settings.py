@@ -49,6 +49,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     bus_history_seconds: int = 600  # and for how long after a channel's last publication
     presence_ttl_seconds: float = 30.0  # a crashed instance's presence entries vanish after this
     outbox_relay: bool = True  # run the outbox relay in this process (one leads at a time)
+    # Comments, ratings and moderation.
+    comment_max_chars: int = 2000
+    comment_edit_seconds: int = 900  # how long after posting its author may edit a comment
+    comment_rate: str = "10/minute"  # comments and edits per user, across instances
+    rating_rate: str = "30/minute"  # rating changes per user
+    report_rate: str = "20/hour"  # comment reports per user
+    rating_events_per_second: float = 4.0  # live rating updates per video, at most
     # Operations.
     log_level: str = "INFO"
     data_dir: str = ".data"  # where the embedded stack keeps its servers' data

@@ -14,7 +14,6 @@ from litestar.testing import AsyncTestClient
 
 from app.db import Database
 from app.factory import create_app
-from app.ratings.broadcaster import RatingBroadcaster
 from app.settings import Settings
 from graph.events import RatingChanged
 from graph.events import decoder as graph_decoder
@@ -164,28 +163,8 @@ async def test_a_burst_of_ratings_goes_out_as_a_few_events_ending_exact(
     assert newest == {k: final[k] for k in ("video_id", "version", "count", "mean", "histogram")} | {
         "type": "rating"
     }
-    (row,) = await db.fetch("SELECT version, published_version FROM rating_totals WHERE video_id = {}", video)
-    assert row["published_version"] == row["version"] == final["version"]
-
-
-async def test_the_sweep_sends_totals_no_event_announced(api: Client, social: Settings, db: Database) -> None:
-    """A rater's account is deleted: the cascade changes the totals without any API call."""
-    owner, leaving, staying = await person(social), await person(social), await person(social)
-    video = await new_video(api, owner)
-    await rate(api, leaving, video, 1)
-    await rate(api, staying, video, 5)
-    async with watching(social) as bus:
-        await bus.subscribe(video_channel(video))
-        await db.fetch("DELETE FROM users WHERE id = {}", leaving.id)
-        await db.fetch(
-            "UPDATE rating_totals SET changed_at = now() - interval '1 minute' WHERE video_id = {}", video
-        )
-        # This sweep, or the app's own that runs every few seconds, sends it.
-        await RatingBroadcaster(db, bus, per_second=4.0).sweep()
-        event = await next_event(bus, video_channel(video))
-    assert (event["count"], event["histogram"], event["mean"]) == (1, [0, 0, 0, 0, 1], 5.0)
-    (row,) = await db.fetch("SELECT version, published_version FROM rating_totals WHERE video_id = {}", video)
-    assert row["published_version"] == row["version"]
+    (row,) = await db.fetch("SELECT version FROM rating_totals WHERE video_id = {}", video)
+    assert row["version"] == final["version"]
 
 
 async def test_rating_too_fast_is_429(settings: Settings) -> None:

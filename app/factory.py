@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -118,7 +118,7 @@ def create_app(settings: Settings) -> Litestar:
         "videos": videos,
     }
     relay_handlers: dict[str, Handler] = {}
-    background: list[Any] = []  # coroutine functions run beside the relay, where it may run
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = []  # run beside the relay, where it runs
 
     # Comments, ratings and moderation (issue 4).
     throttle = Throttle(limits_storage)
@@ -152,7 +152,7 @@ def create_app(settings: Settings) -> Litestar:
             if settings.outbox_relay:
                 relay = Relay(main, bus, handlers=relay_handlers)
                 started_tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
-                started_tasks += [asyncio.create_task(run()) for run in background]
+                started_tasks += [asyncio.create_task(job()) for job in background]
             yield
         finally:
             for task in started_tasks:

@@ -1,7 +1,7 @@
 """Live comments: comments posted per second through the API with 1000 viewers on the video, and
 post-to-screen latency, beside baselines from the same run.
 
-    python -m bench.comments [--viewers 1000] [--rounds 2]
+    python -m bench.comments [--viewers 1000] [--rounds 3]
 
 One gateway process (Redis bus, outbox relay) serves both the API and the viewers' sockets; the
 viewers live in ``--processes`` worker processes (``bench.subscribers --mode comments``) and the
@@ -228,8 +228,8 @@ async def main() -> None:
     parser.add_argument("--viewers", type=int, default=1000)
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--posters", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--burst", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--rate", type=float, default=10)
     parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()

@@ -3,7 +3,8 @@
 Each channel's publications carry an increasing ``offset`` within an ``epoch``. The epoch changes
 whenever a channel's history is lost (a restart of the memory bus, expiry in Redis), so a client
 that remembers ``(epoch, offset)`` either gets exactly what it missed or is told recovery failed:
-never a silent gap.
+never a silent gap. The one deliberate exception: publications withdrawn with ``redact`` (a removed
+comment's text) are left out, and their offsets skipped.
 """
 
 from __future__ import annotations

@@ -139,6 +139,19 @@ async def test_bad_comments_are_refused(
     assert (await api.get(f"/videos/{video}/comments")).json()["items"] == []
 
 
+async def test_an_anchor_past_the_end_of_the_media_is_refused(
+    api: Client, social: Settings, owner: Person
+) -> None:
+    video = await new_video(api, owner)
+    await sql(social, "UPDATE videos SET duration_seconds = 60 WHERE id = $1::uuid", video)
+    late = await api.post(
+        f"/videos/{video}/comments", json={"body": "x", "position_seconds": 61}, headers=owner.headers
+    )
+    assert (late.status_code, late.json()["error"]) == (400, "position_out_of_range")
+    assert late.json()["details"] == {"duration_seconds": 60.0}
+    await post(api, owner, video, "at the very end", position_seconds=60)
+
+
 async def test_unknown_things_are_404(api: Client, owner: Person) -> None:
     unknown = "00000000-0000-4000-8000-000000000404"
     posted = await api.post(f"/videos/{unknown}/comments", json={"body": "hi"}, headers=owner.headers)

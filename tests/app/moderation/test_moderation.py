@@ -76,6 +76,10 @@ async def test_held_words_hold_a_comment_for_review_until_approved(
         queue = (await api.get("/moderation/queue", headers=moderator.headers, params={"limit": 100})).json()
         (item,) = [i for i in queue["items"] if i["comment"]["id"] == held["id"]]
         assert (item["why"], item["reports"]) == ("held", 0)
+        report = await api.post(
+            f"/comments/{held['id']}/reports", json={"reason": "x"}, headers=author.headers
+        )
+        assert (report.status_code, report.json()["error"]) == (409, "already_held")
 
         approved = await api.post(
             f"/moderation/comments/{held['id']}/approve", json={"reason": "a joke"}, headers=moderator.headers
@@ -233,6 +237,8 @@ async def test_timeouts_and_bans_refuse_with_the_time_left(
     )
     assert (twice.status_code, twice.json()["error"]) == (409, "not_active")
     await post(api, user, elsewhere, "back")
+    unknown = await api.post("/moderation/restrictions/987654321/lift", json={}, headers=moderator.headers)
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "restriction_not_found")
     actions = await log_actions(api, admin, user_id=str(user.id))
     assert actions == [
         ("restriction.lift", "appeal"),

@@ -145,7 +145,7 @@ async def one_round(settings: Settings, args: argparse.Namespace) -> dict[str, A
         fleet = Fleet()
         try:
             alone_video, watched_video = await posters.video(), await posters.video()
-            await posters.burst(alone_video, 20)  # warm-up: connections, caches, the planner
+            await posters.burst(alone_video, 50)  # warm-up: connections, caches, the planner
             cpu = cpu_seconds()
             alone_seconds = await posters.burst(alone_video, args.burst)
             alone_cpu = cpu_seconds() - cpu

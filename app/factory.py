@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,14 +21,23 @@ from app.auth.dependencies import provide_principal, provide_viewer
 from app.auth.ratelimit import LoginLimiter, storage_for
 from app.auth.refresh import RefreshTokens
 from app.auth.tokens import AccessTokens
+from app.comments.controller import CommentController
+from app.comments.service import CommentService
 from app.db import Database
 from app.errors import EXCEPTION_HANDLERS
 from app.health.controller import HealthController
 from app.health.probes import Probe, graph_probe, redis_probe, storage_probe
 from app.identity.store import IdentityStore
 from app.identity.tables import TABLES as IDENTITY_TABLES
+from app.moderation.controller import ModerationController
+from app.moderation.policy import ModerationPolicy
+from app.moderation.service import ModerationService
+from app.moderation.throttle import Throttle
 from app.parties.controller import PartyController
 from app.parties.service import PartyService
+from app.ratings.broadcaster import RatingBroadcaster
+from app.ratings.controller import RatingController
+from app.ratings.service import RATINGS_CHANNEL, RatingService
 from app.redis_client import redis_client
 from app.settings import Settings, SettingsError
 from app.videos.controller import VideoController
@@ -40,7 +49,7 @@ from realtime.bus.redis import RedisBus
 from realtime.channels import ChannelRules
 from realtime.gateway import Gateway, gateway_socket
 from realtime.node import Node
-from realtime.outbox import Relay
+from realtime.outbox import Handler, Relay
 from realtime.parties.drift import MYDRTV
 from realtime.parties.live import Leads, LiveParties
 from realtime.parties.socket import PartySocket
@@ -134,6 +143,27 @@ def create_app(settings: Settings) -> Litestar:
         "videos": videos,
         "parties": parties,
     }
+    relay_handlers: dict[str, Handler] = {}
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = []  # run beside the relay, where it runs
+
+    # Comments, ratings and moderation (issue 4).
+    throttle = Throttle(limits_storage)
+    policy = ModerationPolicy(main, throttle, settings.comment_rate)
+    rating_broadcaster = RatingBroadcaster(main, bus, settings.rating_events_per_second)
+    services["comments"] = CommentService(
+        main,
+        bus,
+        videos,
+        policy,
+        throttle,
+        max_chars=settings.comment_max_chars,
+        edit_seconds=settings.comment_edit_seconds,
+        report_rate=settings.report_rate,
+    )
+    services["ratings"] = RatingService(main, videos, policy, throttle, settings.rating_rate)
+    services["moderation"] = ModerationService(main, videos)
+    relay_handlers[RATINGS_CHANNEL] = rating_broadcaster.changed
+    background.append(rating_broadcaster.run)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -146,8 +176,9 @@ def create_app(settings: Settings) -> Litestar:
                 await runner.check(db.engine, db.name, db.url)
             await node.start()
             if settings.outbox_relay:
-                relay = asyncio.create_task(Relay(main, bus).run(), name="outbox-relay")
-                started_tasks.append(relay)
+                relay = Relay(main, bus, handlers=relay_handlers)
+                started_tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+                started_tasks += [asyncio.create_task(job()) for job in background]
             yield
         finally:
             for task in started_tasks:
@@ -168,6 +199,9 @@ def create_app(settings: Settings) -> Litestar:
             AccountController,
             VideoController,
             PartyController,
+            CommentController,
+            RatingController,
+            ModerationController,
             gateway_socket,
         ],
         dependencies={

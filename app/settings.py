@@ -55,6 +55,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     party_quick_lead_ms: float = 150.0  # least lead of pause and rate changes
     party_max_lead_ms: float = 5000.0  # most lead, however slow the slowest member's round trip
     party_state_ttl_seconds: int = 7 * 24 * 3600  # a party's live state unchanged this long is dropped
+    # Comments, ratings and moderation.
+    comment_max_chars: int = 2000
+    comment_edit_seconds: int = 900  # how long after posting its author may edit a comment
+    comment_rate: str = "10/minute"  # comments and edits per user, across instances
+    rating_rate: str = "30/minute"  # rating changes per user
+    report_rate: str = "20/hour"  # comment reports per user
+    rating_events_per_second: float = 4.0  # live rating updates per video, at most
     # Operations.
     log_level: str = "INFO"
     data_dir: str = ".data"  # where the embedded stack keeps its servers' data

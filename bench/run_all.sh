@@ -7,3 +7,4 @@ PY=${PY:-.venv/bin/python}
 "$PY" -m bench.cross_instance
 "$PY" -m bench.connections
 "$PY" -m bench.parties
+"$PY" -m bench.comments

@@ -15,6 +15,8 @@ answers commands, one JSON line each:
 In ``gateway`` mode each socket sends ``connect`` (with a token of its own user when a secret is
 given) and subscribes to ``channel``; ``own`` subscribes each to its user's channel instead. In
 ``bare`` mode the socket only connects: the baseline server sends everything to everyone.
+``comments`` mode is ``gateway`` mode reading ``comment.created`` events whose text is
+``"<anything> <seq> <sent>"`` (``bench.comments``); other publications are not counted.
 """
 
 from __future__ import annotations
@@ -44,13 +46,44 @@ class GatewayFrame(msgspec.Struct):
     data: Payload | None = None
 
 
+class CommentText(msgspec.Struct):
+    body: str
+
+
+class CommentEvent(msgspec.Struct):
+    type: str
+    comment: CommentText | None = None
+
+
+class CommentFrame(msgspec.Struct):
+    type: str
+    data: CommentEvent | None = None
+
+
 gateway_frame = msgspec.json.Decoder(GatewayFrame)
 bare_frame = msgspec.json.Decoder(Payload)
+comment_frame = msgspec.json.Decoder(CommentFrame)
+
+
+def gateway_payload(frame: str | bytes) -> Payload | None:
+    return gateway_frame.decode(frame).data  # None: presence events and the like
+
+
+def comment_payload(frame: str | bytes) -> Payload | None:
+    event = comment_frame.decode(frame).data
+    if event is None or event.type != "comment.created" or event.comment is None:
+        return None
+    _, seq, sent = event.comment.body.rsplit(" ", 2)
+    return Payload(seq=int(seq), sent=int(sent))
+
+
+DECODERS = {"gateway": gateway_payload, "bare": bare_frame.decode, "comments": comment_payload}
 
 
 class Subscribers:
     def __init__(self, mode: str) -> None:
         self.mode = mode
+        self.decode = DECODERS[mode]
         self.sockets: list[ClientConnection] = []
         self.readers: list[asyncio.Task[None]] = []
         self.counts: list[int] = []
@@ -62,7 +95,7 @@ class Subscribers:
 
     async def open(self, url: str, token: str | None, channel: str | None) -> None:
         socket = await websockets.connect(url, open_timeout=120, ping_interval=None, max_size=None)
-        if self.mode == "gateway":
+        if self.mode != "bare":
             await socket.send(json.dumps({"type": "connect", "id": 1, "token": token}))
             reply = json.loads(await socket.recv())
             assert reply["type"] == "connected", reply
@@ -76,16 +109,13 @@ class Subscribers:
         self.readers.append(asyncio.create_task(self._receive(index, socket)))
 
     async def _receive(self, index: int, socket: ClientConnection) -> None:
-        with_gateway = self.mode == "gateway"
+        decode = self.decode
         try:
             async for frame in socket:
                 now = time.time_ns()
-                if with_gateway:
-                    payload = gateway_frame.decode(frame).data
-                    if payload is None:
-                        continue  # presence events and the like
-                else:
-                    payload = bare_frame.decode(frame)
+                payload = decode(frame)
+                if payload is None:
+                    continue
                 self.latencies_ms.append((now - payload.sent) / 1e6)
                 self.last_ns = now
                 self.counts[index] += 1
@@ -117,7 +147,7 @@ class Subscribers:
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["gateway", "bare"], required=True)
+    parser.add_argument("--mode", choices=sorted(DECODERS), required=True)
     parser.add_argument("--urls", required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--channel", default=None)

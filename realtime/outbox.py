@@ -6,6 +6,9 @@ published; if it dies between publishing and marking, the next run publishes the
 again under the same idempotency key (``outbox:<id>``), which the bus delivers only once.
 One relay is active at a time (a PostgreSQL advisory lock), which keeps per-channel order.
 
+An event can be taken back (``withdraw``): one still in the outbox is never published, one
+already published leaves the channel's history, so no recovering client receives it.
+
 Channels whose name starts with ``@`` are internal: they never reach the bus, but the handler
 registered under that name (``@graph`` for the graph projection, ``@feed`` for followers' feeds).
 Handlers must be idempotent for the same reason the bus publish is keyed. An internal channel
@@ -17,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import asyncpg
 
@@ -33,10 +36,36 @@ _LEADER_LOCK = 7_310_453
 Handler = Callable[[bytes, str], Awaitable[None]]
 
 
-async def enqueue(db: Database, channel: str, event: bytes) -> None:
-    """Store an event for ``channel``; call it inside the transaction of the change it reports."""
-    await db.fetch("INSERT INTO outbox (channel, payload) VALUES ({}, {})", channel, event)
+def publication_key(outbox_id: int) -> str:
+    """The bus idempotency key an outbox row is published under."""
+    return f"outbox:{outbox_id}"
+
+
+async def enqueue(db: Database, channel: str, event: bytes) -> str:
+    """Store an event for ``channel``; call it inside the transaction of the change it reports.
+
+    Returns the key the event will be published under: keep it to ``withdraw`` the event later.
+    """
+    rows = await db.fetch(
+        "INSERT INTO outbox (channel, payload) VALUES ({}, {}) RETURNING id", channel, event
+    )
     await db.fetch("SELECT pg_notify({}, '')", NOTIFY_CHANNEL)
+    return publication_key(int(rows[0]["id"]))
+
+
+async def withdraw(db: Database, bus: Bus, channel: str, keys: Sequence[str]) -> None:
+    """Take back events of ``channel`` enqueued earlier, inside the transaction that obsoletes them.
+
+    Rows not relayed yet are marked done (and row-locked until commit), and the bus retires or
+    redacts the keys, which also covers a relay that already holds a row in hand: its publish is
+    either withdrawn from history afterwards or ignored. Live clients that already received an
+    event keep it; the caller publishes whatever tells them to drop it.
+    """
+    if not keys:
+        return
+    ids = [int(key.removeprefix("outbox:")) for key in keys]
+    await db.fetch("UPDATE outbox SET published_at = now() WHERE id = ANY({}) AND published_at IS NULL", ids)
+    await bus.redact(channel, keys)
 
 
 class Relay:
@@ -76,7 +105,7 @@ class Relay:
             done: list[int] = []
             for row in rows:
                 try:
-                    await self._deliver(row["channel"], bytes(row["payload"]), f"outbox:{row['id']}")
+                    await self._deliver(row["channel"], bytes(row["payload"]), publication_key(row["id"]))
                 except Exception:
                     if not row["channel"].startswith("@"):
                         raise  # unmarked rows go out again, under the same keys

@@ -3,13 +3,14 @@
 Each channel's publications carry an increasing ``offset`` within an ``epoch``. The epoch changes
 whenever a channel's history is lost (a restart of the memory bus, expiry in Redis), so a client
 that remembers ``(epoch, offset)`` either gets exactly what it missed or is told recovery failed:
-never a silent gap.
+never a silent gap. The one deliberate exception: publications withdrawn with ``redact`` (a removed
+comment's text) are left out, and their offsets skipped.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import msgspec
 
@@ -73,4 +74,16 @@ class Bus(ABC):
 
     @abstractmethod
     async def recover(self, channel: str, since: Position) -> list[Publication]:
-        """Every publication after ``since``, or ``RecoveryFailed``: all or nothing."""
+        """Every publication after ``since``, or ``RecoveryFailed``: all or nothing.
+
+        Withdrawn publications (``redact``) are left out; their offsets are simply skipped.
+        """
+
+    @abstractmethod
+    async def redact(self, channel: str, keys: Sequence[str]) -> None:
+        """Withdraw the publications made under these idempotency keys from the channel's history,
+        so no recovery returns them again (a removed comment must not reach a late client).
+
+        A key not published yet is retired instead: a later ``publish`` under it stores and
+        delivers nothing. That closes the race with a relay that holds the event in hand.
+        """

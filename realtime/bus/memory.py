@@ -6,7 +6,7 @@ import asyncio
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from realtime.bus.base import Bus, Gap, Position, Publication, RecoveryFailed
 
@@ -16,6 +16,7 @@ class _Channel:
         self.epoch = uuid.uuid4().hex[:12]
         self.offset = 0
         self.history: deque[tuple[float, Publication]] = deque()
+        self.trimmed = 0  # the newest offset that left the history by size or age
         self.keys: dict[str, Publication] = {}
 
 
@@ -38,7 +39,7 @@ class MemoryBus(Bus):
         while channel.history and (
             len(channel.history) > self._history_size or channel.history[0][0] < horizon
         ):
-            channel.history.popleft()
+            channel.trimmed = channel.history.popleft()[1].offset
 
     async def publish(self, channel: str, data: bytes, *, key: str | None = None) -> Publication:
         state = self._channel(channel)
@@ -81,7 +82,18 @@ class MemoryBus(Bus):
         self._trim(state)
         if since.epoch != state.epoch or since.offset > state.offset:
             raise RecoveryFailed(f"channel {channel} is in another epoch")
-        missed = [p for _, p in state.history if p.offset > since.offset]
-        if len(missed) != state.offset - since.offset:
+        if since.offset < state.trimmed:
             raise RecoveryFailed(f"channel {channel}: missed publications left the history")
-        return missed
+        return [p for _, p in state.history if p.offset > since.offset]
+
+    async def redact(self, channel: str, keys: Sequence[str]) -> None:
+        state = self._channel(channel)
+        withdrawn: set[int] = set()
+        for key in keys:
+            published = state.keys.get(key)
+            if published is None:
+                state.keys[key] = Publication(channel=channel, epoch="", offset=0, data=b"")  # retired
+            elif published.epoch == state.epoch and published.offset:
+                withdrawn.add(published.offset)
+        if withdrawn:
+            state.history = deque((at, p) for at, p in state.history if p.offset not in withdrawn)

@@ -2,7 +2,8 @@
 
 A publication is appended to the channel's stream and published on its pub/sub channel by one
 Lua script, so offsets are gap-free and history and delivery never disagree. Each node holds one
-pub/sub connection and subscribes only to the channels its sockets use.
+pub/sub connection and subscribes only to the channels its sockets use. Withdrawing a publication
+(``redact``) is a second script; the meta hash's ``trimmed`` tells losses apart from withdrawals.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 from typing import Any
 
@@ -21,6 +22,7 @@ from app.redis_client import redis_client
 from realtime.bus.base import Bus, Gap, Position, Publication, RecoveryFailed
 
 _PUBLISH = resources.files(__package__).joinpath("publish.lua").read_text()
+_REDACT = resources.files(__package__).joinpath("redact.lua").read_text()
 IDEMPOTENCY_SECONDS = 24 * 3600
 
 
@@ -33,6 +35,9 @@ class RedisBus(Bus):
         self._history_size = history_size
         self._history_seconds = history_seconds
         self._script = self._redis.register_script(_PUBLISH)
+        self._redact = self._redis.register_script(_REDACT)
+        # A key must outlive the history it points into, or a redaction could miss its entry.
+        self._key_seconds = max(IDEMPOTENCY_SECONDS, history_seconds)
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
         self._queue: asyncio.Queue[Publication | Gap | None] = asyncio.Queue()
@@ -42,6 +47,9 @@ class RedisBus(Bus):
     def _keys(self, channel: str) -> tuple[str, str, str]:
         base = f"{self._prefix}:{{{channel}}}"  # one hash slot per channel, for Redis Cluster
         return f"{base}:meta", f"{base}:history", f"{base}:live"
+
+    def _idempotency_key(self, channel: str, key: str) -> str:
+        return f"{self._prefix}:key:{{{channel}}}:{key}"
 
     async def start(self) -> None:
         self._pubsub = self._redis.pubsub()
@@ -118,11 +126,11 @@ class RedisBus(Bus):
 
     async def publish(self, channel: str, data: bytes, *, key: str | None = None) -> Publication:
         meta, history, live = self._keys(channel)
-        idempotency = f"{self._prefix}:key:{{{channel}}}:{key}" if key is not None else ""
+        idempotency = self._idempotency_key(channel, key) if key is not None else ""
         offset, epoch, _ = await self._script(
             keys=[meta, history, idempotency],
             args=[data, self._history_size, self._history_seconds, uuid.uuid4().hex[:12], live,
-                  IDEMPOTENCY_SECONDS],
+                  self._key_seconds],
         )  # fmt: skip
         return Publication(channel=channel, epoch=epoch.decode(), offset=int(offset), data=data)
 
@@ -152,16 +160,21 @@ class RedisBus(Bus):
     async def recover(self, channel: str, since: Position) -> list[Publication]:
         meta, history, _ = self._keys(channel)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hmget(meta, ["epoch", "offset"])
+            pipe.hmget(meta, ["epoch", "offset", "trimmed"])
             pipe.xrange(history, min=f"{since.offset + 1}-0")
-            (epoch, top), entries = await pipe.execute()
+            (epoch, top, trimmed), entries = await pipe.execute()
         if epoch is None or epoch.decode() != since.epoch:
             raise RecoveryFailed(f"channel {channel} is in another epoch")
-        top = int(top or 0)
-        missed = [
+        if since.offset > int(top or 0) or since.offset < int(trimmed or 0):
+            raise RecoveryFailed(f"channel {channel}: missed publications left the history")
+        return [
             Publication(channel=channel, epoch=since.epoch, offset=int(entry_id.split(b"-")[0]), data=f[b"d"])
             for entry_id, f in entries
         ]
-        if since.offset > top or len(missed) != top - since.offset:
-            raise RecoveryFailed(f"channel {channel}: missed publications left the history")
-        return missed
+
+    async def redact(self, channel: str, keys: Sequence[str]) -> None:
+        if not keys:
+            return
+        meta, history, _ = self._keys(channel)
+        idempotency = [self._idempotency_key(channel, key) for key in keys]
+        await self._redact(keys=[meta, history, *idempotency], args=[self._key_seconds])

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from app.db import Database
 from app.settings import Settings
-from realtime.bus.base import Bus, Publication
+from realtime.bus.base import Bus, Position, Publication
 from realtime.bus.redis import RedisBus
-from realtime.outbox import Relay, enqueue
+from realtime.outbox import Relay, enqueue, withdraw
 
 
 @pytest.fixture
@@ -46,6 +46,21 @@ class DiesAfter(Bus):
 
     async def recover(self, channel, since):  # type: ignore[no-untyped-def]
         return await self.real.recover(channel, since)
+
+    async def redact(self, channel, keys):  # type: ignore[no-untyped-def]
+        await self.real.redact(channel, keys)
+
+
+class Interleaved(DiesAfter):
+    """The real bus, with something else happening just before each publish reaches it."""
+
+    def __init__(self, real: Bus, before: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(real, count=-1)
+        self.before = before
+
+    async def publish(self, channel: str, data: bytes, *, key: str | None = None) -> Publication:
+        await self.before()
+        return await self.real.publish(channel, data, key=key)
 
 
 def channel() -> str:
@@ -157,3 +172,46 @@ async def test_internal_channels_go_to_their_handler_and_a_failing_one_holds_up_
     assert [payload for payload, _ in handled] == [b"f1", b"g1"]
     assert len({key for _, key in handled}) == 2 and all(k.startswith("outbox:") for _, k in handled)
     assert await pending(db) == 0
+
+
+async def test_a_withdrawn_event_is_never_published_and_leaves_history(db: Database, bus: RedisBus) -> None:
+    await Relay(db, bus).drain()
+    name = channel()
+    start = await bus.position(name)
+    async with db.engine.transaction():
+        published = await enqueue(db, name, b"published, then withdrawn")
+        await enqueue(db, name, b"kept")
+    await Relay(db, bus).drain()
+    async with db.engine.transaction():
+        pending_key = await enqueue(db, name, b"withdrawn before the relay saw it")
+    async with db.engine.transaction():
+        await withdraw(db, bus, name, [published, pending_key])
+    assert await pending(db) == 0
+    await Relay(db, bus).drain()
+    assert [p.data for p in await bus.recover(name, start)] == [b"kept"]
+
+
+async def test_an_event_withdrawn_while_the_relay_holds_it_never_goes_out(
+    db: Database, bus: RedisBus
+) -> None:
+    """A moderator's removal commits between the relay reading a row and publishing it."""
+    await Relay(db, bus).drain()
+    name = channel()
+    await bus.subscribe(name)
+    start = await bus.position(name)
+    async with db.engine.transaction():
+        key = await enqueue(db, name, b"a comment about to be removed")
+    withdrawn = False
+
+    async def moderator() -> None:
+        nonlocal withdrawn
+        if not withdrawn:
+            withdrawn = True
+            async with db.engine.transaction():
+                await withdraw(db, bus, name, [key])
+                await enqueue(db, name, b"removed")
+
+    assert await Relay(db, Interleaved(bus, moderator)).drain() == 2
+    (only,) = await receive(bus, 1)
+    assert only.data == b"removed"
+    assert [p.data for p in await bus.recover(name, Position(start.epoch, 0))] == [b"removed"]

@@ -161,3 +161,58 @@ async def test_lost_history_starts_a_new_epoch(make_bus: BusFactory) -> None:
     assert new.offset == 1
     with pytest.raises(RecoveryFailed):
         await bus.recover(name, old)
+
+
+async def test_a_redacted_publication_leaves_recovery_without_breaking_it(make_bus: BusFactory) -> None:
+    bus = await started(make_bus())
+    name = channel()
+    start = await bus.position(name)
+    await bus.publish(name, b"kept 1")
+    await bus.publish(name, b"withdrawn", key="outbox-1")
+    await bus.publish(name, b"kept 2")
+    await bus.redact(name, ["outbox-1"])
+    missed = await bus.recover(name, start)
+    assert [(p.offset, p.data) for p in missed] == [(1, b"kept 1"), (3, b"kept 2")]
+    assert [p.data for p in await bus.recover(name, Position(start.epoch, 1))] == [b"kept 2"]
+    assert (await bus.position(name)).offset == 3
+    await bus.redact(name, ["outbox-1"])  # twice is the same as once
+    assert len(await bus.recover(name, start)) == 2
+
+
+async def test_a_key_redacted_before_its_publish_is_never_delivered(make_bus: BusFactory) -> None:
+    bus = await started(make_bus())
+    name = channel()
+    await bus.subscribe(name)
+    start = await bus.position(name)
+    await bus.redact(name, ["outbox-7"])
+    await bus.publish(name, b"too late", key="outbox-7")
+    await bus.publish(name, b"marker")
+    (first,) = await receive(bus, 1)
+    assert first.data == b"marker"
+    assert [p.data for p in await bus.recover(name, start)] == [b"marker"]
+
+
+async def test_redaction_reaches_neither_a_new_epoch_nor_the_trimmed_past(make_bus: BusFactory) -> None:
+    bus = await started(make_bus(history_size=2))
+    name = channel()
+    start = await bus.position(name)
+    for n in range(1, 5):
+        await bus.publish(name, str(n).encode(), key=f"k{n}")
+    await bus.redact(name, ["k1", "k4"])  # k1 already left the history by size
+    with pytest.raises(RecoveryFailed):
+        await bus.recover(name, start)  # 1 and 2 were lost, not withdrawn
+    assert [p.data for p in await bus.recover(name, Position(start.epoch, 2))] == [b"3"]
+
+    old = await bus.position(name)
+    if isinstance(bus, RedisBus):
+        await bus._redis.delete(*bus._keys(name)[:2])
+    else:
+        bus._channels[name].epoch = "restarted"  # a new epoch that keeps the memory bus's keys
+        bus._channels[name].offset = 0
+        bus._channels[name].history.clear()
+        bus._channels[name].trimmed = 0
+    fresh = await bus.publish(name, b"new epoch")
+    assert fresh.epoch != old.epoch and fresh.offset == 1
+    await bus.redact(name, ["k3"])  # published at offset 3 of the old epoch
+    since = Position(fresh.epoch, 0)
+    assert [p.data for p in await bus.recover(name, since)] == [b"new epoch"]

@@ -1,0 +1,324 @@
+"""Moderators' tools other than acting on a comment: restrictions, slow mode, held words, the
+review queue, and reading the audit log. Every change is logged in its own transaction.
+
+Acting on a comment (remove, approve) is ``CommentService``'s, because it changes what goes out
+live; the queue only lists what waits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from app.auth.tokens import Principal
+from app.comments.service import SELECT_COMMENT, comment_from_row
+from app.db import Database
+from app.errors import BadRequest, Conflict, Forbidden, NotFound
+from app.moderation import audit
+from app.moderation.schemas import (
+    HeldWord,
+    LogEntry,
+    LogPage,
+    NewHeldWord,
+    NewRestriction,
+    QueueItem,
+    QueuePage,
+    Restriction,
+    RestrictionPage,
+    SlowMode,
+    SlowModeChange,
+    SlowModeChanged,
+)
+from app.pagination import decode_cursor, encode_cursor
+from app.videos.schemas import UserRef
+from app.videos.service import VideoService
+from realtime.outbox import enqueue
+
+_RESTRICTION = """
+SELECT r.id, r.user_id, u.handle, r.kind, r.video_id, r.reason, r.created_by, m.handle AS created_by_handle,
+       r.created_at, r.ends_at, r.lifted_at
+FROM moderation_restrictions r
+JOIN users u ON u.id = r.user_id
+LEFT JOIN users m ON m.id = r.created_by
+"""
+_LOG = "SELECT l.*, u.handle AS actor_handle FROM moderation_log l LEFT JOIN users u ON u.id = l.actor_id"
+_ACTIVE = "r.lifted_at IS NULL AND (r.ends_at IS NULL OR r.ends_at > now())"
+
+
+def _user(user_id: uuid.UUID | None, handle: str | None) -> UserRef | None:
+    """A reference to a user who may since have been deleted."""
+    return UserRef(id=user_id, handle=handle) if user_id is not None and handle is not None else None
+
+
+def _restriction(row: dict[str, Any]) -> Restriction:
+    return Restriction(
+        id=row["id"],
+        user=UserRef(id=row["user_id"], handle=row["handle"]),
+        kind=row["kind"],
+        video_id=row["video_id"],
+        reason=row["reason"],
+        created_by=_user(row["created_by"], row["created_by_handle"]),
+        created_at=row["created_at"],
+        ends_at=row["ends_at"],
+        lifted_at=row["lifted_at"],
+    )
+
+
+class ModerationService:
+    def __init__(self, db: Database, videos: VideoService) -> None:
+        self._db = db
+        self._videos = videos
+
+    # Timeouts and bans --------------------------------------------------------------------------
+
+    async def restrict(self, moderator: Principal, form: NewRestriction) -> Restriction:
+        targets = await self._db.fetch("SELECT role FROM users WHERE id = {}", form.user_id)
+        if not targets:
+            raise NotFound("no such user", code="user_not_found")
+        role = targets[0]["role"]
+        if role == "admin" or (role == "moderator" and not moderator.has_role("admin")):
+            raise Forbidden(
+                "moderators can be restricted by an admin only, admins not at all", code="target_is_staff"
+            )
+        if form.kind == "timeout" and form.seconds is None:
+            raise BadRequest("a timeout needs its length in seconds", code="seconds_required")
+        if form.video_id is not None:
+            await self._videos.visible(form.video_id, moderator)
+        async with self._db.engine.transaction():
+            (row,) = await self._db.fetch(
+                "INSERT INTO moderation_restrictions (user_id, kind, video_id, reason, created_by, ends_at)"
+                " VALUES ({}, {}, {}, {}, {}, now() + make_interval(secs => {})) RETURNING id",
+                form.user_id,
+                form.kind,
+                form.video_id,
+                form.reason,
+                moderator.id,
+                form.seconds,
+            )
+            await audit.log(
+                self._db,
+                moderator,
+                "restriction.add",
+                reason=form.reason,
+                video_id=form.video_id,
+                target_user_id=form.user_id,
+                details={"restriction_id": row["id"], "kind": form.kind, "seconds": form.seconds},
+            )
+        return await self._restriction(row["id"])
+
+    async def _restriction(self, restriction_id: int, *, lock: bool = False) -> Restriction:
+        rows = await self._db.fetch(
+            _RESTRICTION + " WHERE r.id = {}" + (" FOR UPDATE OF r" if lock else ""), restriction_id
+        )
+        if not rows:
+            raise NotFound("no such restriction", code="restriction_not_found")
+        return _restriction(rows[0])
+
+    async def lift(self, moderator: Principal, restriction_id: int, reason: str) -> Restriction:
+        async with self._db.engine.transaction():
+            restriction = await self._restriction(restriction_id, lock=True)
+            rows = await self._db.fetch(
+                f"UPDATE moderation_restrictions r SET lifted_at = now(), lifted_by = {{}}"
+                f" WHERE r.id = {{}} AND {_ACTIVE} RETURNING r.id",
+                moderator.id,
+                restriction_id,
+            )
+            if not rows:
+                raise Conflict("this restriction has already ended", code="not_active")
+            await audit.log(
+                self._db,
+                moderator,
+                "restriction.lift",
+                reason=reason,
+                video_id=restriction.video_id,
+                target_user_id=restriction.user.id,
+                details={"restriction_id": restriction_id, "kind": restriction.kind},
+            )
+        return await self._restriction(restriction_id)
+
+    async def restrictions(
+        self, user_id: uuid.UUID | None, video_id: uuid.UUID | None, cursor: str | None, limit: int
+    ) -> RestrictionPage:
+        """Restrictions in force, newest first, optionally of one user or on one video."""
+        conditions: list[str] = [_ACTIVE]
+        values: list[Any] = []
+        if user_id is not None:
+            conditions.append("r.user_id = {}")
+            values.append(user_id)
+        if video_id is not None:
+            conditions.append("r.video_id = {}")
+            values.append(video_id)
+        if cursor is not None:
+            (last_id,) = decode_cursor(cursor, tuple[int])
+            conditions.append("r.id < {}")
+            values.append(last_id)
+        rows = await self._db.fetch(
+            _RESTRICTION + " WHERE " + " AND ".join(conditions) + " ORDER BY r.id DESC LIMIT {}",
+            *values,
+            limit + 1,
+        )
+        items = [_restriction(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        return RestrictionPage(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
+
+    # Slow mode ----------------------------------------------------------------------------------
+
+    async def slow_mode(self, video_id: uuid.UUID, viewer: Principal | None) -> SlowMode:
+        await self._videos.visible(video_id, viewer)
+        rows = await self._db.fetch(
+            "SELECT slow_mode_seconds FROM video_moderation WHERE video_id = {}", video_id
+        )
+        return SlowMode(video_id=video_id, seconds=rows[0]["slow_mode_seconds"] if rows else 0)
+
+    async def set_slow_mode(
+        self, moderator: Principal, video_id: uuid.UUID, change: SlowModeChange
+    ) -> SlowMode:
+        await self._videos.visible(video_id, moderator)
+        async with self._db.engine.transaction():
+            await self._db.fetch(
+                "INSERT INTO video_moderation (video_id, slow_mode_seconds) VALUES ({}, {})"
+                " ON CONFLICT (video_id) DO UPDATE SET slow_mode_seconds = EXCLUDED.slow_mode_seconds",
+                video_id,
+                change.seconds,
+            )
+            event = SlowModeChanged(video_id=video_id, seconds=change.seconds)
+            await enqueue(self._db, f"video:{video_id}", msgspec.json.encode(event))
+            await audit.log(
+                self._db,
+                moderator,
+                "slow_mode.set",
+                reason=change.reason,
+                video_id=video_id,
+                details={"seconds": change.seconds},
+            )
+        return SlowMode(video_id=video_id, seconds=change.seconds)
+
+    # Held words ---------------------------------------------------------------------------------
+
+    async def held_words(self, video_id: uuid.UUID | None) -> list[HeldWord]:
+        """The global list and, with ``video_id``, that video's own words."""
+        rows = await self._db.fetch(
+            "SELECT id, word, video_id, created_at FROM held_words"
+            " WHERE video_id IS NULL OR video_id = {} ORDER BY video_id NULLS FIRST, word",
+            video_id,
+        )
+        return [HeldWord(**row) for row in rows]
+
+    async def add_held_word(self, moderator: Principal, form: NewHeldWord) -> HeldWord:
+        word = form.word.strip()
+        if not word:
+            raise BadRequest("a held word needs some text", code="empty_word")
+        if form.video_id is not None:
+            await self._videos.visible(form.video_id, moderator)
+        async with self._db.engine.transaction():
+            rows = await self._db.fetch(
+                "INSERT INTO held_words (word, video_id, created_by) VALUES ({}, {}, {})"
+                " ON CONFLICT DO NOTHING RETURNING id, word, video_id, created_at",
+                word,
+                form.video_id,
+                moderator.id,
+            )
+            if not rows:
+                raise Conflict("this word is on the list already", code="word_exists")
+            await audit.log(
+                self._db,
+                moderator,
+                "held_word.add",
+                reason=form.reason,
+                video_id=form.video_id,
+                details={"word_id": rows[0]["id"], "word": word},
+            )
+        return HeldWord(**rows[0])
+
+    async def remove_held_word(self, moderator: Principal, word_id: int) -> None:
+        async with self._db.engine.transaction():
+            rows = await self._db.fetch(
+                "DELETE FROM held_words WHERE id = {} RETURNING word, video_id", word_id
+            )
+            if not rows:
+                raise NotFound("no such held word", code="word_not_found")
+            await audit.log(
+                self._db,
+                moderator,
+                "held_word.remove",
+                video_id=rows[0]["video_id"],
+                details={"word_id": word_id, "word": rows[0]["word"]},
+            )
+
+    # The review queue and the log --------------------------------------------------------------
+
+    async def queue(self, cursor: str | None, limit: int) -> QueuePage:
+        """Held and reported comments, longest waiting first."""
+        conditions, values = ["c.flagged_at IS NOT NULL", "c.status IN ('visible', 'held')"], []
+        if cursor is not None:
+            since, last_id = decode_cursor(cursor, tuple[datetime, int])
+            conditions.append("(c.flagged_at, c.id) > ({}, {})")
+            values += [since, last_id]
+        rows = await self._db.fetch(
+            SELECT_COMMENT + " WHERE " + " AND ".join(conditions) + " ORDER BY c.flagged_at, c.id LIMIT {}",
+            *values,
+            limit + 1,
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        reports = await self._db.fetch(
+            "SELECT comment_id, count(*) AS n, (array_agg(reason ORDER BY created_at DESC))[1:5] AS reasons"
+            " FROM comment_reports WHERE comment_id = ANY({}) AND resolved_at IS NULL GROUP BY comment_id",
+            [row["id"] for row in rows],
+        )
+        by_comment = {r["comment_id"]: r for r in reports}
+        items = [
+            QueueItem(
+                comment=comment_from_row(row),
+                why="held" if row["status"] == "held" else "reported",
+                reports=int(by_comment[row["id"]]["n"]) if row["id"] in by_comment else 0,
+                report_reasons=list(by_comment[row["id"]]["reasons"]) if row["id"] in by_comment else [],
+                waiting_since=row["flagged_at"],
+            )
+            for row in rows
+        ]
+        last = items[-1] if more else None
+        return QueuePage(
+            items=items, next_cursor=encode_cursor(last.waiting_since, last.comment.id) if last else None
+        )
+
+    async def log(
+        self, video_id: uuid.UUID | None, user_id: uuid.UUID | None, cursor: str | None, limit: int
+    ) -> LogPage:
+        """The audit log, newest first, optionally about one video or one target user."""
+        conditions: list[str] = ["true"]
+        values: list[Any] = []
+        if video_id is not None:
+            conditions.append("l.video_id = {}")
+            values.append(video_id)
+        if user_id is not None:
+            conditions.append("l.target_user_id = {}")
+            values.append(user_id)
+        if cursor is not None:
+            (last_id,) = decode_cursor(cursor, tuple[int])
+            conditions.append("l.id < {}")
+            values.append(last_id)
+        rows = await self._db.fetch(
+            _LOG + " WHERE " + " AND ".join(conditions) + " ORDER BY l.id DESC LIMIT {}",
+            *values,
+            limit + 1,
+        )
+        items = [
+            LogEntry(
+                id=row["id"],
+                actor=_user(row["actor_id"], row["actor_handle"]),
+                action=row["action"],
+                video_id=row["video_id"],
+                comment_id=row["comment_id"],
+                target_user_id=row["target_user_id"],
+                reason=row["reason"],
+                details=msgspec.json.decode(row["details"]),
+                created_at=row["created_at"],
+            )
+            for row in rows[:limit]
+        ]
+        more = len(rows) > limit
+        return LogPage(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)

@@ -1,0 +1,1 @@
+"""Star ratings: one per user per video, exact totals in PostgreSQL, coalesced live updates."""

@@ -1,0 +1,85 @@
+"""uvicorn's Sans-I/O websocket protocol, less what an idle socket has no need to keep.
+
+For every socket, uvicorn's ``WebSocketsSansIOProtocol`` holds an ``asyncio.Queue`` of inbound
+events and an ``asyncio.Event`` for write backpressure: five ``collections.deque`` of 760 bytes
+each, empty nearly all the time. This subclass swaps the queue and the event for objects that
+allocate only while something waits (BENCHMARKS.md, "Idle connections").
+
+Everything else (pings and their timeout, backpressure, the close handshake) is uvicorn's own
+code, unchanged. uvicorn's version is pinned because this relies on how it uses these attributes:
+``queue`` through ``put_nowait``, ``get`` and ``empty``, by one receiving task; ``writable``
+through ``set``, ``clear`` and ``wait``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+from uvicorn._types import ASGIReceiveEvent
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+
+class _Inbox:
+    """What uvicorn uses of ``asyncio.Queue``, for the one task that receives (as ASGI has it).
+
+    uvicorn stops reading the socket after each message until the application has taken it, so
+    the inbox seldom holds more than one event: a list, and a future only while the task waits."""
+
+    __slots__ = ("_events", "_waiter")
+
+    def __init__(self) -> None:
+        self._events: list[ASGIReceiveEvent] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, event: ASGIReceiveEvent) -> None:
+        self._events.append(event)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def empty(self) -> bool:
+        return not self._events
+
+    async def get(self) -> ASGIReceiveEvent:
+        if self._waiter is not None:
+            raise RuntimeError("another task is already receiving from this websocket")
+        while not self._events:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._events.pop(0)
+
+
+class _Gate:
+    """What uvicorn uses of ``asyncio.Event`` to tell whether the transport may be written: open
+    unless the transport asked to pause, with a future only while it is paused."""
+
+    __slots__ = ("_paused",)
+
+    def __init__(self) -> None:
+        self._paused: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        if self._paused is not None:
+            if not self._paused.done():
+                self._paused.set_result(None)
+            self._paused = None
+
+    def clear(self) -> None:
+        if self._paused is None:
+            self._paused = asyncio.get_running_loop().create_future()
+
+    async def wait(self) -> None:
+        while self._paused is not None:
+            # Several tasks may wait (a slow consumer's writer, then its hang-up); shielded, one
+            # of them being cancelled does not cancel the future the others wait on.
+            await asyncio.shield(self._paused)
+
+
+class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = cast("asyncio.Queue[ASGIReceiveEvent]", _Inbox())
+        self.writable = cast(asyncio.Event, _Gate())

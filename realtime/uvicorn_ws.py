@@ -2,13 +2,16 @@
 
 For every socket, uvicorn's ``WebSocketsSansIOProtocol`` holds an ``asyncio.Queue`` of inbound
 events and an ``asyncio.Event`` for write backpressure: five ``collections.deque`` of 760 bytes
-each, empty nearly all the time. This subclass swaps the queue and the event for objects that
-allocate only while something waits (BENCHMARKS.md, "Idle connections").
+each, empty nearly all the time. It keeps the handshake's request and response, headers and all,
+for the socket's whole life. This subclass swaps the queue and the event for objects that
+allocate only while something waits, and lets go of the handshake once the socket is accepted
+(BENCHMARKS.md, "Idle connections").
 
 Everything else (pings and their timeout, backpressure, the close handshake) is uvicorn's own
 code, unchanged. uvicorn's version is pinned because this relies on how it uses these attributes:
 ``queue`` through ``put_nowait``, ``get`` and ``empty``, by one receiving task; ``writable``
-through ``set``, ``clear`` and ``wait``.
+through ``set``, ``clear`` and ``wait``; ``request`` and ``response`` only until the handshake
+has completed.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
-from uvicorn._types import ASGIReceiveEvent
+from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 
@@ -83,3 +86,16 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         self.queue = cast("asyncio.Queue[ASGIReceiveEvent]", _Inbox())
         self.writable = cast(asyncio.Event, _Gate())
+
+    async def send(self, message: ASGISendEvent) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept" and self.handshake_complete:
+            self._forget_handshake()
+
+    def _forget_handshake(self) -> None:
+        """Drop the handshake's headers: nothing reads them once the socket is open. The request
+        stays referenced by the websockets parser (a local of its generator), so its headers are
+        emptied in place."""
+        self.request.headers.clear()
+        self.response.headers.clear()
+        del self.request, self.response

@@ -79,14 +79,15 @@ async def echo_server() -> AsyncIterator[tuple[uvicorn.Server, str]]:
     listening.close()
 
 
-async def test_a_real_server_talks_through_the_lean_protocol(
+async def test_an_open_socket_keeps_no_handshake_and_still_talks(
     echo_server: tuple[uvicorn.Server, str],
 ) -> None:
     server, url = echo_server
-    async with websockets.connect(url) as client:
+    async with websockets.connect(url, additional_headers={"X-Big": "x" * 2000}) as client:
         await client.send("hello")
         assert await client.recv() == "hello"
         (protocol,) = server.server_state.connections
         assert isinstance(protocol, LeanWebSocketProtocol)
+        assert not hasattr(protocol, "request") and not hasattr(protocol, "response")
         await client.send("again")
         assert await client.recv() == "again"

@@ -96,6 +96,7 @@ GC_THRESHOLDS = (50_000, 50, 100)
 
 async def serve(settings: Settings) -> None:
     from app.factory import create_app
+    from realtime.uvicorn_ws import LeanWebSocketProtocol
 
     app = create_app(settings)
     gc.set_threshold(*GC_THRESHOLDS)
@@ -108,8 +109,9 @@ async def serve(settings: Settings) -> None:
         lifespan="on",
         # The Sans-I/O implementation waits while the socket's buffer is full, so a client that does
         # not read backs up into its own send queue (and is cut off) instead of into memory; it
-        # keeps no tasks per socket, which halves the memory of an idle connection.
-        ws="websockets-sansio",
+        # keeps no tasks per socket, which halves the memory of an idle connection. The lean
+        # subclass also drops what an idle socket never uses (realtime/uvicorn_ws.py).
+        ws=LeanWebSocketProtocol,
         ws_ping_interval=settings.ws_ping_seconds,
         ws_ping_timeout=settings.ws_ping_seconds,
         ws_per_message_deflate=settings.ws_compression,

@@ -2,7 +2,7 @@
 
 Fan-out only enqueues an already-encoded frame; a client that does not read fast enough fills its
 queue and is disconnected with ``CLOSE_SLOW_CONSUMER`` instead of growing the server's memory.
-The writer task exists only while frames wait, so an idle socket costs no task at all.
+The writer task and the queue exist only while frames wait, so an idle socket costs neither.
 """
 
 from __future__ import annotations
@@ -20,6 +20,20 @@ Close = Callable[[int, str], Awaitable[None]]
 
 
 class Connection:
+    __slots__ = (
+        "_close",
+        "_on_close",
+        "_queue",
+        "_queue_size",
+        "_send",
+        "channels",
+        "closing",
+        "id",
+        "pending",
+        "principal",
+        "writer",
+    )
+
     def __init__(
         self,
         send: SendText,
@@ -35,7 +49,9 @@ class Connection:
         self.pending: dict[str, list[protocol.Publication]] = {}
         self._send = send
         self._close = close
-        self._queue: deque[str | None] = deque()  # None: close the socket after what came before
+        # Frames waiting for the writer (None: close the socket after what came before); the deque
+        # (760 bytes even when empty) exists only while something waits.
+        self._queue: deque[str | None] | None = None
         self.writer: asyncio.Task[None] | None = None
         self._queue_size = queue_size
         self._on_close = on_close
@@ -45,10 +61,11 @@ class Connection:
         """Queue a frame; never blocks. An overflowing queue disconnects the slow client."""
         if self.closing is not None:
             return
-        if len(self._queue) >= self._queue_size:
+        queue = self._waiting()
+        if len(queue) >= self._queue_size:
             self.close(protocol.CLOSE_SLOW_CONSUMER, "slow consumer: the send queue overflowed")
             return
-        self._queue.append(frame)
+        queue.append(frame)
         self._wake_writer()
 
     def send_message(self, message: protocol.ServerMessage) -> None:
@@ -65,16 +82,22 @@ class Connection:
         if self._on_close is not None:
             self._on_close(self)
         if code == protocol.CLOSE_SLOW_CONSUMER:
-            self._queue.clear()
+            self._queue = None
             if self.writer is not None and not self.writer.done():
                 # The writer may be stuck in a send the client never reads: stop waiting for it.
                 self.writer.cancel()
                 self.writer = asyncio.create_task(self._hang_up(code, reason))
                 return
         goodbye = protocol.Disconnect(code=code, reason=reason, reconnect=reconnect)
-        self._queue.append(protocol.encoder.encode(goodbye).decode())
-        self._queue.append(None)
+        queue = self._waiting()
+        queue.append(protocol.encoder.encode(goodbye).decode())
+        queue.append(None)
         self._wake_writer()
+
+    def _waiting(self) -> deque[str | None]:
+        if self._queue is None:
+            self._queue = deque()
+        return self._queue
 
     async def _hang_up(self, code: int, reason: str) -> None:
         await self._close(code, reason)
@@ -85,10 +108,14 @@ class Connection:
 
     async def _write(self) -> None:
         """Send queued frames in order until none is left; ``None`` closes the socket."""
-        while self._queue:
-            frame = self._queue.popleft()
+        queue = self._queue
+        while queue:
+            frame = queue.popleft()
             if frame is None:
                 code, reason = self.closing or (1000, "")
                 await self._close(code, reason)
                 return
             await self._send(frame)
+        # Drained: an idle socket keeps neither the empty queue nor this finished task.
+        self._queue = None
+        self.writer = None

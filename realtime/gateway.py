@@ -73,31 +73,11 @@ async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDepende
     """The realtime gateway; docs/protocol.md describes the conversation."""
     await socket.accept()
     settings = gateway.settings
-    try:
-        first = await asyncio.wait_for(socket.receive_text(), settings.ws_connect_timeout)
-    except TimeoutError:
-        await _refuse(socket, protocol.CLOSE_CONNECT_TIMEOUT, "no connect message in time")
+    greeting = await _greet(socket, gateway)
+    if greeting is None:
         return
-    except WebSocketDisconnect:
-        return
-    try:
-        hello = protocol.client_decoder.decode(first)
-    except msgspec.DecodeError as exc:
-        await _refuse(socket, protocol.CLOSE_PROTOCOL_ERROR, f"malformed message: {exc}")
-        return
-    if not isinstance(hello, protocol.Connect):
-        await _refuse(socket, protocol.CLOSE_PROTOCOL_ERROR, "the first message must be connect")
-        return
-    principal: Principal | None = None
-    expires_in: int | None = None
-    if hello.token is not None:
-        try:
-            principal = gateway.tokens.verify(hello.token)
-        except Unauthorized as exc:
-            await _refuse(socket, protocol.CLOSE_UNAUTHENTICATED, exc.message)
-            return
-        expires_in = _seconds_left(principal)
-
+    request_id, principal = greeting
+    expires_in = _seconds_left(principal) if principal is not None else None
     connection = Connection(
         socket.send_text, socket.close, principal, settings.ws_send_queue, on_close=gateway.node.drop
     )
@@ -105,7 +85,7 @@ async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDepende
     expiry = _expire_later(connection, expires_in)
     connection.send_message(
         protocol.Connected(
-            id=hello.id,
+            id=request_id,
             client=connection.id,
             user=protocol.User(id=str(principal.id), handle=principal.handle) if principal else None,
             expires_in=expires_in,
@@ -113,8 +93,8 @@ async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDepende
     )
     try:
         while connection.closing is None:
-            text = await socket.receive_text()
-            expiry = await _handle(gateway, connection, text, expiry)
+            # No local keeps the message: an idle socket should not hold its last one.
+            expiry = await _handle(gateway, connection, await socket.receive_text(), expiry)
     except (WebSocketDisconnect, RuntimeError):
         pass  # the client went away, or the writer closed the socket under us
     finally:
@@ -130,6 +110,35 @@ async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDepende
         with contextlib.suppress(Exception):
             if connection.writer is not None:
                 await asyncio.wait_for(connection.writer, 5)
+
+
+async def _greet(socket: WebSocket[Any, Any, Any], gateway: Gateway) -> tuple[int, Principal | None] | None:
+    """Wait for the connect message: its request id and who it signs in, or None once refused.
+
+    A function of its own so that the message and its token are freed once it returns, rather
+    than kept for the socket's life by the handler's frame."""
+    try:
+        first = await asyncio.wait_for(socket.receive_text(), gateway.settings.ws_connect_timeout)
+    except TimeoutError:
+        await _refuse(socket, protocol.CLOSE_CONNECT_TIMEOUT, "no connect message in time")
+        return None
+    except WebSocketDisconnect:
+        return None
+    try:
+        hello = protocol.client_decoder.decode(first)
+    except msgspec.DecodeError as exc:
+        await _refuse(socket, protocol.CLOSE_PROTOCOL_ERROR, f"malformed message: {exc}")
+        return None
+    if not isinstance(hello, protocol.Connect):
+        await _refuse(socket, protocol.CLOSE_PROTOCOL_ERROR, "the first message must be connect")
+        return None
+    if hello.token is None:
+        return hello.id, None
+    try:
+        return hello.id, gateway.tokens.verify(hello.token)
+    except Unauthorized as exc:
+        await _refuse(socket, protocol.CLOSE_UNAUTHENTICATED, exc.message)
+        return None
 
 
 def _expire_later(connection: Connection, seconds: int | None) -> asyncio.TimerHandle | None:

@@ -465,3 +465,24 @@ async def test_a_slow_consumer_is_cut_off_while_others_keep_receiving(
     assert await slow.close_code() == protocol.CLOSE_SLOW_CONSUMER
     # Queue (16) + kernel buffers hold a bounded number of 60 KB frames, never all of them.
     assert published > gateway_settings.ws_send_queue
+
+
+async def test_a_client_that_stops_answering_pings_is_dropped(
+    gateway_settings: Settings,
+) -> None:
+    server = ServerProcess(msgspec.structs.replace(gateway_settings, ws_ping_seconds=0.5))
+    await server.start()
+    channel = video()
+    watcher, _ = await Client.connect(server.ws_url)  # its library answers pings
+    await watcher.subscribe(channel)
+    silent_user = uuid.uuid4()
+    silent = UnreadSocket(server.port)  # answers nothing once open
+    await silent.open(token(gateway_settings, silent_user), channel)
+    left = await asyncio.wait_for(watcher.events.get(), 10)
+    while not (isinstance(left, protocol.Leave) and left.user.id == str(silent_user)):
+        left = await asyncio.wait_for(watcher.events.get(), 10)
+    assert await silent.close_code() == 1011  # "keepalive ping timeout"
+    # The watcher has been pinged all along and is still served.
+    assert isinstance(await watcher.request(protocol.Ping(id=7)), protocol.Pong)
+    await watcher.close()
+    await server.stop()

@@ -1,0 +1,118 @@
+"""uvicorn's Sans-I/O websocket protocol, less what an idle socket has no need to keep.
+
+For every socket, uvicorn's ``WebSocketsSansIOProtocol`` holds an ``asyncio.Queue`` of inbound
+events and an ``asyncio.Event`` for write backpressure: five ``collections.deque`` of 760 bytes
+each, empty nearly all the time. It keeps the handshake's request and response, headers and all,
+for the socket's whole life, and sets so many attributes that every instance gets a dict of its
+own. This subclass swaps the queue and the event for objects that allocate only while something
+waits, lets go of the handshake once the socket is accepted, and moves ten attributes into slots:
+together about 10 KB less per idle socket (BENCHMARKS.md, "Idle connections").
+
+Everything else (pings and their timeout, backpressure, the close handshake) is uvicorn's own
+code, unchanged. uvicorn's version is pinned because this relies on how it uses these attributes:
+``queue`` through ``put_nowait``, ``get`` and ``empty``, by one receiving task; ``writable``
+through ``set``, ``clear`` and ``wait``; ``request`` and ``response`` only until the handshake
+has completed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+
+class _Inbox:
+    """What uvicorn uses of ``asyncio.Queue``, for the one task that receives (as ASGI has it).
+
+    uvicorn stops reading the socket after each message until the application has taken it, so
+    the inbox seldom holds more than one event: a list, and a future only while the task waits."""
+
+    __slots__ = ("_events", "_waiter")
+
+    def __init__(self) -> None:
+        self._events: list[ASGIReceiveEvent] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, event: ASGIReceiveEvent) -> None:
+        self._events.append(event)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def empty(self) -> bool:
+        return not self._events
+
+    async def get(self) -> ASGIReceiveEvent:
+        if self._waiter is not None:
+            raise RuntimeError("another task is already receiving from this websocket")
+        while not self._events:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._events.pop(0)
+
+
+class _Gate:
+    """What uvicorn uses of ``asyncio.Event`` to tell whether the transport may be written: open
+    unless the transport asked to pause, with a future only while it is paused."""
+
+    __slots__ = ("_paused",)
+
+    def __init__(self) -> None:
+        self._paused: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        if self._paused is not None:
+            if not self._paused.done():
+                self._paused.set_result(None)
+            self._paused = None
+
+    def clear(self) -> None:
+        if self._paused is None:
+            self._paused = asyncio.get_running_loop().create_future()
+
+    async def wait(self) -> None:
+        while self._paused is not None:
+            # Several tasks may wait (a slow consumer's writer, then its hang-up); shielded, one
+            # of them being cancelled does not cancel the future the others wait on.
+            await asyncio.shield(self._paused)
+
+
+class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
+    # uvicorn sets 37 attributes on the protocol. From 30 on, CPython 3.11 stops sharing the
+    # instance dict's keys between instances and gives every socket a 1.6 KB dict of its own; as
+    # slots, these ten leave 27 in the dict, which then costs about 0.3 KB.
+    __slots__ = (
+        "close_timeout",
+        "close_timer",
+        "last_ping_rtt",
+        "pending_ping_payload",
+        "ping_sent_at",
+        "ping_timer",
+        "pong_timer",
+        "request",
+        "response",
+        "scope",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = cast("asyncio.Queue[ASGIReceiveEvent]", _Inbox())
+        self.writable = cast(asyncio.Event, _Gate())
+
+    async def send(self, message: ASGISendEvent) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept" and self.handshake_complete:
+            self._forget_handshake()
+
+    def _forget_handshake(self) -> None:
+        """Drop the handshake's headers: nothing reads them once the socket is open. The request
+        stays referenced by the websockets parser (a local of its generator), so its headers are
+        emptied in place."""
+        self.request.headers.clear()
+        self.response.headers.clear()
+        del self.request, self.response

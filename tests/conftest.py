@@ -9,6 +9,7 @@ its own, so modules run in any order.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack
@@ -26,9 +27,11 @@ from tests.services import DatabaseFactory, embedded_postgres, embedded_redis
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def servers() -> Iterator[dict[str, str]]:
     with ExitStack() as stack:
-        root: Path = tmp_path_factory.mktemp("servers")
+        # A directory of our own, not pytest's numbered ones: pytest prunes old numbered directories
+        # at start-up, which would pull the data from under a test run started a moment earlier.
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mydrtv-test-servers-")))
         database = os.environ.get("MYDRTV_TEST_DATABASE_URL") or stack.enter_context(embedded_postgres(root))
         redis = os.environ.get("MYDRTV_TEST_REDIS_URL") or stack.enter_context(embedded_redis(root))
         yield {"database": database, "redis": redis}

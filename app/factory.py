@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Litestar
 from litestar.di import Provide
@@ -23,14 +25,26 @@ from app.auth.refresh import RefreshTokens
 from app.auth.tokens import AccessTokens
 from app.db import Database
 from app.errors import EXCEPTION_HANDLERS
+from app.feed.controller import FeedController
+from app.feed.push import FeedPusher
+from app.feed.service import FeedService
 from app.health.controller import HealthController
 from app.health.probes import Probe, graph_probe, redis_probe, storage_probe
 from app.identity.store import IdentityStore
 from app.identity.tables import TABLES as IDENTITY_TABLES
 from app.redis_client import redis_client
 from app.settings import Settings, SettingsError
+from app.social.controller import DiscoveryController, SocialController
+from app.social.recommendations import VideoRecommendations
+from app.social.relations import SocialService
+from app.social.suggestions import PeopleSuggestions
+from app.social.watches import WatchService
 from app.videos.controller import VideoController
 from app.videos.service import VideoService
+from graph.base import Graph
+from graph.falkordb import FalkorGraph
+from graph.neo4j import Neo4jGraph
+from graph.projector import Projector
 from migrations import runner
 from realtime.bus.base import Bus
 from realtime.bus.memory import MemoryBus
@@ -38,10 +52,21 @@ from realtime.bus.redis import RedisBus
 from realtime.channels import ChannelRules, NoMemberships
 from realtime.gateway import Gateway, gateway_socket
 from realtime.node import Node
-from realtime.outbox import Relay
+from realtime.outbox import Handler, Relay
 from realtime.presence.base import Presence
 from realtime.presence.memory import MemoryPresence
 from realtime.presence.redis import RedisPresence
+
+log = logging.getLogger("mydrtv")
+
+
+async def _set_up_graph(graph: Graph) -> None:
+    """Indexes and constraints now if the graph answers; otherwise the projector sets them up
+    before its first change, and readiness reports the graph down meanwhile."""
+    try:
+        await graph.setup()
+    except Exception:
+        log.warning("graph schema setup failed; retried with the first graph change", exc_info=True)
 
 
 def _constant(value: Any) -> Provide:
@@ -49,6 +74,19 @@ def _constant(value: Any) -> Provide:
         return value
 
     return Provide(provide)
+
+
+def graph_backend(settings: Settings) -> Graph | None:
+    """The graph backend ``graph_url`` names: FalkorDB (falkor://, redis://) or Neo4j (bolt://,
+    neo4j://; ``?dialect=falkordb`` for FalkorDB's Bolt listener); none when it is empty."""
+    if not settings.graph_url:
+        return None
+    if urlsplit(settings.graph_url).scheme.startswith(("bolt", "neo4j")):
+        try:
+            return Neo4jGraph(settings.graph_url)
+        except ValueError as exc:
+            raise SettingsError(f"MYDRTV_GRAPH_URL: {exc}; dialect is neo4j or falkordb") from exc
+    return FalkorGraph(settings.graph_url, settings.graph_name)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -89,6 +127,21 @@ def create_app(settings: Settings) -> Litestar:
     limits_storage = storage_for(settings.redis_url, settings.redis_namespace)
     access_tokens = AccessTokens(settings.jwt_secret, settings.jwt_issuer, settings.access_token_seconds)
     videos = VideoService(main)
+    # Social graph, suggestions, recommendations and the activity feed.
+    graph = graph_backend(settings)
+    suggestions = PeopleSuggestions(main, graph, settings.suggestions_cache_seconds)
+    feed = FeedService(main, videos)
+    relay_handlers: dict[str, Handler] = {"@feed": FeedPusher(main, bus, presence, feed).handle}
+    if graph is not None:
+        relay_handlers["@graph"] = Projector(main, graph).handle
+    social_services: dict[str, Any] = {
+        "social": SocialService(main, on_change=suggestions.forget),
+        "suggestions": suggestions,
+        "recommendations": VideoRecommendations(main, graph, videos),
+        "watches": WatchService(main, videos),
+        "feed": feed,
+    }
+
     services: dict[str, Any] = {
         "accounts": AccountService(IdentityStore(), settings.minimum_age),
         "access_tokens": access_tokens,
@@ -107,6 +160,7 @@ def create_app(settings: Settings) -> Litestar:
         ),
         "probes": probes,
         "videos": videos,
+        **social_services,
     }
 
     @asynccontextmanager
@@ -119,8 +173,11 @@ def create_app(settings: Settings) -> Litestar:
                 started.append(db)
                 await runner.check(db.engine, db.name, db.url)
             await node.start()
+            if graph is not None:
+                await _set_up_graph(graph)
             if settings.outbox_relay:
-                relay = asyncio.create_task(Relay(main, bus).run(), name="outbox-relay")
+                relay_task = Relay(main, bus, handlers=relay_handlers).run()
+                relay = asyncio.create_task(relay_task, name="outbox-relay")
                 started_tasks.append(relay)
             yield
         finally:
@@ -129,6 +186,8 @@ def create_app(settings: Settings) -> Litestar:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await node.stop()
+            if graph is not None:
+                await graph.close()
             for db in started:
                 await db.stop()
             if redis is not None:
@@ -140,6 +199,9 @@ def create_app(settings: Settings) -> Litestar:
             TokenController,
             AccountController,
             VideoController,
+            SocialController,
+            DiscoveryController,
+            FeedController,
             gateway_socket,
         ],
         dependencies={

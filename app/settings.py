@@ -49,6 +49,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     bus_history_seconds: int = 600  # and for how long after a channel's last publication
     presence_ttl_seconds: float = 30.0  # a crashed instance's presence entries vanish after this
     outbox_relay: bool = True  # run the outbox relay in this process (one leads at a time)
+    # Social graph: follows, people you may know, recommendations, the activity feed.
+    graph_name: str = "mydrtv"  # FalkorDB: the graph's key (Neo4j: the database is the URL's path)
+    suggestions_cache_seconds: float = 60.0  # people-you-may-know rankings are kept this long per user
     # Operations.
     log_level: str = "INFO"
     data_dir: str = ".data"  # where the embedded stack keeps its servers' data

@@ -137,7 +137,9 @@ def create_app(settings: Settings) -> Litestar:
     social_services: dict[str, Any] = {
         "social": SocialService(main, on_change=suggestions.forget),
         "suggestions": suggestions,
-        "recommendations": VideoRecommendations(main, graph, videos),
+        "recommendations": VideoRecommendations(
+            main, graph, videos, popular_seconds=settings.popular_videos_cache_seconds
+        ),
         "watches": WatchService(main, videos),
         "feed": feed,
     }

@@ -254,15 +254,13 @@ SOCIAL_VIDEOS = Query(
     """,
 )
 
-# The fallback: public videos most rated 4+ or watched, that ``$user`` has not seen.
+# The fallback, the same for everyone (so it is cached): public videos most rated 4+ or watched.
 POPULAR_VIDEOS = Query(
     "popular_videos",
     """
-    OPTIONAL MATCH (me:User {id: $user})-[:RATED|WATCHED]->(seen:Video)
-    WITH collect(seen) AS seen
     MATCH (v:Video)
-    WHERE v.visibility = 'public' AND v.popularity > 0 AND v.owner <> $user AND NOT v IN seen
-    RETURN v.id AS id, v.popularity AS popularity
+    WHERE v.visibility = 'public' AND v.popularity > 0
+    RETURN v.id AS id, v.popularity AS popularity, v.owner AS owner
     ORDER BY popularity DESC, id ASC
     LIMIT $limit
     """,

@@ -2,9 +2,12 @@
 
 Videos that people the user follows rated 4+ or watched come first, friends (mutual follows) and
 recent activity weighing more; a user with nobody to learn from (or too few picks) gets globally
-popular videos after them. The graph proposes; PostgreSQL has the last word: the catalog's rule
-decides which videos the user may see (``VideoService.visible_among``), and videos the user has
-watched or rated since the graph last heard are dropped.
+popular videos after them. The popular list is the same for everyone, so it is read from the
+graph at most every ``popular_seconds`` and shared.
+
+The graph proposes; PostgreSQL has the last word: the catalog's rule decides which videos the
+user may see (``VideoService.visible_among``), and videos the user has watched or rated since the
+graph last heard are dropped.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from graph.base import Graph
 GOOD_STARS = 4  # a rating this high counts as a recommendation
 TRENDING_DAYS = 7  # friends' activity this recent makes a video trending
 TRENDING_FRIENDS = 2  # ... when this many friends took part
+POPULAR = 200  # popular videos kept for everyone; each user's own and watched ones are dropped from it
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -68,14 +72,24 @@ class VideoRecommendations:
         graph: Graph | None,
         videos: VideoService,
         clock: Callable[[], float] = time.time,
+        popular_seconds: float = 30.0,
     ) -> None:
         self._db = db
         self._graph = graph
         self._videos = videos
         self._clock = clock
+        self._popular_seconds = popular_seconds
+        self._popular: tuple[float, list[dict[str, Any]]] = (float("-inf"), [])
+
+    async def popular(self) -> list[dict[str, Any]]:
+        """The globally popular videos (id, popularity, owner), shared by every user for a while."""
+        now = self._clock()
+        if self._popular[0] + self._popular_seconds <= now:
+            self._popular = (now, await run_read(self._graph, queries.POPULAR_VIDEOS, limit=POPULAR))
+        return self._popular[1]
 
     async def recommend(self, viewer: Principal, limit: int) -> list[VideoRecommendation]:
-        wanted = 2 * limit + 10  # room for what the visibility and watched checks drop
+        wanted = 2 * limit + 10  # room for what the visibility check drops
         user = str(viewer.id)
         since = int(self._clock()) - TRENDING_DAYS * 86_400
         picks: dict[uuid.UUID, tuple[Reason, str]] = {}
@@ -84,20 +98,25 @@ class VideoRecommendations:
         ):
             picks.setdefault(uuid.UUID(row["id"]), explain(row))
         if len(picks) < wanted:
-            for row in await run_read(self._graph, queries.POPULAR_VIDEOS, user=user, limit=wanted):
-                picks.setdefault(uuid.UUID(row["id"]), explain_popular(row))
-        ids = list(picks)
-        seen = {
-            row["video_id"]
-            for row in await self._db.fetch(
-                "SELECT video_id FROM watches WHERE user_id = {} AND video_id = ANY({})"
-                " UNION SELECT video_id FROM ratings WHERE user_id = {} AND video_id = ANY({})",
-                *(viewer.id, ids, viewer.id, ids),
-            )
-        }
-        visible = await self._videos.visible_among([i for i in ids if i not in seen], viewer)
+            for row in await self.popular():
+                if row["owner"] != user:
+                    picks.setdefault(uuid.UUID(row["id"]), explain_popular(row))
+        seen = await self._seen(viewer.id, list(picks))
+        unseen = [video_id for video_id in picks if video_id not in seen][:wanted]
+        visible = await self._videos.visible_among(unseen, viewer)
         return [
-            VideoRecommendation(video=visible[video_id], reason=reason, explanation=text)
-            for video_id, (reason, text) in picks.items()
+            VideoRecommendation(
+                video=visible[video_id], reason=picks[video_id][0], explanation=picks[video_id][1]
+            )
+            for video_id in unseen
             if video_id in visible and visible[video_id].visibility != "unlisted"
         ][:limit]
+
+    async def _seen(self, user_id: uuid.UUID, video_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these the user watched or rated, maybe after the graph last heard."""
+        rows = await self._db.fetch(
+            "SELECT video_id FROM watches WHERE user_id = {} AND video_id = ANY({})"
+            " UNION SELECT video_id FROM ratings WHERE user_id = {} AND video_id = ANY({})",
+            *(user_id, video_ids, user_id, video_ids),
+        )
+        return {row["video_id"] for row in rows}

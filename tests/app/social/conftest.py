@@ -28,6 +28,7 @@ def graph_settings(settings: Settings, falkordb_url: str) -> Settings:
         graph_name=f"api-{uuid.uuid4().hex[:8]}",
         outbox_relay=False,
         suggestions_cache_seconds=0,
+        popular_videos_cache_seconds=0,
     )
 
 

@@ -25,7 +25,7 @@ from app.videos.schemas import NewVideo, VideoChange, Visibility
 from app.videos.service import VideoService
 from graph import queries
 from graph.base import Graph, Row
-from graph.events import RatingChanged, enqueue_change
+from graph.events import DismissalChanged, RatingChanged, UserChanged, WatchChanged, enqueue_change
 from graph.falkordb import FalkorGraph
 from graph.neo4j import FALKORDB_BOLT_BATCH, Neo4jGraph
 from graph.projector import Projector
@@ -67,9 +67,29 @@ async def graph(request: pytest.FixtureRequest, falkordb_url: str) -> AsyncItera
     else:
         backend = Neo4jGraph(request.getfixturevalue("bolt_falkordb"))
     await clear(backend)  # Neo4j's database is shared with whatever ran before
-    yield backend
+    recorded = Recorded(backend)
+    yield recorded
     await clear(backend)
     await backend.close()
+
+
+class Recorded(Graph):
+    """The backend under test, noting which catalog queries it was asked to run."""
+
+    def __init__(self, real: Graph) -> None:
+        super().__init__()
+        self.real, self.dialect, self.batch_size = real, real.dialect, real.batch_size
+        self.ran: set[str] = set()
+
+    async def run(self, query: Query, **params: Any) -> list[Row]:
+        self.ran.add(query.name)
+        return await super().run(query, **params)
+
+    async def _execute(self, cypher: str, params: Mapping[str, Any], *, write: bool) -> list[Row]:
+        return await self.real._execute(cypher, params, write=write)
+
+    async def close(self) -> None:
+        await self.real.close()
 
 
 @pytest.fixture(scope="module")
@@ -311,6 +331,28 @@ async def test_rebuild_recovers_the_graph_from_postgresql(world: World) -> None:
     assert await world.pymk(me) == before
 
 
+async def test_a_deleted_user_leaves_the_graph_with_their_edges(world: World) -> None:
+    gone, friend, new = await world.users("gone", "friend", "new")
+    await world.follow(gone, friend)
+    await world.follow(friend, gone)
+    await PeopleSuggestions(world.db, world.graph).dismiss(gone, new.id)
+    await world.sync()
+    await world.db.fetch("DELETE FROM users WHERE id = {}", gone.id)  # erasure cascades in PostgreSQL
+    for user in (gone, new):
+        await enqueue_change(world.db, UserChanged(str(user.id)))
+    # Late changes about what the erasure removed only delete.
+    await enqueue_change(world.db, DismissalChanged(str(gone.id), str(new.id)))
+    await enqueue_change(world.db, WatchChanged(str(gone.id), str(uuid.uuid4())))
+    await world.sync()
+    assert (str(gone.id), str(new.id)) not in {
+        (r["a"], r["b"]) for r in await world.run(queries.DUMP_DISMISSALS)
+    }
+    users = {row["id"]: row["followers"] for row in await world.run(queries.DUMP_USERS)}
+    assert str(gone.id) not in users and users[str(new.id)] == 0
+    follows = {(row["a"], row["b"]) for row in await world.run(queries.DUMP_FOLLOWS)}
+    assert not {pair for pair in follows if str(gone.id) in pair}
+
+
 class ChangesDuringLoad(Graph):
     """The real backend; while the rebuild loads follows, ``during`` commits a change in PostgreSQL."""
 
@@ -336,6 +378,17 @@ async def test_rebuild_applies_changes_committed_while_it_loads(world: World) ->
     report = await rebuild(world.db, graph)
     assert report.replayed >= 1
     assert await differences(world.db, world.graph) == {}
+
+
+async def test_every_catalog_query_ran_on_this_backend(graph: Recorded) -> None:
+    """The tests above sent this backend every query of the catalog (but the other dialect's schema)."""
+    other = queries.Dialect.NEO4J if graph.dialect is queries.Dialect.FALKORDB else queries.Dialect.FALKORDB
+    schema = {
+        queries.Dialect.FALKORDB: {queries.FALKORDB_INDEXES, *queries.FALKORDB_CREATE_INDEX.values()},
+        queries.Dialect.NEO4J: set(queries.NEO4J_CONSTRAINTS),
+    }
+    expected = {query.name for query in queries.CATALOG - schema[other]}
+    assert expected - graph.ran == set()
 
 
 def test_every_catalog_query_fits_the_bolt_listeners_buffer() -> None:

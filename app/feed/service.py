@@ -6,7 +6,8 @@ the reader may see is decided when they read, so a block, a mute or a video turn
 effect at once, also for older items:
 
 - activities of muted actors are left out;
-- activities whose actor or subject blocked the reader, or was blocked by them, are left out;
+- activities whose actor, subject or video's owner blocked the reader, or was blocked by them,
+  are left out;
 - activities about a video the reader may not see (the catalog's rule) are left out.
 """
 
@@ -38,8 +39,8 @@ _READABLE = """
 NOT EXISTS (SELECT 1 FROM mutes m WHERE m.muter_id = {} AND m.muted_id = a.actor_id)
 AND NOT EXISTS (
     SELECT 1 FROM blocks b
-    WHERE (b.blocker_id = {} AND b.blocked_id IN (a.actor_id, a.subject_id))
-       OR (b.blocked_id = {} AND b.blocker_id IN (a.actor_id, a.subject_id)))
+    WHERE (b.blocker_id = {} AND b.blocked_id IN (a.actor_id, a.subject_id, v.owner_id))
+       OR (b.blocked_id = {} AND b.blocker_id IN (a.actor_id, a.subject_id, v.owner_id)))
 """
 
 

@@ -6,8 +6,8 @@ popular videos after them. The popular list is the same for everyone, so it is r
 graph at most every ``popular_seconds`` and shared.
 
 The graph proposes; PostgreSQL has the last word: the catalog's rule decides which videos the
-user may see (``VideoService.visible_among``), and videos the user has watched or rated since the
-graph last heard are dropped.
+user may see (``VideoService.visible_among``); videos the user has watched or rated since the
+graph last heard, and videos of people blocked either way, are dropped.
 """
 
 from __future__ import annotations
@@ -104,13 +104,29 @@ class VideoRecommendations:
         seen = await self._seen(viewer.id, list(picks))
         unseen = [video_id for video_id in picks if video_id not in seen][:wanted]
         visible = await self._videos.visible_among(unseen, viewer)
+        blocked = await self._blocked(viewer.id, list({video.owner.id for video in visible.values()}))
+        shown = [
+            video_id
+            for video_id in unseen
+            if video_id in visible
+            and visible[video_id].visibility != "unlisted"
+            and visible[video_id].owner.id not in blocked
+        ]
         return [
             VideoRecommendation(
                 video=visible[video_id], reason=picks[video_id][0], explanation=picks[video_id][1]
             )
-            for video_id in unseen
-            if video_id in visible and visible[video_id].visibility != "unlisted"
-        ][:limit]
+            for video_id in shown[:limit]
+        ]
+
+    async def _blocked(self, user_id: uuid.UUID, others: list[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of ``others`` blocked the user or were blocked by them: their videos stay hidden."""
+        rows = await self._db.fetch(
+            "SELECT blocked_id AS other FROM blocks WHERE blocker_id = {} AND blocked_id = ANY({})"
+            " UNION SELECT blocker_id FROM blocks WHERE blocked_id = {} AND blocker_id = ANY({})",
+            *(user_id, others, user_id, others),
+        )
+        return {row["other"] for row in rows}
 
     async def _seen(self, user_id: uuid.UUID, video_ids: list[uuid.UUID]) -> set[uuid.UUID]:
         """Which of these the user watched or rated, maybe after the graph last heard."""

@@ -79,7 +79,7 @@ async def test_the_feed_shows_followed_people_newest_first_page_by_page(
 async def test_mutes_blocks_and_private_videos_are_respected_at_read_time(
     client: Client, db: Database, settings: Settings
 ) -> None:
-    me, ada, muted, blocker, owner = [await person(settings) for _ in range(5)]
+    me, ada, muted, blocker, owner, hostile = [await person(settings) for _ in range(6)]
     for whom in (ada, muted):
         await follow(client, me, whom)
     public, private = await video(client, owner), await video(client, owner, "private")
@@ -87,17 +87,20 @@ async def test_mutes_blocks_and_private_videos_are_respected_at_read_time(
     kept = await did(db, ada, "rated", video_id=public)
     secret = await did(db, ada, "rated", video_id=private)
     await did(db, muted, "rated", video_id=public)
+    await did(db, ada, "rated", video_id=await video(client, hostile))
     about_blocker = await did(db, ada, "followed", subject_id=blocker.id)
     assert [i["id"] for i in (await feed(client, me))["items"]][:1] == [about_blocker]
 
     await client.put(f"/me/mutes/{muted.id}", headers=me.headers)
     await client.put(f"/me/blocks/{me.id}", headers=blocker.headers)
+    await client.put(f"/me/blocks/{hostile.id}", headers=me.headers)  # their video, rated by ada
     assert [i["id"] for i in (await feed(client, me))["items"]] == [kept]  # private: not a member
 
     await client.put(f"/videos/{private}/members/{me.id}", headers=owner.headers)
     assert [i["id"] for i in (await feed(client, me))["items"]] == [secret, kept]
     await client.delete(f"/me/mutes/{muted.id}", headers=me.headers)
-    assert len((await feed(client, me))["items"]) == 3
+    await client.delete(f"/me/blocks/{hostile.id}", headers=me.headers)
+    assert len((await feed(client, me))["items"]) == 4
 
 
 async def test_a_page_fills_up_past_hidden_items(client: Client, db: Database, settings: Settings) -> None:

@@ -148,17 +148,22 @@ async def test_suggestions_are_cached_briefly(
 async def test_recommendations_explain_themselves_and_respect_private_videos(
     api: Client, settings: Settings, sync: Sync
 ) -> None:
-    me, outsider, friend, followed, owner = [await person(settings) for _ in range(5)]
+    me, outsider, friend, followed, owner, hostile = [await person(settings) for _ in range(6)]
     await follow(api, me, friend, followed)
     await follow(api, friend, me)
     await follow(api, outsider, friend, followed)
     liked, secret = await video(api, owner), await video(api, owner, "private")
+    theirs = await video(api, hostile)
     await api.put(f"/videos/{secret}/members/{me.id}", headers=owner.headers)
     await api.put(f"/videos/{secret}/members/{friend.id}", headers=owner.headers)
     await rate(settings, friend, liked, 5)
     await rate(settings, followed, liked, 4)
     await rate(settings, friend, secret, 5)
+    await rate(settings, friend, theirs, 5)
     await sync()
+    assert theirs in [p["video"]["id"] for p in await recommended(api, me)]
+    await api.put(f"/me/blocks/{me.id}", headers=hostile.headers)  # not synced: PostgreSQL decides
+    assert theirs not in [p["video"]["id"] for p in await recommended(api, me)]
 
     picks = await recommended(api, me)
     assert [(p["video"]["id"], p["reason"], p["explanation"]) for p in picks[:2]] == [

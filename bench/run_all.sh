@@ -6,3 +6,4 @@ PY=${PY:-.venv/bin/python}
 "$PY" -m bench.fanout
 "$PY" -m bench.cross_instance
 "$PY" -m bench.connections
+"$PY" -m bench.graph

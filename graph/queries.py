@@ -78,10 +78,13 @@ NEO4J_CONSTRAINTS = (
 SET_USER = Query("set_user", "MERGE (u:User {id: $id}) SET u.followers = $followers", write=True)
 DELETE_USER = Query("delete_user", "MATCH (u:User {id: $id}) DETACH DELETE u", write=True)
 
+# A user node made by an edge starts with no followers; follow changes keep the count right.
+_SOURCE = "MERGE (a:User {id: $source}) ON CREATE SET a.followers = 0"
+_TARGET = "MERGE (b:User {id: $target}) ON CREATE SET b.followers = 0"
+
 SET_FOLLOW = Query(
     "set_follow",
-    "MERGE (a:User {id: $source}) MERGE (b:User {id: $target}) MERGE (a)-[e:FOLLOWS]->(b)"
-    " SET e.at = $at, b.followers = $followers",
+    f"{_SOURCE} {_TARGET} MERGE (a)-[e:FOLLOWS]->(b) SET e.at = $at, b.followers = $followers",
     write=True,
 )
 DELETE_FOLLOW = Query(
@@ -96,8 +99,7 @@ def _user_edge(kind: str, label: str) -> tuple[Query, Query]:
     """Set and delete queries of an edge between two users that carries only its time."""
     set_edge = Query(
         f"set_{kind}",
-        "MERGE (a:User {id: $source}) MERGE (b:User {id: $target})"
-        f" MERGE (a)-[e:{label}]->(b) SET e.at = $at",
+        f"{_SOURCE} {_TARGET} MERGE (a)-[e:{label}]->(b) SET e.at = $at",
         write=True,
     )
     delete_edge = Query(
@@ -118,19 +120,19 @@ _VIDEO = (
     " SET v.visibility = $visibility, v.owner = $owner, v.popularity = $popularity"
 )
 
+_USER = "MERGE (u:User {id: $user}) ON CREATE SET u.followers = 0"
+
 SET_VIDEO = Query("set_video", _VIDEO, write=True)
 DELETE_VIDEO = Query("delete_video", "MATCH (v:Video {id: $video}) DETACH DELETE v", write=True)
 SET_RATING = Query(
     "set_rating",
-    _VIDEO + " MERGE (u:User {id: $user}) MERGE (u)-[e:RATED]->(v) SET e.stars = $stars, e.at = $at",
+    _VIDEO + f" {_USER} MERGE (u)-[e:RATED]->(v) SET e.stars = $stars, e.at = $at",
     write=True,
 )
 DELETE_RATING = Query(
     "delete_rating", "MATCH (:User {id: $user})-[e:RATED]->(:Video {id: $video}) DELETE e", write=True
 )
-SET_WATCH = Query(
-    "set_watch", _VIDEO + " MERGE (u:User {id: $user}) MERGE (u)-[e:WATCHED]->(v) SET e.at = $at", write=True
-)
+SET_WATCH = Query("set_watch", _VIDEO + f" {_USER} MERGE (u)-[e:WATCHED]->(v) SET e.at = $at", write=True)
 DELETE_WATCH = Query(
     "delete_watch", "MATCH (:User {id: $user})-[e:WATCHED]->(:Video {id: $video}) DELETE e", write=True
 )

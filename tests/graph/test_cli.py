@@ -29,13 +29,14 @@ async def mydrtv(env: dict[str, str], *args: str) -> tuple[int, str, str]:
 
 
 async def test_check_finds_a_stale_graph_and_rebuild_fixes_it(settings: Settings, falkordb_url: str) -> None:
-    users = [(uuid.uuid4(), f"cli_{uuid.uuid4().hex[:10]}") for _ in range(3)]
+    users = [(uuid.uuid4(), f"cli_{uuid.uuid4().hex[:10]}") for _ in range(4)]  # the last follows nobody
     connection = await asyncpg.connect(settings.database_url)
     try:
         await connection.executemany("INSERT INTO users (id, handle) VALUES ($1, $2)", users)
         # Written behind the outbox's back, as if the graph had been lost or never fed.
         await connection.execute(
-            "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2), ($2, $3)", *(u[0] for u in users)
+            "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2), ($2, $3)",
+            *(u[0] for u in users[:3]),
         )
     finally:
         await connection.close()
@@ -56,7 +57,7 @@ async def test_check_finds_a_stale_graph_and_rebuild_fixes_it(settings: Settings
     code, out, err = await mydrtv(env, "graph", "rebuild")
     assert code == 0, err
     rebuilt = json.loads(out)
-    assert rebuilt["loaded"]["follows"] == 2 and rebuilt["loaded"]["users"] >= 3
+    assert rebuilt["loaded"]["follows"] == 2 and rebuilt["loaded"]["users"] == 4
 
     code, out, _ = await mydrtv(env, "graph", "check")
     assert code == 0 and json.loads(out) == {"consistent": True, "differences": {}}

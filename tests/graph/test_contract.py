@@ -318,6 +318,8 @@ async def test_rebuild_recovers_the_graph_from_postgresql(world: World) -> None:
     await world.follow(me, friend)
     await world.follow(friend, known)
     await world.sync()
+    # What every test above projected change by change is exactly what PostgreSQL holds.
+    assert await differences(world.db, world.graph) == {}
     before = await world.pymk(me)
     assert before == [(str(known.id), 1, 1)]
     await clear(world.graph)

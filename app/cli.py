@@ -1,4 +1,4 @@
-"""The ``mydrtv`` command: ``serve``, ``dev``, ``migrate`` and ``create-admin``."""
+"""The ``mydrtv`` command: ``serve``, ``dev``, ``migrate``, ``create-admin`` and ``graph``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ import uvicorn
 from app import logs
 from app.errors import AppError
 from app.settings import Settings, SettingsError
+from graph.base import GraphUnavailable
+from migrations.runner import NotMigrated
 
 if TYPE_CHECKING:
     from realtime.node import Node
@@ -177,6 +179,34 @@ async def create_admin(settings: Settings, email: str, handle: str, password: st
     print(f"created admin @{user.handle} ({user.id})")
 
 
+async def graph_command(settings: Settings, action: str) -> int:
+    """``graph rebuild``: rebuild the graph from PostgreSQL; ``graph check``: compare the two."""
+    from app.db import Database
+    from app.factory import graph_backend
+    from graph.rebuild import differences, rebuild
+    from migrations import runner
+
+    if not settings.graph_url:  # like the databases, default to the embedded stack's server
+        embedded = f"falkor://127.0.0.1:{settings.embedded_redis_port}"
+        settings = msgspec.structs.replace(settings, graph_url=embedded)
+    graph = graph_backend(settings)
+    assert graph is not None
+    db = Database("main", settings.database_url)
+    try:
+        await db.start(max_size=2)
+        await runner.check(db.engine, db.name, db.url)
+        if action == "rebuild":
+            report = await rebuild(db, graph)
+            print(msgspec.json.encode(report).decode())
+            return 0
+        found = await differences(db, graph)
+        print(msgspec.json.encode({"consistent": not found, "differences": found}).decode())
+        return 0 if not found else 1
+    finally:
+        await graph.close()
+        await db.stop()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mydrtv", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -186,6 +216,12 @@ def _parser() -> argparse.ArgumentParser:
     admin = commands.add_parser("create-admin", help="create an account with the admin role")
     admin.add_argument("--email", required=True)
     admin.add_argument("--handle", required=True)
+    graph = commands.add_parser("graph", help="the social graph projection: rebuild or check it")
+    graph.add_argument(
+        "action",
+        choices=["rebuild", "check"],
+        help="rebuild: empty the graph and load it from PostgreSQL; check: list where the two differ",
+    )
     return parser
 
 
@@ -209,9 +245,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "create-admin":
             password = os.environ.get("MYDRTV_ADMIN_PASSWORD") or getpass.getpass("password: ")
             asyncio.run(create_admin(_with_embedded_urls(settings), args.email, args.handle, password))
+        elif args.command == "graph":
+            return asyncio.run(graph_command(_with_embedded_urls(settings), args.action))
     except KeyboardInterrupt:
         return 0
-    except (SettingsError, AppError) as exc:
+    except (SettingsError, AppError, NotMigrated, GraphUnavailable) as exc:
         print(f"mydrtv: {exc}", file=sys.stderr)
         return 2
     return 0

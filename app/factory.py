@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Litestar
 from litestar.di import Provide
@@ -25,6 +27,9 @@ from app.comments.controller import CommentController
 from app.comments.service import CommentService
 from app.db import Database
 from app.errors import EXCEPTION_HANDLERS
+from app.feed.controller import FeedController
+from app.feed.push import FeedPusher
+from app.feed.service import FeedService
 from app.health.controller import HealthController
 from app.health.probes import Probe, graph_probe, redis_probe, storage_probe
 from app.identity.store import IdentityStore
@@ -40,8 +45,17 @@ from app.ratings.controller import RatingController
 from app.ratings.service import RATINGS_CHANNEL, RatingService
 from app.redis_client import redis_client
 from app.settings import Settings, SettingsError
+from app.social.controller import DiscoveryController, SocialController
+from app.social.recommendations import VideoRecommendations
+from app.social.relations import SocialService
+from app.social.suggestions import PeopleSuggestions
+from app.social.watches import WatchService
 from app.videos.controller import VideoController
 from app.videos.service import VideoService
+from graph.base import Graph
+from graph.falkordb import FalkorGraph
+from graph.neo4j import Neo4jGraph
+from graph.projector import Projector
 from migrations import runner
 from realtime.bus.base import Bus
 from realtime.bus.memory import MemoryBus
@@ -61,12 +75,36 @@ from realtime.presence.base import Presence
 from realtime.presence.memory import MemoryPresence
 from realtime.presence.redis import RedisPresence
 
+log = logging.getLogger("mydrtv")
+
+
+async def _set_up_graph(graph: Graph) -> None:
+    """Indexes and constraints now if the graph answers; otherwise the projector sets them up
+    before its first change, and readiness reports the graph down meanwhile."""
+    try:
+        await graph.setup()
+    except Exception:
+        log.warning("graph schema setup failed; retried with the first graph change", exc_info=True)
+
 
 def _constant(value: Any) -> Provide:
     async def provide() -> Any:
         return value
 
     return Provide(provide)
+
+
+def graph_backend(settings: Settings) -> Graph | None:
+    """The graph backend ``graph_url`` names: FalkorDB (falkor://, redis://) or Neo4j (bolt://,
+    neo4j://; ``?dialect=falkordb`` for FalkorDB's Bolt listener); none when it is empty."""
+    if not settings.graph_url:
+        return None
+    if urlsplit(settings.graph_url).scheme.startswith(("bolt", "neo4j")):
+        try:
+            return Neo4jGraph(settings.graph_url)
+        except ValueError as exc:
+            raise SettingsError(f"MYDRTV_GRAPH_URL: {exc}; dialect is neo4j or falkordb") from exc
+    return FalkorGraph(settings.graph_url, settings.graph_name)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -121,6 +159,22 @@ def create_app(settings: Settings) -> Litestar:
 
     live_parties = LiveParties(party_store, bus, presence, rebuild_party, leads)
     parties = PartyService(main, videos, live_parties, settings.party_max_members, MYDRTV)
+    # Social graph, suggestions, recommendations and the activity feed.
+    graph = graph_backend(settings)
+    suggestions = PeopleSuggestions(main, graph, settings.suggestions_cache_seconds)
+    feed = FeedService(main, videos)
+    relay_handlers: dict[str, Handler] = {"@feed": FeedPusher(main, bus, presence, feed).handle}
+    if graph is not None:
+        relay_handlers["@graph"] = Projector(main, graph).handle
+    social_services: dict[str, Any] = {
+        "social": SocialService(main, on_change=suggestions.forget),
+        "suggestions": suggestions,
+        "recommendations": VideoRecommendations(
+            main, graph, videos, popular_seconds=settings.popular_videos_cache_seconds
+        ),
+        "watches": WatchService(main, videos),
+        "feed": feed,
+    }
 
     services: dict[str, Any] = {
         "accounts": AccountService(IdentityStore(), settings.minimum_age),
@@ -142,8 +196,8 @@ def create_app(settings: Settings) -> Litestar:
         "probes": probes,
         "videos": videos,
         "parties": parties,
+        **social_services,
     }
-    relay_handlers: dict[str, Handler] = {}
     background: list[Callable[[], Coroutine[Any, Any, None]]] = []  # run beside the relay, where it runs
 
     # Comments, ratings and moderation (issue 4).
@@ -175,6 +229,8 @@ def create_app(settings: Settings) -> Litestar:
                 started.append(db)
                 await runner.check(db.engine, db.name, db.url)
             await node.start()
+            if graph is not None:
+                await _set_up_graph(graph)
             if settings.outbox_relay:
                 relay = Relay(main, bus, handlers=relay_handlers)
                 started_tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
@@ -187,6 +243,8 @@ def create_app(settings: Settings) -> Litestar:
                     await task
             await node.stop()
             await party_store.close()
+            if graph is not None:
+                await graph.close()
             for db in started:
                 await db.stop()
             if redis is not None:
@@ -202,6 +260,9 @@ def create_app(settings: Settings) -> Litestar:
             CommentController,
             RatingController,
             ModerationController,
+            SocialController,
+            DiscoveryController,
+            FeedController,
             gateway_socket,
         ],
         dependencies={

@@ -62,6 +62,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rating_rate: str = "30/minute"  # rating changes per user
     report_rate: str = "20/hour"  # comment reports per user
     rating_events_per_second: float = 4.0  # live rating updates per video, at most
+    # Social graph: follows, people you may know, recommendations, the activity feed.
+    graph_name: str = "mydrtv"  # FalkorDB: the graph's key (Neo4j: the database is the URL's path)
+    suggestions_cache_seconds: float = 60.0  # people-you-may-know rankings are kept this long per user
+    popular_videos_cache_seconds: float = 30.0  # the popular-videos fallback is shared this long
     # Operations.
     log_level: str = "INFO"
     data_dir: str = ".data"  # where the embedded stack keeps its servers' data

@@ -8,3 +8,4 @@ PY=${PY:-.venv/bin/python}
 "$PY" -m bench.connections
 "$PY" -m bench.parties
 "$PY" -m bench.comments
+"$PY" -m bench.graph

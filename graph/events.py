@@ -28,7 +28,53 @@ class RatingChanged(msgspec.Struct, tag="rating", frozen=True):
     user_id: str
 
 
-GraphChange = VideoChanged | RatingChanged
+class FollowChanged(msgspec.Struct, tag="follow", frozen=True):
+    """``follower_id`` started or stopped following ``followee_id``."""
+
+    follower_id: str
+    followee_id: str
+
+
+class BlockChanged(msgspec.Struct, tag="block", frozen=True):
+    blocker_id: str
+    blocked_id: str
+
+
+class MuteChanged(msgspec.Struct, tag="mute", frozen=True):
+    muter_id: str
+    muted_id: str
+
+
+class DismissalChanged(msgspec.Struct, tag="dismissal", frozen=True):
+    """A user dismissed (or took back dismissing) a people-you-may-know suggestion."""
+
+    user_id: str
+    dismissed_id: str
+
+
+class WatchChanged(msgspec.Struct, tag="watch", frozen=True):
+    """A user reported watching a video."""
+
+    user_id: str
+    video_id: str
+
+
+class UserChanged(msgspec.Struct, tag="user", frozen=True):
+    """A user was created or deleted (a deleted user leaves the graph with all their edges)."""
+
+    user_id: str
+
+
+GraphChange = (
+    VideoChanged
+    | RatingChanged
+    | FollowChanged
+    | BlockChanged
+    | MuteChanged
+    | DismissalChanged
+    | WatchChanged
+    | UserChanged
+)
 
 decoder = msgspec.json.Decoder(GraphChange)
 _encoder = msgspec.json.Encoder()

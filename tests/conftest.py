@@ -23,6 +23,7 @@ from litestar.testing import AsyncTestClient
 from app.db import Database
 from app.factory import create_app
 from app.settings import Settings
+from tests.graph_servers import falkordb_server
 from tests.services import DatabaseFactory, embedded_postgres, embedded_redis
 
 
@@ -35,6 +36,13 @@ def servers() -> Iterator[dict[str, str]]:
         database = os.environ.get("MYDRTV_TEST_DATABASE_URL") or stack.enter_context(embedded_postgres(root))
         redis = os.environ.get("MYDRTV_TEST_REDIS_URL") or stack.enter_context(embedded_redis(root))
         yield {"database": database, "redis": redis}
+
+
+@pytest.fixture(scope="session")
+def falkordb_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A FalkorDB server for the session (the test Redis may be one without the graph module)."""
+    with falkordb_server(tmp_path_factory.mktemp("falkordb")) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")

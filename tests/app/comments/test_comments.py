@@ -13,7 +13,16 @@ from litestar.testing import AsyncTestClient
 
 from app.factory import create_app
 from app.settings import Settings
-from tests.app.social import Client, history, new_video, next_event, post, roomy, video_channel, watching
+from tests.app.video_helpers import (
+    Client,
+    history,
+    new_video,
+    next_event,
+    post,
+    roomy,
+    video_channel,
+    watching,
+)
 from tests.users import Person, person
 
 

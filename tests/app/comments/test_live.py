@@ -16,7 +16,7 @@ import pytest
 from app.settings import Settings
 from realtime import protocol
 from realtime.client import Client
-from tests.app.social import roomy
+from tests.app.video_helpers import roomy
 from tests.processes import ServerProcess
 from tests.users import Person, person
 

@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from app.factory import create_app
 from app.settings import Settings
-from tests.app.social import Client, new_video, post, roomy
+from tests.app.video_helpers import Client, new_video, post, roomy
 from tests.users import Person, person
 
 ROLES = ("anonymous", "viewer", "moderator", "admin")

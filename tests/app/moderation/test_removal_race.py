@@ -9,7 +9,7 @@ from app.db import Database
 from app.factory import create_app
 from app.settings import Settings
 from realtime.outbox import Relay
-from tests.app.social import history, new_video, next_event, post, roomy, video_channel, watching
+from tests.app.video_helpers import history, new_video, next_event, post, roomy, video_channel, watching
 from tests.users import person
 
 

@@ -17,7 +17,7 @@ from app.factory import create_app
 from app.settings import Settings
 from graph.events import RatingChanged
 from graph.events import decoder as graph_decoder
-from tests.app.social import Client, new_video, next_event, roomy, video_channel, watching
+from tests.app.video_helpers import Client, new_video, next_event, roomy, video_channel, watching
 from tests.users import Person, person
 
 

@@ -9,7 +9,7 @@ from app.db import Database
 from app.factory import create_app
 from app.ratings.broadcaster import RatingBroadcaster
 from app.settings import Settings
-from tests.app.social import new_video, next_event, roomy, video_channel, watching
+from tests.app.video_helpers import new_video, next_event, roomy, video_channel, watching
 from tests.users import person
 
 

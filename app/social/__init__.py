@@ -1,0 +1,1 @@
+"""The social graph: follows, friends, blocks, mutes, people you may know, social video picks."""

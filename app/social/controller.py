@@ -1,0 +1,196 @@
+"""REST endpoints of the social graph: follows, lists, blocks, mutes, suggestions, watches."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+
+from app.auth.tokens import Principal
+from app.pagination import Cursor, Limit
+from app.social.recommendations import VideoRecommendations
+from app.social.relations import SocialService
+from app.social.schemas import ConnectionPage, PersonSuggestion, Relationship, VideoRecommendation, Watch
+from app.social.suggestions import PeopleSuggestions
+from app.social.watches import WatchService
+
+Few = Annotated[int, QueryParameter(ge=1, le=50, description="how many (1-50)")]
+
+
+class SocialController(Controller):
+    tags = ("social",)
+
+    @put("/me/following/{user_id:uuid}", status_code=204)
+    async def follow(
+        self,
+        user_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        social: NamedDependency[SocialService],
+    ) -> None:
+        """Follow a user (again: no change). 400 yourself, 404 unknown, 403 if they blocked you,
+        409 if you blocked them."""
+        await social.follow(principal, user_id)
+
+    @delete("/me/following/{user_id:uuid}", status_code=204)
+    async def unfollow(
+        self,
+        user_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        social: NamedDependency[SocialService],
+    ) -> None:
+        """Stop following a user (not following them: no change)."""
+        await social.unfollow(principal, user_id)
+
+    @get("/users/{user_id:uuid}/followers")
+    async def followers(
+        self,
+        user_id: FromPath[uuid.UUID],
+        viewer: NamedDependency[Principal | None],
+        social: NamedDependency[SocialService],
+        cursor: Cursor = None,
+        limit: Limit = 20,
+    ) -> ConnectionPage:
+        """Who follows the user, newest first."""
+        return await social.people("followers", user_id, viewer, cursor, limit)
+
+    @get("/users/{user_id:uuid}/following")
+    async def following(
+        self,
+        user_id: FromPath[uuid.UUID],
+        viewer: NamedDependency[Principal | None],
+        social: NamedDependency[SocialService],
+        cursor: Cursor = None,
+        limit: Limit = 20,
+    ) -> ConnectionPage:
+        """Whom the user follows, newest first."""
+        return await social.people("following", user_id, viewer, cursor, limit)
+
+    @get("/users/{user_id:uuid}/friends")
+    async def friends(
+        self,
+        user_id: FromPath[uuid.UUID],
+        viewer: NamedDependency[Principal | None],
+        social: NamedDependency[SocialService],
+        cursor: Cursor = None,
+        limit: Limit = 20,
+    ) -> ConnectionPage:
+        """The user's friends (mutual follows), newest friendship first."""
+        return await social.people("friends", user_id, viewer, cursor, limit)
+
+    @get("/me/relationships/{user_id:uuid}")
+    async def relationship(
+        self,
+        user_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        social: NamedDependency[SocialService],
+    ) -> Relationship:
+        """Whether you follow, are followed by, blocked or muted a user."""
+        return await social.relationship(principal, user_id)
+
+    @put("/me/blocks/{user_id:uuid}", status_code=204)
+    async def block(
+        self,
+        user_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        social: NamedDependency[SocialService],
+    ) -> None:
+        """Block a user: follows between you end both ways, and each is hidden from the other."""
+        await social.block(principal, user_id)
+
+    @delete("/me/blocks/{user_id:uuid}", status_code=204)
+    async def unblock(
+        self,
+        user_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        social: NamedDependency[SocialService],
+    ) -> None:
+        """Lift a block; the follows it ended stay ended."""
+        await social.unblock(principal, user_id)
+
+    @get("/me/blocks")
+    async def blocks(
+        self,
+        principal: NamedDependency[Principal],
+        social: NamedDependency[SocialService],
+        cursor: Cursor = None,
+        limit: Limit = 20,
+    ) -> ConnectionPage:
+        """Whom you blocked, newest first."""
+        return await social.people("blocks", principal.id, principal, cursor, limit)
+
+    @put("/me/mutes/{user_id:uuid}", status_code=204)
+    async def mute(
+        self,
+        user_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        social: NamedDependency[SocialService],
+    ) -> None:
+        """Mute a user: their activity leaves your feed, suggestions and recommendations."""
+        await social.mute(principal, user_id)
+
+    @delete("/me/mutes/{user_id:uuid}", status_code=204)
+    async def unmute(
+        self,
+        user_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        social: NamedDependency[SocialService],
+    ) -> None:
+        await social.unmute(principal, user_id)
+
+    @get("/me/mutes")
+    async def mutes(
+        self,
+        principal: NamedDependency[Principal],
+        social: NamedDependency[SocialService],
+        cursor: Cursor = None,
+        limit: Limit = 20,
+    ) -> ConnectionPage:
+        """Whom you muted, newest first."""
+        return await social.people("mutes", principal.id, principal, cursor, limit)
+
+
+class DiscoveryController(Controller):
+    tags = ("discovery",)
+
+    @get("/me/suggestions/people")
+    async def people(
+        self,
+        principal: NamedDependency[Principal],
+        suggestions: NamedDependency[PeopleSuggestions],
+        limit: Few = 10,
+    ) -> list[PersonSuggestion]:
+        """People you may know: followed by people you follow, most mutual follows first."""
+        return await suggestions.suggest(principal, limit)
+
+    @delete("/me/suggestions/people/{user_id:uuid}", status_code=204)
+    async def dismiss(
+        self,
+        user_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        suggestions: NamedDependency[PeopleSuggestions],
+    ) -> None:
+        """Dismiss a suggestion: that user is not suggested to you again."""
+        await suggestions.dismiss(principal, user_id)
+
+    @get("/me/recommendations/videos")
+    async def videos(
+        self,
+        principal: NamedDependency[Principal],
+        recommendations: NamedDependency[VideoRecommendations],
+        limit: Few = 10,
+    ) -> list[VideoRecommendation]:
+        """Videos for you, each with why: what people you follow rated and watched, else what is popular."""
+        return await recommendations.recommend(principal, limit)
+
+    @post("/videos/{video_id:uuid}/watches", status_code=201)
+    async def watched(
+        self,
+        video_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        watches: NamedDependency[WatchService],
+    ) -> Watch:
+        """Report that you watched a video (each report counts; recommendations leave it out)."""
+        return await watches.record(principal, video_id)

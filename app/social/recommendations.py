@@ -1,0 +1,138 @@
+"""Video recommendations from the social graph, each with the reason it was picked.
+
+Videos that people the user follows rated 4+ or watched come first, friends (mutual follows) and
+recent activity weighing more; a user with nobody to learn from (or too few picks) gets globally
+popular videos after them. The popular list is the same for everyone, so it is read from the
+graph at most every ``popular_seconds`` and shared.
+
+The graph proposes; PostgreSQL has the last word: the catalog's rule decides which videos the
+user may see (``VideoService.visible_among``); videos the user has watched or rated since the
+graph last heard, and videos of people blocked either way, are dropped.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from app.auth.tokens import Principal
+from app.db import Database
+from app.social.graph_reads import run_read
+from app.social.schemas import Reason, VideoRecommendation
+from app.videos.service import VideoService
+from graph import queries
+from graph.base import Graph
+
+GOOD_STARS = 4  # a rating this high counts as a recommendation
+TRENDING_DAYS = 7  # friends' activity this recent makes a video trending
+TRENDING_FRIENDS = 2  # ... when this many friends took part
+POPULAR = 200  # popular videos kept for everyone; each user's own and watched ones are dropped from it
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def explain(row: dict[str, Any]) -> tuple[Reason, str]:
+    """The strongest signal behind a social pick, as a code and a sentence."""
+    recent, rated_friends = int(row["recent_friends"]), int(row["rated_friends"])
+    rated, watched_friends = int(row["rated_following"]), int(row["watched_friends"])
+    if recent >= TRENDING_FRIENDS:
+        return (
+            "trending_among_friends",
+            f"trending among your friends: {recent} watched or rated it this week",
+        )
+    if rated_friends:
+        return "rated_by_friends", f"{_count(rated_friends, 'friend', 'friends')} rated this {GOOD_STARS}+"
+    if rated:
+        return (
+            "rated_by_following",
+            f"{_count(rated, 'person', 'people')} you follow rated this {GOOD_STARS}+",
+        )
+    if watched_friends:
+        return "watched_by_friends", f"{_count(watched_friends, 'friend', 'friends')} watched this"
+    watched = int(row["watched_following"])
+    return "watched_by_following", f"{_count(watched, 'person', 'people')} you follow watched this"
+
+
+def explain_popular(row: dict[str, Any]) -> tuple[Reason, str]:
+    fans = int(row["popularity"])
+    return (
+        "popular",
+        f"popular on MyDRTV: {_count(fans, 'person', 'people')} rated it {GOOD_STARS}+ or watched it",
+    )
+
+
+class VideoRecommendations:
+    def __init__(
+        self,
+        db: Database,
+        graph: Graph | None,
+        videos: VideoService,
+        clock: Callable[[], float] = time.time,
+        popular_seconds: float = 30.0,
+    ) -> None:
+        self._db = db
+        self._graph = graph
+        self._videos = videos
+        self._clock = clock
+        self._popular_seconds = popular_seconds
+        self._popular: tuple[float, list[dict[str, Any]]] = (float("-inf"), [])
+
+    async def popular(self) -> list[dict[str, Any]]:
+        """The globally popular videos (id, popularity, owner), shared by every user for a while."""
+        now = self._clock()
+        if self._popular[0] + self._popular_seconds <= now:
+            self._popular = (now, await run_read(self._graph, queries.POPULAR_VIDEOS, limit=POPULAR))
+        return self._popular[1]
+
+    async def recommend(self, viewer: Principal, limit: int) -> list[VideoRecommendation]:
+        wanted = 2 * limit + 10  # room for what the visibility check drops
+        user = str(viewer.id)
+        since = int(self._clock()) - TRENDING_DAYS * 86_400
+        picks: dict[uuid.UUID, tuple[Reason, str]] = {}
+        for row in await run_read(
+            self._graph, queries.SOCIAL_VIDEOS, user=user, stars=GOOD_STARS, since=since, limit=wanted
+        ):
+            picks.setdefault(uuid.UUID(row["id"]), explain(row))
+        if len(picks) < wanted:
+            for row in await self.popular():
+                if row["owner"] != user:
+                    picks.setdefault(uuid.UUID(row["id"]), explain_popular(row))
+        seen = await self._seen(viewer.id, list(picks))
+        unseen = [video_id for video_id in picks if video_id not in seen][:wanted]
+        visible = await self._videos.visible_among(unseen, viewer)
+        blocked = await self._blocked(viewer.id, list({video.owner.id for video in visible.values()}))
+        shown = [
+            video_id
+            for video_id in unseen
+            if video_id in visible
+            and visible[video_id].visibility != "unlisted"
+            and visible[video_id].owner.id not in blocked
+        ]
+        return [
+            VideoRecommendation(
+                video=visible[video_id], reason=picks[video_id][0], explanation=picks[video_id][1]
+            )
+            for video_id in shown[:limit]
+        ]
+
+    async def _blocked(self, user_id: uuid.UUID, others: list[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of ``others`` blocked the user or were blocked by them: their videos stay hidden."""
+        rows = await self._db.fetch(
+            "SELECT blocked_id AS other FROM blocks WHERE blocker_id = {} AND blocked_id = ANY({})"
+            " UNION SELECT blocker_id FROM blocks WHERE blocked_id = {} AND blocker_id = ANY({})",
+            *(user_id, others, user_id, others),
+        )
+        return {row["other"] for row in rows}
+
+    async def _seen(self, user_id: uuid.UUID, video_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these the user watched or rated, maybe after the graph last heard."""
+        rows = await self._db.fetch(
+            "SELECT video_id FROM watches WHERE user_id = {} AND video_id = ANY({})"
+            " UNION SELECT video_id FROM ratings WHERE user_id = {} AND video_id = ANY({})",
+            *(user_id, video_ids, user_id, video_ids),
+        )
+        return {row["video_id"] for row in rows}

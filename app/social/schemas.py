@@ -1,0 +1,64 @@
+"""Wire types of the social endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+from app.videos.schemas import UserRef, Video
+
+
+class Connection(msgspec.Struct):
+    """One person in a list of followers, following, friends, blocks or mutes."""
+
+    user: UserRef
+    since: datetime  # when the follow (friendship, block, mute) began
+
+
+class ConnectionPage(msgspec.Struct):
+    items: list[Connection]
+    next_cursor: str | None  # pass as ``cursor`` for the next page; null on the last page
+
+
+class Relationship(msgspec.Struct):
+    """How the caller and another user stand."""
+
+    user: UserRef
+    following: bool  # the caller follows them
+    followed_by: bool  # they follow the caller
+    friends: bool  # both
+    blocking: bool  # the caller blocked them
+    muting: bool  # the caller muted them
+
+
+class PersonSuggestion(msgspec.Struct):
+    user: UserRef
+    mutual_follows: int  # how many people the caller follows follow them
+    followers: int
+    explanation: str  # e.g. "followed by 3 people you follow"
+
+
+Reason = Literal[
+    "trending_among_friends",
+    "rated_by_friends",
+    "rated_by_following",
+    "watched_by_friends",
+    "watched_by_following",
+    "popular",
+]
+
+
+class VideoRecommendation(msgspec.Struct):
+    video: Video
+    reason: Reason
+    explanation: str  # e.g. "3 friends rated this 4+"
+
+
+class Watch(msgspec.Struct):
+    video_id: uuid.UUID
+    first_watched_at: datetime
+    last_watched_at: datetime
+    times: int

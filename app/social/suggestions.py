@@ -1,0 +1,105 @@
+"""People you may know: friends of friends from the graph, checked against PostgreSQL.
+
+The graph ranks candidates (``graph.queries.PEOPLE_YOU_MAY_KNOW``); the ranking is cached
+briefly per user because it changes slowly and costs a traversal. The graph is a projection that
+may lag a moment behind, so every answer is then filtered against the system of record: someone
+the user just followed, blocked, muted or dismissed, or who just blocked them, never shows.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from app.auth.tokens import Principal
+from app.db import Database
+from app.errors import BadRequest, NotFound
+from app.social.graph_reads import run_read
+from app.social.schemas import PersonSuggestion
+from app.videos.schemas import UserRef
+from graph import queries
+from graph.base import Graph
+from graph.events import DismissalChanged, enqueue_change
+
+CANDIDATES = 60  # ranked per user and cached; more than the largest page, for what the filter drops
+
+_STILL_SUGGESTIBLE = """
+SELECT u.id, u.handle FROM users u
+WHERE u.id = ANY({}) AND u.id <> {}
+  AND NOT EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = {} AND f.followee_id = u.id)
+  AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = {} AND b.blocked_id = u.id)
+                                           OR (b.blocker_id = u.id AND b.blocked_id = {}))
+  AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.muter_id = {} AND m.muted_id = u.id)
+  AND NOT EXISTS (SELECT 1 FROM suggestion_dismissals d WHERE d.user_id = {} AND d.dismissed_id = u.id)
+"""
+
+
+def _explain(mutual: int) -> str:
+    return f"followed by {mutual} {'person' if mutual == 1 else 'people'} you follow"
+
+
+class PeopleSuggestions:
+    def __init__(
+        self,
+        db: Database,
+        graph: Graph | None,
+        cache_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._db = db
+        self._graph = graph
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._cache: dict[uuid.UUID, tuple[float, list[dict[str, Any]]]] = {}
+
+    async def ranked(self, user_id: uuid.UUID) -> list[dict[str, Any]]:
+        """The graph's ranking for ``user_id`` (id, mutual, followers), from the cache when fresh."""
+        now = self._clock()
+        cached = self._cache.get(user_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        rows = await run_read(self._graph, queries.PEOPLE_YOU_MAY_KNOW, user=str(user_id), limit=CANDIDATES)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[user_id] = (now + self._cache_seconds, rows)
+        return rows
+
+    async def forget(self, user_id: uuid.UUID) -> None:
+        """Drop a user's cached ranking (their own relations changed)."""
+        self._cache.pop(user_id, None)
+
+    async def suggest(self, me: Principal, limit: int) -> list[PersonSuggestion]:
+        ranked = await self.ranked(me.id)
+        ids = [uuid.UUID(row["id"]) for row in ranked]
+        handles = {
+            row["id"]: row["handle"] for row in await self._db.fetch(_STILL_SUGGESTIBLE, ids, *([me.id] * 6))
+        }
+        suggestions = [
+            PersonSuggestion(
+                user=UserRef(id=user_id, handle=handles[user_id]),
+                mutual_follows=int(row["mutual"]),
+                followers=int(row["followers"]),
+                explanation=_explain(int(row["mutual"])),
+            )
+            for user_id, row in zip(ids, ranked, strict=True)
+            if user_id in handles
+        ]
+        return suggestions[:limit]
+
+    async def dismiss(self, me: Principal, user_id: uuid.UUID) -> None:
+        """Never suggest ``user_id`` to ``me`` again."""
+        if user_id == me.id:
+            raise BadRequest("you are never suggested to yourself", code="cannot_dismiss_self")
+        if not await self._db.fetch("SELECT 1 FROM users WHERE id = {}", user_id):
+            raise NotFound("no such user", code="user_not_found")
+        async with self._db.engine.transaction():
+            added = await self._db.fetch(
+                "INSERT INTO suggestion_dismissals (user_id, dismissed_id) VALUES ({}, {})"
+                " ON CONFLICT DO NOTHING RETURNING 1",
+                me.id,
+                user_id,
+            )
+            if added:
+                await enqueue_change(self._db, DismissalChanged(str(me.id), str(user_id)))

@@ -1,0 +1,282 @@
+"""The one catalog of Cypher queries every graph backend runs.
+
+Backends execute nothing but ``Query`` objects from this module, so what reaches a graph
+database is reviewed here, once. The queries keep to the Cypher that FalkorDB and Neo4j share;
+where the two differ, the difference lives here and nowhere else:
+
+- schema: FalkorDB takes ``CREATE INDEX`` (and has no ``IF NOT EXISTS``, so existing indexes are
+  listed first); Neo4j takes uniqueness constraints with ``IF NOT EXISTS``;
+- ``Query.falkordb`` / ``Query.neo4j`` may override a query's text for one dialect (none needs
+  to today);
+- FalkorDB's ``sum`` answers floats where Neo4j answers integers: callers convert with ``int``;
+- FalkorDB (4.16) loses a list carried by ``WITH`` when a later ``WITH`` extends it
+  (``WITH me, excluded + collect(x) AS excluded`` fails: "Unable to locate a value with alias"),
+  so each collected list keeps a name of its own.
+
+Patterns avoided on purpose: ``COUNT {}``/``EXISTS {}`` subqueries (FalkorDB lacks them) and
+``exists(pattern)`` (Neo4j 5 removed it). Exclusions are collected into lists first and tested
+with ``IN``: FalkorDB answers a pattern predicate per row (``NOT (a)-[:X]->(b)``) with a matrix
+operation that costs milliseconds, a list test costs microseconds.
+
+The graph stores only ids (UUID strings), integers and fixed words (visibility), never text a
+user typed: FalkorDB's Bolt listener pastes parameters into the query unescaped (see
+docs/operations.md), and nothing here needs escaping.
+
+Timestamps are whole epoch seconds (FalkorDB has no temporal type the Bolt listener carries).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Dialect(Enum):
+    FALKORDB = "falkordb"
+    NEO4J = "neo4j"
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    cypher: str
+    write: bool = False
+    falkordb: str | None = None  # this dialect's text, where it differs
+    neo4j: str | None = None
+
+    def text(self, dialect: Dialect) -> str:
+        override = self.falkordb if dialect is Dialect.FALKORDB else self.neo4j
+        return override or self.cypher
+
+
+# Schema ------------------------------------------------------------------------------------------
+
+INDEXED = (("User", "id"), ("Video", "id"))
+
+FALKORDB_INDEXES = Query(
+    "falkordb_indexes", "CALL db.indexes() YIELD label, properties RETURN label, properties"
+)
+FALKORDB_CREATE_INDEX = {
+    ("User", "id"): Query("falkordb_index_user", "CREATE INDEX FOR (u:User) ON (u.id)", write=True),
+    ("Video", "id"): Query("falkordb_index_video", "CREATE INDEX FOR (v:Video) ON (v.id)", write=True),
+}
+NEO4J_CONSTRAINTS = (
+    Query(
+        "neo4j_unique_user",
+        "CREATE CONSTRAINT mydrtv_user_id IF NOT EXISTS FOR (u:User) REQUIRE u.id IS UNIQUE",
+        write=True,
+    ),
+    Query(
+        "neo4j_unique_video",
+        "CREATE CONSTRAINT mydrtv_video_id IF NOT EXISTS FOR (v:Video) REQUIRE v.id IS UNIQUE",
+        write=True,
+    ),
+)
+
+# Projection: one change, one statement ------------------------------------------------------------
+
+SET_USER = Query("set_user", "MERGE (u:User {id: $id}) SET u.followers = $followers", write=True)
+DELETE_USER = Query("delete_user", "MATCH (u:User {id: $id}) DETACH DELETE u", write=True)
+
+# A user node made by an edge starts with no followers; follow changes keep the count right.
+_SOURCE = "MERGE (a:User {id: $source}) ON CREATE SET a.followers = 0"
+_TARGET = "MERGE (b:User {id: $target}) ON CREATE SET b.followers = 0"
+
+SET_FOLLOW = Query(
+    "set_follow",
+    f"{_SOURCE} {_TARGET} MERGE (a)-[e:FOLLOWS]->(b) SET e.at = $at, b.followers = $followers",
+    write=True,
+)
+DELETE_FOLLOW = Query(
+    "delete_follow",
+    "MATCH (b:User {id: $target}) SET b.followers = $followers"
+    " WITH b MATCH (:User {id: $source})-[e:FOLLOWS]->(b) DELETE e",
+    write=True,
+)
+
+
+def _user_edge(kind: str, label: str) -> tuple[Query, Query]:
+    """Set and delete queries of an edge between two users that carries only its time."""
+    set_edge = Query(
+        f"set_{kind}",
+        f"{_SOURCE} {_TARGET} MERGE (a)-[e:{label}]->(b) SET e.at = $at",
+        write=True,
+    )
+    delete_edge = Query(
+        f"delete_{kind}",
+        f"MATCH (:User {{id: $source}})-[e:{label}]->(:User {{id: $target}}) DELETE e",
+        write=True,
+    )
+    return set_edge, delete_edge
+
+
+SET_BLOCK, DELETE_BLOCK = _user_edge("block", "BLOCKS")
+SET_MUTE, DELETE_MUTE = _user_edge("mute", "MUTES")
+SET_DISMISSAL, DELETE_DISMISSAL = _user_edge("dismissal", "DISMISSED")
+
+# A video's node is written whole (visibility, owner, popularity) by every change that touches it.
+_VIDEO = (
+    "MERGE (v:Video {id: $video})"
+    " SET v.visibility = $visibility, v.owner = $owner, v.popularity = $popularity"
+)
+
+_USER = "MERGE (u:User {id: $user}) ON CREATE SET u.followers = 0"
+
+SET_VIDEO = Query("set_video", _VIDEO, write=True)
+DELETE_VIDEO = Query("delete_video", "MATCH (v:Video {id: $video}) DETACH DELETE v", write=True)
+SET_RATING = Query(
+    "set_rating",
+    _VIDEO + f" {_USER} MERGE (u)-[e:RATED]->(v) SET e.stars = $stars, e.at = $at",
+    write=True,
+)
+DELETE_RATING = Query(
+    "delete_rating", "MATCH (:User {id: $user})-[e:RATED]->(:Video {id: $video}) DELETE e", write=True
+)
+SET_WATCH = Query("set_watch", _VIDEO + f" {_USER} MERGE (u)-[e:WATCHED]->(v) SET e.at = $at", write=True)
+DELETE_WATCH = Query(
+    "delete_watch", "MATCH (:User {id: $user})-[e:WATCHED]->(:Video {id: $video}) DELETE e", write=True
+)
+
+# Rebuild: bulk loads, one batch of rows per statement ------------------------------------------
+
+CLEAR_SOME = Query(
+    "clear_some", "MATCH (n) WITH n LIMIT $batch DETACH DELETE n RETURN count(*) AS deleted", write=True
+)
+LOAD_USERS = Query(
+    "load_users", "UNWIND $rows AS r MERGE (u:User {id: r[0]}) SET u.followers = r[1]", write=True
+)
+LOAD_VIDEOS = Query(
+    "load_videos",
+    "UNWIND $rows AS r MERGE (v:Video {id: r[0]})"
+    " SET v.visibility = r[1], v.owner = r[2], v.popularity = r[3]",
+    write=True,
+)
+
+
+def _load_user_edges(kind: str, label: str) -> Query:
+    return Query(
+        f"load_{kind}",
+        f"UNWIND $rows AS r MATCH (a:User {{id: r[0]}}), (b:User {{id: r[1]}})"
+        f" MERGE (a)-[e:{label}]->(b) SET e.at = r[2]",
+        write=True,
+    )
+
+
+LOAD_FOLLOWS = _load_user_edges("follows", "FOLLOWS")
+LOAD_BLOCKS = _load_user_edges("blocks", "BLOCKS")
+LOAD_MUTES = _load_user_edges("mutes", "MUTES")
+LOAD_DISMISSALS = _load_user_edges("dismissals", "DISMISSED")
+LOAD_RATINGS = Query(
+    "load_ratings",
+    "UNWIND $rows AS r MATCH (u:User {id: r[0]}), (v:Video {id: r[1]})"
+    " MERGE (u)-[e:RATED]->(v) SET e.stars = r[2], e.at = r[3]",
+    write=True,
+)
+LOAD_WATCHES = Query(
+    "load_watches",
+    "UNWIND $rows AS r MATCH (u:User {id: r[0]}), (v:Video {id: r[1]})"
+    " MERGE (u)-[e:WATCHED]->(v) SET e.at = r[2]",
+    write=True,
+)
+
+# Reading the whole projection back, to compare it with PostgreSQL --------------------------------
+
+DUMP_USERS = Query("dump_users", "MATCH (u:User) RETURN u.id AS id, u.followers AS followers")
+DUMP_VIDEOS = Query(
+    "dump_videos",
+    "MATCH (v:Video)"
+    " RETURN v.id AS id, v.visibility AS visibility, v.owner AS owner, v.popularity AS popularity",
+)
+
+
+def _dump_user_edges(kind: str, label: str) -> Query:
+    return Query(f"dump_{kind}", f"MATCH (a:User)-[:{label}]->(b:User) RETURN a.id AS a, b.id AS b")
+
+
+DUMP_FOLLOWS = _dump_user_edges("follows", "FOLLOWS")
+DUMP_BLOCKS = _dump_user_edges("blocks", "BLOCKS")
+DUMP_MUTES = _dump_user_edges("mutes", "MUTES")
+DUMP_DISMISSALS = _dump_user_edges("dismissals", "DISMISSED")
+DUMP_RATINGS = Query(
+    "dump_ratings", "MATCH (u:User)-[e:RATED]->(v:Video) RETURN u.id AS a, v.id AS b, e.stars AS stars"
+)
+DUMP_WATCHES = Query("dump_watches", "MATCH (u:User)-[:WATCHED]->(v:Video) RETURN u.id AS a, v.id AS b")
+
+# Reads ---------------------------------------------------------------------------------------------
+
+# Friends of friends, ranked by how many people ``$user`` follows follow them (mutual follows),
+# then by fewer followers (someone with few followers is likelier a personal acquaintance).
+PEOPLE_YOU_MAY_KNOW = Query(
+    "people_you_may_know",
+    """
+    MATCH (me:User {id: $user})
+    OPTIONAL MATCH (me)-[:FOLLOWS|BLOCKS|MUTES|DISMISSED]->(out:User)
+    WITH me, collect(out) AS excluded
+    OPTIONAL MATCH (me)<-[:BLOCKS]-(blocker:User)
+    WITH me, excluded, collect(blocker) AS blockers
+    MATCH (me)-[:FOLLOWS]->(f:User)-[:FOLLOWS]->(c:User)
+    WHERE c <> me AND NOT c IN excluded AND NOT c IN blockers
+    WITH c, count(DISTINCT f) AS mutual
+    RETURN c.id AS id, mutual, coalesce(c.followers, 0) AS followers
+    ORDER BY mutual DESC, followers ASC, id ASC
+    LIMIT $limit
+    """,
+)
+
+# Videos that people ``$user`` follows rated ``$stars``+ or watched, with the counts the
+# explanation is made of; friends (mutual follows) weigh more, and so does recent activity.
+SOCIAL_VIDEOS = Query(
+    "social_videos",
+    """
+    MATCH (me:User {id: $user})
+    OPTIONAL MATCH (me)-[:RATED|WATCHED]->(seen:Video)
+    WITH me, collect(seen) AS seen
+    OPTIONAL MATCH (me)-[:MUTES]->(muted:User)
+    WITH me, seen, collect(muted) AS muted
+    OPTIONAL MATCH (me)<-[:FOLLOWS]-(fan:User)
+    WITH me, seen, muted, collect(fan) AS fans
+    MATCH (me)-[:FOLLOWS]->(f:User)-[r:RATED|WATCHED]->(v:Video)
+    WHERE NOT f IN muted AND NOT v IN seen AND v.owner <> $user
+      AND v.visibility IN ['public', 'private']
+      AND (type(r) = 'WATCHED' OR r.stars >= $stars)
+    WITH v, f, type(r) = 'RATED' AS rated, f IN fans AS friend, r.at >= $since AS recent
+    WITH v,
+         count(DISTINCT CASE WHEN rated AND friend THEN f END) AS rated_friends,
+         count(DISTINCT CASE WHEN rated THEN f END) AS rated_following,
+         count(DISTINCT CASE WHEN NOT rated AND friend THEN f END) AS watched_friends,
+         count(DISTINCT CASE WHEN NOT rated THEN f END) AS watched_following,
+         count(DISTINCT CASE WHEN recent AND friend THEN f END) AS recent_friends
+    WITH v, rated_friends, rated_following, watched_friends, watched_following, recent_friends,
+         3 * rated_friends + 2 * rated_following + 2 * watched_friends + watched_following
+           + 3 * recent_friends AS score
+    RETURN v.id AS id, rated_friends, rated_following, watched_friends, watched_following,
+           recent_friends, score, coalesce(v.popularity, 0) AS popularity
+    ORDER BY score DESC, popularity DESC, id ASC
+    LIMIT $limit
+    """,
+)
+
+# The fallback, the same for everyone (so it is cached): public videos most rated 4+ or watched.
+POPULAR_VIDEOS = Query(
+    "popular_videos",
+    """
+    MATCH (v:Video)
+    WHERE v.visibility = 'public' AND v.popularity > 0
+    RETURN v.id AS id, v.popularity AS popularity, v.owner AS owner
+    ORDER BY popularity DESC, id ASC
+    LIMIT $limit
+    """,
+)
+
+
+def _catalog() -> frozenset[Query]:
+    found: set[Query] = set()
+    for value in list(globals().values()):
+        members = (
+            value.values() if isinstance(value, dict) else value if isinstance(value, tuple) else [value]
+        )
+        found.update(member for member in members if isinstance(member, Query))
+    return frozenset(found)
+
+
+CATALOG = _catalog()  # every query a backend will run

@@ -1,0 +1,68 @@
+"""``mydrtv graph check`` and ``mydrtv graph rebuild``, run as the operator runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import uuid
+
+import asyncpg
+
+from app.settings import Settings
+
+
+async def mydrtv(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_check_finds_a_stale_graph_and_rebuild_fixes_it(settings: Settings, falkordb_url: str) -> None:
+    users = [(uuid.uuid4(), f"cli_{uuid.uuid4().hex[:10]}") for _ in range(4)]  # the last follows nobody
+    connection = await asyncpg.connect(settings.database_url)
+    try:
+        await connection.executemany("INSERT INTO users (id, handle) VALUES ($1, $2)", users)
+        # Written behind the outbox's back, as if the graph had been lost or never fed.
+        await connection.execute(
+            "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2), ($2, $3)",
+            *(u[0] for u in users[:3]),
+        )
+    finally:
+        await connection.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYDRTV_")}
+    env |= {
+        "MYDRTV_DATABASE_URL": settings.database_url,
+        "MYDRTV_IDENTITY_DATABASE_URL": settings.identity_database_url,
+        "MYDRTV_GRAPH_URL": falkordb_url,
+        "MYDRTV_GRAPH_NAME": f"cli-{uuid.uuid4().hex[:8]}",
+        "MYDRTV_LOG_LEVEL": "WARNING",
+    }
+
+    code, out, _ = await mydrtv(env, "graph", "check")
+    assert code == 1
+    report = json.loads(out)
+    assert not report["consistent"] and len(report["differences"]["follows"]["missing"]) == 2
+
+    code, out, err = await mydrtv(env, "graph", "rebuild")
+    assert code == 0, err
+    rebuilt = json.loads(out)
+    assert rebuilt["loaded"]["follows"] == 2 and rebuilt["loaded"]["users"] == 4
+
+    code, out, _ = await mydrtv(env, "graph", "check")
+    assert code == 0 and json.loads(out) == {"consistent": True, "differences": {}}
+
+    code, _, err = await mydrtv(
+        env | {"MYDRTV_GRAPH_URL": "bolt://127.0.0.1:7687?dialect=cobol"}, "graph", "check"
+    )
+    assert code == 2 and "dialect" in err

@@ -174,10 +174,11 @@ async def test_unknown_things_are_404(api: Client, owner: Person) -> None:
 
 async def test_the_author_edits_within_the_window_only(api: Client, social: Settings, owner: Person) -> None:
     video = await new_video(api, owner)
-    comment = await post(api, owner, video, "typo")
     other = await person(social)
     async with watching(social) as bus:
         await bus.subscribe(video_channel(video))
+        comment = await post(api, owner, video, "typo")
+        assert (await next_event(bus, video_channel(video)))["type"] == "comment.created"
         edited = await api.patch(f"/comments/{comment['id']}", json={"body": "fixed"}, headers=owner.headers)
         event = await next_event(bus, video_channel(video))
     assert edited.status_code == 200

@@ -111,9 +111,10 @@ async def test_an_edit_with_a_held_word_takes_the_comment_back_to_review(
     await api.post(
         "/moderation/held-words", json={"word": "frobnicate", "video_id": video}, headers=moderator.headers
     )
-    comment = await post(api, author, video, "harmless")
     async with watching(social) as bus:
         await bus.subscribe(video_channel(video))
+        comment = await post(api, author, video, "harmless")
+        assert (await next_event(bus, video_channel(video)))["type"] == "comment.created"
         edited = await api.patch(
             f"/comments/{comment['id']}", json={"body": "let us frobnicate"}, headers=author.headers
         )

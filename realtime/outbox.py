@@ -140,8 +140,11 @@ class Relay:
                     await self.drain()
                 except Exception:
                     log.exception("outbox relay failed; retrying")
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+                # arrives as the event is set, and the loop would then never end.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                    async with asyncio.timeout(self._poll_seconds):
+                        await self._wake.wait()
         finally:
             with contextlib.suppress(Exception):
                 await connection.close()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
@@ -15,7 +12,6 @@ from app.settings import SettingsError
 Probe = Callable[[], Awaitable[None]]
 
 GRAPH_SCHEMES = ("falkor", "falkors", "redis", "rediss", "bolt", "neo4j", "bolt+s", "neo4j+s")
-STORAGE_SCHEMES = ("file",)
 
 
 def redis_probe(client: Redis) -> Probe:
@@ -53,23 +49,5 @@ def _neo4j_probe(url: str) -> Probe:
     async def probe() -> None:
         async with AsyncGraphDatabase.driver(plain, auth=auth) as driver:
             await driver.verify_connectivity()
-
-    return probe
-
-
-def storage_probe(url: str) -> Probe:
-    parts = urlsplit(url)
-    if parts.scheme not in STORAGE_SCHEMES:
-        raise SettingsError(f"MYDRTV_STORAGE_URL: unsupported scheme {parts.scheme!r}; use {STORAGE_SCHEMES}")
-    root = Path(parts.path)
-
-    def check() -> None:
-        if not root.is_dir():
-            raise RuntimeError(f"{root} is not a directory")
-        if not os.access(root, os.W_OK):
-            raise RuntimeError(f"{root} is not writable")
-
-    async def probe() -> None:
-        await asyncio.to_thread(check)
 
     return probe

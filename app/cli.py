@@ -1,4 +1,4 @@
-"""The ``mydrtv`` command: ``serve``, ``dev``, ``migrate``, ``create-admin`` and ``graph``."""
+"""The ``mydrtv`` command: ``serve``, ``dev``, ``worker``, ``migrate``, ``create-admin`` and ``graph``."""
 
 from __future__ import annotations
 
@@ -69,6 +69,28 @@ async def seed_demo(settings: Settings) -> None:
     log.info("demo content", extra={"videos_added": added})
 
 
+async def seed_demo_media(settings: Settings) -> None:
+    """Give the demo videos real HLS: test patterns made by ffmpeg, queued for the worker."""
+    from app.db import Database
+    from app.factory import job_queue, media_storage
+    from app.videos.service import VideoService
+    from media import demo
+    from media.uploads import Uploads
+
+    storage = media_storage(settings)
+    if storage is None:
+        return
+    db = Database("main", settings.database_url)
+    await db.start(max_size=2)
+    try:
+        uploads = Uploads(db, storage, VideoService(db), job_queue(settings, db), max_bytes=2**40)
+        queued = await demo.seed_media(db, uploads)
+    finally:
+        await storage.close()
+        await db.stop()
+    log.info("demo media", extra={"videos_queued": queued})
+
+
 class _Server(uvicorn.Server):
     """uvicorn, but on SIGTERM or SIGINT websocket clients hear "reconnect elsewhere" first."""
 
@@ -124,6 +146,30 @@ async def serve(settings: Settings) -> None:
         raise SystemExit(3)
 
 
+async def worker(settings: Settings) -> None:
+    """The worker role: transcoding jobs only, for deployments that keep them off the API."""
+    from app.db import Database
+    from app.factory import bus_for, media_storage, transcode_worker
+    from app.videos.service import VideoService
+    from migrations import runner
+
+    settings.require("database_url", "storage_url")
+    storage = media_storage(settings)
+    assert storage is not None
+    db = Database("main", settings.database_url)
+    bus = bus_for(settings)
+    await db.start(max_size=4)
+    try:
+        await runner.check(db.engine, db.name, db.url)
+        await bus.start()
+        log.info("transcode worker started")
+        await transcode_worker(settings, db, storage, bus, VideoService(db)).run()
+    finally:
+        await bus.stop()
+        await storage.close()
+        await db.stop()
+
+
 def dev(settings: Settings) -> None:
     from app.embedded.stack import EmbeddedStack, StackBusy
 
@@ -150,6 +196,7 @@ def dev(settings: Settings) -> None:
             await stack.create_databases()
             await migrate(configured)
             await seed_demo(configured)
+            await seed_demo_media(configured)
             await serve(configured)
 
         asyncio.run(run())
@@ -212,6 +259,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the API on the configured backends")
     commands.add_parser("dev", help="start the embedded stack, migrate, and serve")
+    commands.add_parser(
+        "worker", help="run transcoding jobs (the API runs them too unless MYDRTV_MEDIA_WORKER=false)"
+    )
     commands.add_parser("migrate", help="apply pending migrations to both databases")
     admin = commands.add_parser("create-admin", help="create an account with the admin role")
     admin.add_argument("--email", required=True)
@@ -240,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(serve(settings))
         elif args.command == "dev":
             dev(settings)
+        elif args.command == "worker":
+            asyncio.run(worker(settings))
         elif args.command == "migrate":
             asyncio.run(migrate(_with_embedded_urls(settings)))
         elif args.command == "create-admin":

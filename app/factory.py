@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -31,7 +30,7 @@ from app.feed.controller import FeedController
 from app.feed.push import FeedPusher
 from app.feed.service import FeedService
 from app.health.controller import HealthController
-from app.health.probes import Probe, graph_probe, redis_probe, storage_probe
+from app.health.probes import Probe, graph_probe, redis_probe
 from app.identity.store import IdentityStore
 from app.identity.tables import TABLES as IDENTITY_TABLES
 from app.moderation.controller import ModerationController
@@ -56,6 +55,15 @@ from graph.base import Graph
 from graph.falkordb import FalkorGraph
 from graph.neo4j import Neo4jGraph
 from graph.projector import Projector
+from media.controller import MediaController
+from media.jobs import JobQueue
+from media.purge import MEDIA_CHANNEL, Purger
+from media.serving import MediaServer
+from media.signing import MediaTokens
+from media.storage import open_storage
+from media.storage.base import Storage
+from media.uploads import Uploads
+from media.worker import TranscodeWorker
 from migrations import runner
 from realtime.bus.base import Bus
 from realtime.bus.memory import MemoryBus
@@ -87,6 +95,16 @@ async def _set_up_graph(graph: Graph) -> None:
         log.warning("graph schema setup failed; retried with the first graph change", exc_info=True)
 
 
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel a background task and wait for it to end, cancelling again if a library it was
+    inside swallowed the cancellation (seen with the outbox relay: it then polled for ever)."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=1.0)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+
 def _constant(value: Any) -> Provide:
     async def provide() -> Any:
         return value
@@ -107,6 +125,47 @@ def graph_backend(settings: Settings) -> Graph | None:
     return FalkorGraph(settings.graph_url, settings.graph_name)
 
 
+def bus_for(settings: Settings) -> Bus:
+    """Redis when ``redis_url`` is set (many processes), else in-process memory (one process)."""
+    if settings.redis_url:
+        return RedisBus(
+            settings.redis_url,
+            settings.redis_namespace,
+            settings.bus_history_size,
+            settings.bus_history_seconds,
+        )
+    return MemoryBus(settings.bus_history_size, settings.bus_history_seconds)
+
+
+def media_storage(settings: Settings) -> Storage | None:
+    """The object storage ``storage_url`` names (file:// or s3://); none when it is empty."""
+    if not settings.storage_url:
+        return None
+    return open_storage(settings.storage_url, part_bytes=settings.s3_part_bytes)
+
+
+def job_queue(settings: Settings, main: Database) -> JobQueue:
+    return JobQueue(
+        main, lease_seconds=settings.transcode_lease_seconds, max_attempts=settings.transcode_max_attempts
+    )
+
+
+def transcode_worker(
+    settings: Settings, main: Database, storage: Storage, bus: Bus, videos: VideoService
+) -> TranscodeWorker:
+    return TranscodeWorker(
+        main,
+        storage,
+        job_queue(settings, main),
+        bus,
+        videos,
+        preset=settings.transcode_preset,
+        segment_seconds=settings.transcode_segment_seconds,
+        work_dir=settings.media_work_dir,
+        poll_seconds=settings.transcode_poll_seconds,
+    )
+
+
 def create_app(settings: Settings) -> Litestar:
     settings.require("database_url", "identity_database_url", "jwt_secret")
     if len(settings.jwt_secret) < 32:
@@ -117,8 +176,9 @@ def create_app(settings: Settings) -> Litestar:
     probes: dict[str, Probe] = {}
     if settings.graph_url:
         probes["graph"] = graph_probe(settings.graph_url)
-    if settings.storage_url:
-        probes["storage"] = storage_probe(settings.storage_url)
+    storage = media_storage(settings)
+    if storage is not None:
+        probes["storage"] = storage.ping
     main = Database("main", settings.database_url, MAIN_TABLES)
     identity = Database("identity", settings.identity_database_url, IDENTITY_TABLES)
     redis = redis_client(settings.redis_url) if settings.redis_url else None
@@ -126,16 +186,7 @@ def create_app(settings: Settings) -> Litestar:
     if redis is not None:
         probes["redis"] = redis_probe(redis)
 
-    bus: Bus = (
-        RedisBus(
-            settings.redis_url,
-            settings.redis_namespace,
-            settings.bus_history_size,
-            settings.bus_history_seconds,
-        )
-        if settings.redis_url
-        else MemoryBus(settings.bus_history_size, settings.bus_history_seconds)
-    )
+    bus = bus_for(settings)
     presence: Presence = (
         RedisPresence(settings.redis_url, settings.redis_namespace, settings.presence_ttl_seconds)
         if settings.redis_url
@@ -219,6 +270,24 @@ def create_app(settings: Settings) -> Litestar:
     relay_handlers[RATINGS_CHANNEL] = rating_broadcaster.changed
     background.append(rating_broadcaster.run)
 
+    # Media (issue 7): uploads, the transcoding worker, serving; only with storage configured.
+    media_routes: list[type[MediaController]] = []
+    worker: TranscodeWorker | None = None
+    if storage is not None:
+        worker = transcode_worker(settings, main, storage, bus, videos)
+        services["uploads"] = Uploads(
+            main,
+            storage,
+            videos,
+            job_queue(settings, main),
+            max_bytes=settings.media_max_upload_bytes,
+            spool_dir=settings.media_spool_dir,
+        )
+        tokens = MediaTokens(settings.jwt_secret, settings.jwt_issuer, settings.media_signed_url_seconds)
+        services["media"] = MediaServer(main, storage, videos, tokens, redirect=settings.media_redirect)
+        relay_handlers[MEDIA_CHANNEL] = Purger(storage).handle
+        media_routes.append(MediaController)
+
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         started: list[Database] = []
@@ -235,16 +304,18 @@ def create_app(settings: Settings) -> Litestar:
                 relay = Relay(main, bus, handlers=relay_handlers)
                 started_tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
                 started_tasks += [asyncio.create_task(job()) for job in background]
+            if worker is not None and settings.media_worker:
+                started_tasks.append(asyncio.create_task(worker.run(), name="transcode-worker"))
             yield
         finally:
             for task in started_tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await _stop(task)
             await node.stop()
             await party_store.close()
             if graph is not None:
                 await graph.close()
+            if storage is not None:
+                await storage.close()
             for db in started:
                 await db.stop()
             if redis is not None:
@@ -263,6 +334,7 @@ def create_app(settings: Settings) -> Litestar:
             SocialController,
             DiscoveryController,
             FeedController,
+            *media_routes,
             gateway_socket,
         ],
         dependencies={

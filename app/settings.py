@@ -25,7 +25,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     identity_database_url: str = ""
     redis_url: str = ""  # empty: in-process memory
     graph_url: str = ""  # falkor://, redis:// (FalkorDB) or bolt://, neo4j:// (Neo4j); empty: none
-    storage_url: str = ""  # file:///path (s3:// comes with the media issue); empty: none
+    storage_url: str = ""  # file:///path or s3://bucket/prefix?endpoint_url=...; empty: no media
     redis_namespace: str = "mydrtv"  # prefix of every Redis key this deployment writes
     # Auth.
     jwt_secret: str = ""
@@ -66,6 +66,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     graph_name: str = "mydrtv"  # FalkorDB: the graph's key (Neo4j: the database is the URL's path)
     suggestions_cache_seconds: float = 60.0  # people-you-may-know rankings are kept this long per user
     popular_videos_cache_seconds: float = 30.0  # the popular-videos fallback is shared this long
+    # Media: uploads, transcoding, serving.
+    media_max_upload_bytes: int = 4 * 1024**3
+    media_worker: bool = True  # run the transcoding worker in this process (``mydrtv worker`` runs one alone)
+    media_redirect: bool = False  # S3: answer segment and poster requests with presigned S3 URLs
+    media_signed_url_seconds: int = 4 * 3600  # how long a private video's signed media URLs work
+    media_spool_dir: str = ""  # where uploads are spooled before storage; empty: the system's temp dir
+    media_work_dir: str = ""  # where the worker transcodes; empty: the system's temp dir
+    s3_part_bytes: int = 8 * 1024**2  # multipart upload part size (S3 wants at least 5 MiB)
+    transcode_preset: str = "veryfast"  # x264 preset: speed against size
+    transcode_segment_seconds: int = 4
+    transcode_lease_seconds: float = 60.0  # a worker silent this long has died: its job is retried
+    transcode_max_attempts: int = 3
+    transcode_poll_seconds: float = 5.0  # how often an idle worker looks for jobs whose lease ran out
     # Operations.
     log_level: str = "INFO"
     data_dir: str = ".data"  # where the embedded stack keeps its servers' data

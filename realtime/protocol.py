@@ -147,6 +147,13 @@ class Publication(msgspec.Struct, tag="publication", frozen=True):
     data: msgspec.Raw  # the event as its publisher encoded it
 
 
+class Event(msgspec.Struct, tag="event", frozen=True):
+    """An ephemeral event of a channel (progress, say): delivered live only, never recovered."""
+
+    channel: str
+    data: msgspec.Raw  # the event as its publisher encoded it
+
+
 class Subscribed(msgspec.Struct, tag="subscribed", frozen=True):
     id: int
     channel: str
@@ -237,6 +244,7 @@ class PartyReaction(msgspec.Struct, tag="party_reaction", frozen=True):
 ServerMessage = (
     Connected
     | Publication
+    | Event
     | Subscribed
     | Unsubscribed
     | Refreshed

@@ -15,6 +15,14 @@ from app.settings import Settings
 from tests.services import free_port
 
 
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a ``mydrtv`` child process exactly ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYDRTV_")}
+    for name, value in msgspec.structs.asdict(settings).items():
+        env[f"MYDRTV_{name.upper()}"] = str(value)
+    return env
+
+
 class ServerProcess:
     def __init__(self, settings: Settings) -> None:
         self.port = free_port()
@@ -32,10 +40,7 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def _env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MYDRTV_")}
-        for name, value in msgspec.structs.asdict(self.settings).items():
-            env[f"MYDRTV_{name.upper()}"] = str(value)
-        return env
+        return settings_env(self.settings)
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(

@@ -43,6 +43,7 @@ class Video(msgspec.Struct):
     duration_seconds: float | None
     created_at: datetime
     updated_at: datetime
+    failure_reason: str | None = None  # why the last upload could not be transcoded, when ``failed``
 
 
 class VideoPage(msgspec.Struct):

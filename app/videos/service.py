@@ -21,12 +21,13 @@ from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.pagination import decode_cursor, encode_cursor
 from app.videos.schemas import Member, NewVideo, UserRef, Video, VideoChange, VideoPage
 from graph.events import VideoChanged, enqueue_change
+from media.purge import enqueue_purge
 from realtime.outbox import enqueue
 
 STAFF = ("moderator", "admin")
 
 _SELECT = """
-SELECT v.id, v.title, v.description, v.visibility, v.status, v.duration_seconds,
+SELECT v.id, v.title, v.description, v.visibility, v.status, v.duration_seconds, v.failure_reason,
        v.created_at, v.updated_at, u.id AS owner_id, u.handle AS owner_handle
 FROM videos v JOIN users u ON u.id = v.owner_id
 """
@@ -49,6 +50,7 @@ def _video(row: dict[str, Any]) -> Video:
         duration_seconds=row["duration_seconds"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        failure_reason=row["failure_reason"],
     )
 
 
@@ -92,6 +94,11 @@ class VideoService:
         if row is None or not await self._may_view(video_id, row["visibility"], row["owner_id"], viewer):
             raise NotFound("no such video", code="video_not_found")
         return _video(row)
+
+    async def find(self, video_id: uuid.UUID) -> Video | None:
+        """The video whatever its visibility: for the system's own jobs, never for a viewer."""
+        row = await self._row(video_id)
+        return _video(row) if row else None
 
     async def visible_among(
         self, video_ids: Sequence[uuid.UUID], viewer: Principal | None
@@ -194,6 +201,7 @@ class VideoService:
         async with self._db.engine.transaction():
             await self._db.fetch("DELETE FROM videos WHERE id = {}", video_id)
             await enqueue_change(self._db, VideoChanged(str(video_id)))
+            await enqueue_purge(self._db, video_id)
         self._visibility.pop(str(video_id), None)
 
     async def public(self, cursor: str | None, limit: int) -> VideoPage:

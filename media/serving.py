@@ -1,0 +1,168 @@
+"""Serving a video's HLS: playlists, segments and posters, straight from storage.
+
+URLs name the generation (``/media/{video_id}/{generation}/...``), so everything under one URL
+never changes: segments and playlists alike are cached for a year as immutable, and a new upload
+gets new URLs. Only the current and the previous generation are served; a generation still being
+written is in neither, so nothing half-written is ever served.
+
+Public and unlisted videos are open to all. A private video's media needs a signed URL
+(``/media/t/{token}/...``, see ``media.signing``) from ``GET /videos/{id}/playback``, which checks
+who may watch. With S3 and ``media_redirect`` on, segments and posters are answered with a
+redirect to a presigned S3 URL; playlists are always served here, so their relative URLs keep
+pointing at this server.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from litestar import Response
+from litestar.response import Redirect, Stream
+
+from app.auth.tokens import Principal
+from app.db import Database
+from app.errors import Conflict, Forbidden, NotFound
+from app.videos.service import VideoService
+from media.ranges import RangeNotSatisfiable, parse_range
+from media.signing import MediaTokens
+from media.storage.base import ObjectInfo, Storage
+from media.worker import hls_prefix
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class Playback(msgspec.Struct):
+    video_id: uuid.UUID
+    master_url: str  # an HLS master playlist; relative URLs inside it resolve against this one
+    poster_url: str
+    expires_at: datetime | None  # signed URLs (private videos) stop working then; ask again
+
+
+class _Where(msgspec.Struct, frozen=True):
+    private: bool
+    generations: tuple[str, ...]  # the ones served: current first, then the previous
+
+
+class MediaServer:
+    def __init__(
+        self,
+        db: Database,
+        storage: Storage,
+        videos: VideoService,
+        tokens: MediaTokens,
+        *,
+        redirect: bool,
+        cache_seconds: float = 2.0,
+    ) -> None:
+        self._db = db
+        self._storage = storage
+        self._videos = videos
+        self._tokens = tokens
+        self._redirect = redirect
+        self._cache_seconds = cache_seconds
+        self._where: dict[uuid.UUID, tuple[float, _Where | None]] = {}
+
+    async def playback(self, video_id: uuid.UUID, viewer: Principal | None) -> Playback:
+        """Where ``viewer`` can play ``video_id`` from: 404 if they may not see it, 409 if not ready."""
+        video = await self._videos.visible(video_id, viewer)
+        where = await self._locate(video_id, fresh=True)
+        if where is None or not where.generations:
+            raise Conflict(
+                f"the video has no playable media yet (status {video.status})", code="media_not_ready"
+            )
+        base = f"/media/{video_id}/{where.generations[0]}/"
+        expires_at = None
+        if where.private:
+            token, expires = self._tokens.issue(video_id)
+            base = f"/media/t/{token}/{video_id}/{where.generations[0]}/"
+            expires_at = datetime.fromtimestamp(expires, UTC)
+        return Playback(
+            video_id=video_id,
+            master_url=base + "master.m3u8",
+            poster_url=base + "poster.jpg",
+            expires_at=expires_at,
+        )
+
+    async def _locate(self, video_id: uuid.UUID, fresh: bool = False) -> _Where | None:
+        now = time.monotonic()
+        cached = self._where.get(video_id)
+        if cached is not None and cached[0] > now and not fresh:
+            return cached[1]
+        rows = await self._db.fetch(
+            "SELECT visibility, media_generation, previous_generation FROM videos WHERE id = {}", video_id
+        )
+        where = None
+        if rows:
+            row = rows[0]
+            served = tuple(g for g in (row["media_generation"], row["previous_generation"]) if g)
+            where = _Where(private=row["visibility"] == "private", generations=served)
+        if len(self._where) > 10_000:
+            self._where.clear()
+        self._where[video_id] = (now + self._cache_seconds, where)
+        return where
+
+    async def serve(
+        self,
+        video_id: uuid.UUID,
+        generation: str,
+        path: str,
+        headers: Any,
+        *,
+        token: str | None = None,
+        head: bool = False,
+    ) -> Response[Any]:
+        """One file of a generation, with ranges, validators and the caching its URL allows."""
+        expires = self._tokens.check(token, video_id) if token is not None else None
+        where = await self._locate(video_id)
+        if where is None or generation not in where.generations:
+            raise NotFound("no such media", code="media_not_found")
+        if where.private and expires is None:
+            raise Forbidden("this video is private: its media needs a signed URL", code="signed_url_required")
+        name = path.lstrip("/")
+        if not name or ".." in name.split("/"):
+            raise NotFound("no such media", code="media_not_found")
+        key = hls_prefix(video_id, generation) + name
+        info = await self._storage.stat(key)
+        if info is None:
+            raise NotFound("no such media", code="media_not_found")
+        cache = IMMUTABLE if expires is None else f"private, max-age={max(0, int(expires - time.time()))}"
+        common = {"ETag": f'"{info.etag}"', "Cache-Control": cache, "Accept-Ranges": "bytes"}
+        if _matches(headers.get("if-none-match"), info.etag):
+            return Response(content=None, status_code=304, headers=common)
+        if self._redirect and not name.endswith(".m3u8"):
+            lifetime = 3600 if expires is None else int(expires - time.time())
+            url = await self._storage.presigned_url(key, lifetime)
+            if url is not None:
+                return Redirect(url, status_code=302, headers={"Cache-Control": "private, max-age=60"})
+        return self._body(key, info, headers.get("range"), common, head)
+
+    def _body(
+        self, key: str, info: ObjectInfo, range_header: str | None, common: dict[str, str], head: bool
+    ) -> Response[Any]:
+        try:
+            span = parse_range(range_header, info.size)
+        except RangeNotSatisfiable:
+            return Response(
+                content=b"",
+                status_code=416,
+                headers={**common, "Content-Range": f"bytes */{info.size}"},
+            )
+        start, end = span if span is not None else (0, info.size)
+        status = 206 if span is not None else 200
+        headers = {**common, "Content-Length": str(end - start), "Content-Type": info.content_type}
+        if span is not None:
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{info.size}"
+        if head:
+            return Response(content=None, status_code=status, headers=headers)
+        return Stream(self._storage.read(key, start, end), status_code=status, headers=headers)
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or f'"{etag}"' in tags

@@ -1,0 +1,269 @@
+"""The transcoding worker: claims jobs, turns a source into an HLS generation, publishes it.
+
+A job runs in a temporary directory: download the source, probe it, transcode the ladder with
+ffmpeg, then store every file under a generation of its own. Only when all of them are stored does
+one transaction fence the job (is it still this claim's?), point the video at the new generation
+and record the events. A failure at any step deletes what the attempt stored, so no half-written
+rendition is ever served.
+
+Bad media (the probe or ffmpeg refuses it) fails the job for good, with ffmpeg's reason. Anything
+else (storage or database trouble, a crash) is retried: an exception gives the job back after a
+delay; a worker that dies stops renewing its lease and another claims the job when it runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import msgspec
+
+from app.db import Database
+from app.feed import activity
+from app.videos.schemas import Video
+from app.videos.service import VideoService
+from media.events import MediaProgress, MediaStatus
+from media.ffmpeg import FfmpegFailed
+from media.jobs import NOTIFY_CHANNEL, Job, JobQueue
+from media.probe import MediaRejected, probe
+from media.storage.base import Storage
+from media.transcode import transcode
+from realtime import protocol
+from realtime.bus.base import Bus
+from realtime.outbox import enqueue
+
+log = logging.getLogger("mydrtv.media")
+
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".jpg": "image/jpeg",
+}
+_PROGRESS_SECONDS = 0.5  # progress events per video, at most one this often
+
+
+class LeaseLost(Exception):
+    """The job is no longer this claim's: superseded by a newer upload, or claimed again."""
+
+
+def hls_prefix(video_id: object, generation: str) -> str:
+    return f"videos/{video_id}/hls/{generation}/"
+
+
+def content_type(name: str) -> str:
+    return CONTENT_TYPES.get(os.path.splitext(name)[1], "application/octet-stream")
+
+
+class TranscodeWorker:
+    def __init__(
+        self,
+        db: Database,
+        storage: Storage,
+        queue: JobQueue,
+        bus: Bus,
+        videos: VideoService,
+        *,
+        preset: str,
+        segment_seconds: int,
+        work_dir: str | None = None,
+        poll_seconds: float = 5.0,
+        retry_seconds: float = 10.0,
+    ) -> None:
+        self._db = db
+        self._storage = storage
+        self.queue = queue
+        self._bus = bus
+        self._videos = videos
+        self._preset = preset
+        self._segment_seconds = segment_seconds
+        self._work_dir = work_dir or None
+        self._poll_seconds = poll_seconds
+        self._retry_seconds = retry_seconds
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self._wake = asyncio.Event()
+
+    async def run(self) -> None:
+        """Work until cancelled: every job there is, then wait for a notification (or poll)."""
+        connection = await asyncpg.connect(self._db.url)
+        try:
+            await connection.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+            while True:
+                self._wake.clear()
+                try:
+                    while (job := await self.queue.claim(self.name)) is not None:
+                        await self.process(job)
+                except Exception:
+                    log.exception("transcode worker failed; retrying")
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+                # arrives as the event is set, and the loop would then never end.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._poll_seconds):
+                        await self._wake.wait()
+        finally:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    async def process(self, job: Job) -> None:
+        """Run one claimed job to its end: ready, failed, retried later, or lost to another claim."""
+        video = await self._videos.find(job.video_id)
+        if video is None:
+            await self.queue.fail(job, "the video was deleted")
+            return
+        if job.attempts > job.max_attempts:  # its workers kept dying mid-job
+            await self._give_up(job, video, f"processing failed {job.max_attempts} times")
+            return
+        log.info("transcoding", extra={"job": job.id, "video": str(job.video_id), "attempt": job.attempts})
+        await self._announce(job, video, "processing", None)
+        prefix = hls_prefix(job.video_id, job.generation)
+        work = asyncio.create_task(self._produce(job, video, prefix))
+        lost = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_lease(job, work, lost))
+        try:
+            await work
+            await self._publish(job, prefix)
+        except asyncio.CancelledError:
+            await self._discard(prefix)
+            if not lost.is_set():  # shutting down: hand the job back at once, attempt unspent
+                await self.queue.release(job)
+                raise
+            log.warning("transcode job lost its lease; dropped", extra={"job": job.id})
+        except (MediaRejected, FfmpegFailed) as exc:
+            await self._discard(prefix)
+            await self._give_up(job, video, str(exc))
+        except LeaseLost:
+            await self._discard(prefix)
+            log.warning("transcode job superseded; dropped", extra={"job": job.id})
+        except Exception as exc:
+            log.exception("transcode job failed", extra={"job": job.id})
+            await self._discard(prefix)
+            detail = f"{type(exc).__name__}: {exc}"  # for operators (transcode_jobs), not viewers
+            if job.attempts >= job.max_attempts:
+                await self._give_up(job, video, f"processing failed {job.attempts} times", detail)
+            else:
+                await self.queue.retry(job, detail, self._retry_seconds * job.attempts)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+    async def _produce(self, job: Job, video: Video, prefix: str) -> None:
+        progress = _Progress(self._bus, video)
+        with tempfile.TemporaryDirectory(prefix="mydrtv-transcode-", dir=self._work_dir) as tmp:
+            source = Path(tmp) / "source"
+            await self._storage.download(job.source_key, source)
+            info = await probe(source)
+            out = Path(tmp) / "hls"
+            out.mkdir()
+            output = await transcode(
+                source,
+                out,
+                info,
+                segment_seconds=self._segment_seconds,
+                preset=self._preset,
+                on_progress=lambda fraction: progress("transcoding", fraction),
+            )
+            for done, name in enumerate(output.files, start=1):
+                await self._storage.put_file(prefix + name, out / name, content_type(name))
+                await progress("storing", done / len(output.files))
+
+    async def _keep_lease(self, job: Job, work: asyncio.Task[None], lost: asyncio.Event) -> None:
+        while True:
+            await asyncio.sleep(self.queue.lease_seconds / 3)  # a period, not a wait for an event
+            if not await self.queue.renew(job):
+                lost.set()
+                work.cancel()
+                return
+
+    async def _publish(self, job: Job, prefix: str) -> None:
+        generation = prefix.rstrip("/").rsplit("/", 1)[1]
+        async with self._db.engine.transaction():
+            if not await self.queue.finish(job):
+                raise LeaseLost
+            rows = await self._db.fetch(
+                "UPDATE videos v SET status = 'ready', failure_reason = NULL, media_generation = {},"
+                " previous_generation = old.media_generation, updated_at = now()"
+                " FROM (SELECT media_generation, previous_generation FROM videos WHERE id = {} FOR UPDATE)"
+                " AS old WHERE v.id = {}"
+                " RETURNING old.previous_generation AS retired, old.media_generation IS NULL AS first",
+                generation,
+                job.video_id,
+                job.video_id,
+            )
+            video = await self._videos.find(job.video_id)
+            if video is None or not rows:
+                raise LeaseLost  # deleted meanwhile: the purge takes the files
+            await self._events(video, "ready", None)
+            if rows[0]["first"]:  # followers hear of a video once, when it first plays
+                await activity.record(self._db, video.owner.id, "uploaded", video_id=video.id)
+        retired = rows[0]["retired"]
+        if retired:
+            await self._discard(hls_prefix(job.video_id, retired))
+        log.info("transcoded", extra={"job": job.id, "video": str(job.video_id), "generation": generation})
+
+    async def _announce(self, job: Job, video: Video, status: str, reason: str | None) -> None:
+        async with self._db.engine.transaction():
+            await self._db.fetch(
+                "UPDATE videos SET status = {}, failure_reason = {}, updated_at = now() WHERE id = {}",
+                status,
+                reason,
+                job.video_id,
+            )
+            changed = await self._videos.find(job.video_id)
+            if changed is not None:
+                await self._events(changed, status, reason)
+
+    async def _give_up(self, job: Job, video: Video, reason: str, detail: str | None = None) -> None:
+        """Fail the job for good; ``reason`` is shown to viewers, ``detail`` only kept on the job."""
+        async with self._db.engine.transaction():
+            if not await self.queue.fail(job, detail or reason):
+                return
+            await self._db.fetch(
+                "UPDATE videos SET status = 'failed', failure_reason = {}, updated_at = now() WHERE id = {}",
+                reason,
+                job.video_id,
+            )
+            changed = await self._videos.find(job.video_id)
+            if changed is not None:
+                await self._events(changed, "failed", reason)
+        log.warning("transcode failed", extra={"job": job.id, "video": str(job.video_id), "reason": reason})
+
+    async def _events(self, video: Video, status: str, reason: str | None) -> None:
+        event = msgspec.convert({"video_id": video.id, "status": status, "reason": reason}, MediaStatus)
+        await enqueue(self._db, f"user:{video.owner.id}", msgspec.json.encode(event))
+        await self._videos.announce(video)
+
+    async def _discard(self, prefix: str) -> None:
+        try:
+            await self._storage.delete_prefix(prefix)
+        except Exception:
+            log.exception("could not delete %s; it is never served, but takes space", prefix)
+
+
+class _Progress:
+    """Ephemeral progress events for the uploader, at most one per ``_PROGRESS_SECONDS``."""
+
+    def __init__(self, bus: Bus, video: Video) -> None:
+        self._bus = bus
+        self._video = video
+        self._last = 0.0
+
+    async def __call__(self, stage: str, fraction: float) -> None:
+        now = time.monotonic()
+        if fraction < 1.0 and now - self._last < _PROGRESS_SECONDS:
+            return
+        self._last = now
+        event = msgspec.convert(
+            {"video_id": self._video.id, "stage": stage, "fraction": round(fraction, 4)}, MediaProgress
+        )
+        channel = f"user:{self._video.owner.id}"
+        frame = protocol.Event(channel=channel, data=msgspec.Raw(msgspec.json.encode(event)))
+        await self._bus.broadcast(channel, protocol.encoder.encode(frame))

@@ -226,6 +226,27 @@ async def test_a_killed_worker_s_job_is_retried_by_another(
     assert (job["state"], job["attempts"]) == ("done", 2)
 
 
+async def test_a_stopped_worker_hands_its_job_back(
+    api: Client, media_settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    owner = await person(media_settings)
+    long_clip = tmp_path / "long.mp4"
+    await make_test_clip(long_clip, seconds=12, width=854, height=480)
+    await db.fetch("UPDATE transcode_jobs SET state = 'superseded' WHERE state IN ('queued', 'running')")
+    async with watching(media_settings) as bus:
+        events = media_events(bus, owner.id)
+        await bus.subscribe(f"user:{owner.id}")
+        video = await _upload(api, owner, long_clip.read_bytes())
+        worker = await _start_worker(media_settings)
+        await _next_progress(events, video)
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(worker.wait(), 30) == 0
+
+    job = await _job(db, video)
+    assert (job["state"], job["attempts"]) == ("queued", 0)
+    assert _files(Path(media_settings.storage_url.removeprefix("file://")), video) == []
+
+
 async def _start_worker(settings: Settings) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,

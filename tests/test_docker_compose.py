@@ -154,7 +154,9 @@ def test_dockerfile_entrypoint_is_mydrtv() -> None:
     assert argv == ["mydrtv"]
 
 
-@pytest.mark.parametrize(("service", "command"), [("api", "serve"), ("migrate", "migrate")])
+@pytest.mark.parametrize(
+    ("service", "command"), [("api", "serve"), ("migrate", "migrate"), ("worker", "worker")]
+)
 def test_commands_are_mydrtv_subcommands(
     services: dict[str, dict[str, Any]], service: str, command: str
 ) -> None:
@@ -163,3 +165,31 @@ def test_commands_are_mydrtv_subcommands(
     argv = services[service]["command"]
     argv = argv.split() if isinstance(argv, str) else [str(a) for a in argv]
     assert _parser().parse_args(argv).command == command
+
+
+def test_the_worker_shares_the_api_s_databases_and_storage(services: dict[str, dict[str, Any]]) -> None:
+    api, worker = environment(services["api"]), environment(services["worker"])
+    for variable in ("MYDRTV_DATABASE_URL", "MYDRTV_STORAGE_URL", "MYDRTV_REDIS_URL"):
+        assert api[variable] == worker[variable], f"{variable} differs between api and worker"
+    # Transcoding runs in the worker service only; the API would otherwise take jobs too.
+    assert Settings.from_env(api).media_worker is False
+    assert Settings.from_env(worker).media_worker is True
+
+
+def test_storage_url_points_at_minio_and_its_bucket(services: dict[str, dict[str, Any]]) -> None:
+    from media.storage import open_storage
+    from media.storage.s3 import S3Storage
+
+    url = environment(services["api"])["MYDRTV_STORAGE_URL"]
+    storage = open_storage(url)  # parses it as the server will
+    assert isinstance(storage, S3Storage)
+    parts = urlsplit(url)
+    minio = environment(services["minio"])
+    assert (parts.username, parts.password) == (minio["MINIO_ROOT_USER"], minio["MINIO_ROOT_PASSWORD"])
+    endpoint = urlsplit(dict(p.split("=", 1) for p in parts.query.split("&"))["endpoint_url"])
+    assert endpoint.hostname == "minio" and "minio" in services
+    bucket_command = " ".join(services["minio-bucket"]["command"])
+    assert f"mc mb --ignore-existing media/{storage.bucket}" in bucket_command
+    assert f"{minio['MINIO_ROOT_USER']} {minio['MINIO_ROOT_PASSWORD']}" in bucket_command
+    for app in ("api", "worker"):
+        assert depends_on(services[app]).get("minio-bucket") == "service_completed_successfully"

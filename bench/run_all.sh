@@ -9,3 +9,4 @@ PY=${PY:-.venv/bin/python}
 "$PY" -m bench.parties
 "$PY" -m bench.comments
 "$PY" -m bench.graph
+"$PY" -m bench.media

@@ -33,6 +33,7 @@ from media.storage.base import ObjectInfo, Storage
 from media.worker import hls_prefix
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+_INFO_CACHE_SIZE = 100_000  # files whose size, ETag and type are kept (about 200 bytes each)
 
 
 class Playback(msgspec.Struct):
@@ -65,6 +66,7 @@ class MediaServer:
         self._redirect = redirect
         self._cache_seconds = cache_seconds
         self._where: dict[uuid.UUID, tuple[float, _Where | None]] = {}
+        self._infos: dict[str, ObjectInfo] = {}
 
     async def playback(self, video_id: uuid.UUID, viewer: Principal | None) -> Playback:
         """Where ``viewer`` can play ``video_id`` from: 404 if they may not see it, 409 if not ready."""
@@ -126,9 +128,7 @@ class MediaServer:
         if not name or ".." in name.split("/"):
             raise NotFound("no such media", code="media_not_found")
         key = hls_prefix(video_id, generation) + name
-        info = await self._storage.stat(key)
-        if info is None:
-            raise NotFound("no such media", code="media_not_found")
+        info = await self._stat(key)
         cache = IMMUTABLE if expires is None else f"private, max-age={max(0, int(expires - time.time()))}"
         common = {"ETag": f'"{info.etag}"', "Cache-Control": cache, "Accept-Ranges": "bytes"}
         if _matches(headers.get("if-none-match"), info.etag):
@@ -139,6 +139,19 @@ class MediaServer:
             if url is not None:
                 return Redirect(url, status_code=302, headers={"Cache-Control": "private, max-age=60"})
         return self._body(key, info, headers.get("range"), common, head)
+
+    async def _stat(self, key: str) -> ObjectInfo:
+        """A file's size, ETag and type. A served generation never changes, so what storage said
+        once holds for as long as the generation is served (checked before this, every time)."""
+        info = self._infos.get(key)
+        if info is None:
+            info = await self._storage.stat(key)
+            if info is None:
+                raise NotFound("no such media", code="media_not_found")
+            if len(self._infos) >= _INFO_CACHE_SIZE:
+                self._infos.clear()
+            self._infos[key] = info
+        return info
 
     def _body(
         self, key: str, info: ObjectInfo, range_header: str | None, common: dict[str, str], head: bool

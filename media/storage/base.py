@@ -17,7 +17,7 @@ from pathlib import Path
 
 import msgspec
 
-CHUNK_BYTES = 256 * 1024  # what ``read`` yields at a time (the last chunk may be shorter)
+CHUNK_BYTES = 1024 * 1024  # what ``read`` yields at a time (the last chunk may be shorter)
 
 
 class ObjectInfo(msgspec.Struct, frozen=True):

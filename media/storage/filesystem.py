@@ -203,21 +203,33 @@ class FilesystemStorage(Storage):
             raise StorageError(f"cannot read {key!r}: {exc}") from exc
 
     async def _read(self, key: str, start: int, end: int | None) -> AsyncIterator[bytes]:
-        file = await asyncio.to_thread(self._open, key)
+        # Every hop to a worker thread costs more than a small read: open, seek and the first
+        # chunk share one, so a player's range request is a single hop.
+        left = end - start if end is not None else None
+
+        def size() -> int:
+            return CHUNK_BYTES if left is None else min(left, CHUNK_BYTES)
+
+        def open_at() -> tuple[BinaryIO, bytes]:
+            file = self._open(key)
+            try:
+                file.seek(start)
+                return file, file.read(size())
+            except BaseException:
+                file.close()
+                raise
+
+        file, chunk = await asyncio.to_thread(open_at)
         try:
-            await asyncio.to_thread(file.seek, start)
-            left = end - start if end is not None else None
-            while left is None or left > 0:
-                chunk = await asyncio.to_thread(
-                    file.read, CHUNK_BYTES if left is None else min(left, CHUNK_BYTES)
-                )
-                if not chunk:
-                    return
+            while chunk:
                 if left is not None:
                     left -= len(chunk)
                 yield chunk
+                if left == 0:
+                    return
+                chunk = await asyncio.to_thread(file.read, size())
         finally:
-            await asyncio.to_thread(file.close)
+            file.close()  # a read-only regular file: closing does not wait on the disk
 
     def _delete_prefix(self, prefix: str) -> int:
         parent, _, start = prefix.rpartition("/")

@@ -195,7 +195,7 @@ class S3Storage(Storage):
                 # The network hands over whatever has arrived; gather it into chunks worth a
                 # context switch downstream.
                 buffer = bytearray()
-                while chunk := await body.read(CHUNK_BYTES):
+                while chunk := await body.read(CHUNK_BYTES - len(buffer)):
                     buffer += chunk
                     if len(buffer) >= CHUNK_BYTES:
                         yield bytes(buffer)

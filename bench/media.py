@@ -64,9 +64,10 @@ from bench.harness import embedded_settings, latency_summary, write_results
 from media.ffmpeg import ffmpeg_binary
 from media.probe import MediaInfo, probe
 from media.storage import open_storage
+from media.storage.base import guess_content_type
 from media.testclips import make_test_clip
 from media.transcode import HlsOutput, transcode
-from media.worker import content_type, hls_prefix
+from media.worker import hls_prefix
 from tests.services import free_port
 
 GENERATION = "1a1"  # what the worker names a first upload's first attempt
@@ -293,7 +294,9 @@ async def our_server(
     storage = open_storage(storage_url)
     try:
         for name in files:
-            await storage.put_file(hls_prefix(video_id, GENERATION) + name, out / name, content_type(name))
+            await storage.put_file(
+                hls_prefix(video_id, GENERATION) + name, out / name, guess_content_type(name)
+            )
     finally:
         await storage.close()
     connection = await asyncpg.connect(settings.database_url)

@@ -33,7 +33,7 @@ from media.events import MediaProgress, MediaStatus
 from media.ffmpeg import FfmpegFailed
 from media.jobs import NOTIFY_CHANNEL, Job, JobQueue
 from media.probe import MediaRejected, probe
-from media.storage.base import Storage
+from media.storage.base import Storage, guess_content_type
 from media.transcode import transcode
 from realtime import protocol
 from realtime.bus.base import Bus
@@ -41,13 +41,6 @@ from realtime.outbox import enqueue
 
 log = logging.getLogger("mydrtv.media")
 
-CONTENT_TYPES = {
-    ".m3u8": "application/vnd.apple.mpegurl",
-    ".ts": "video/mp2t",
-    ".m4s": "video/iso.segment",
-    ".mp4": "video/mp4",
-    ".jpg": "image/jpeg",
-}
 _PROGRESS_SECONDS = 0.5  # progress events per video, at most one this often
 
 
@@ -57,10 +50,6 @@ class LeaseLost(Exception):
 
 def hls_prefix(video_id: object, generation: str) -> str:
     return f"videos/{video_id}/hls/{generation}/"
-
-
-def content_type(name: str) -> str:
-    return CONTENT_TYPES.get(os.path.splitext(name)[1], "application/octet-stream")
 
 
 class TranscodeWorker:
@@ -172,7 +161,7 @@ class TranscodeWorker:
                 on_progress=lambda fraction: progress("transcoding", fraction),
             )
             for done, name in enumerate(output.files, start=1):
-                await self._storage.put_file(prefix + name, out / name, content_type(name))
+                await self._storage.put_file(prefix + name, out / name, guess_content_type(name))
                 await progress("storing", done / len(output.files))
 
     async def _keep_lease(self, job: Job, work: asyncio.Task[None], lost: asyncio.Event) -> None:

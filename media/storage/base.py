@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import mimetypes
 import os
 import uuid
 from abc import ABC, abstractmethod
@@ -107,3 +108,18 @@ class Storage(ABC):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+
+# Types mimetypes does not know (or knows differently on some systems) that HLS/DASH need.
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".jpg": "image/jpeg",
+}
+
+
+def guess_content_type(key: str) -> str:
+    suffix = os.path.splitext(key)[1].lower()
+    return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(key)[0] or "application/octet-stream"

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import mimetypes
 import os
 import stat
 import uuid
@@ -36,16 +35,9 @@ from media.storage.base import (
     check_key,
     check_prefix,
     check_range,
+    guess_content_type,
 )
 
-# Types mimetypes does not know (or knows differently on some systems) that HLS/DASH need.
-CONTENT_TYPES = {
-    ".m3u8": "application/vnd.apple.mpegurl",
-    ".ts": "video/mp2t",
-    ".m4s": "video/iso.segment",
-    ".mp4": "video/mp4",
-    ".jpg": "image/jpeg",
-}
 _MISSING = (FileNotFoundError, NotADirectoryError)
 
 
@@ -55,11 +47,6 @@ class _Meta(msgspec.Struct, frozen=True):
     size: int
     inode: int
     mtime_ns: int
-
-
-def guess_content_type(key: str) -> str:
-    suffix = os.path.splitext(key)[1].lower()
-    return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(key)[0] or "application/octet-stream"
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -191,13 +191,23 @@ async def test_a_failure_midway_leaves_nothing_served_and_is_retried(
     assert (await api.get(playback["master_url"])).status_code == 200
 
 
+@pytest.fixture(scope="module")
+async def long_clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """Long enough that a worker is still transcoding when its first progress event arrives."""
+    path = tmp_path_factory.mktemp("clips") / "long.mp4"
+    await make_test_clip(path, seconds=12, width=854, height=480)
+    return path.read_bytes()
+
+
+async def _no_open_jobs(db: Database) -> None:
+    await db.fetch("UPDATE transcode_jobs SET state = 'superseded' WHERE state IN ('queued', 'running')")
+
+
 async def test_a_killed_worker_s_job_is_retried_by_another(
-    api: Client, media_settings: Settings, db: Database, tmp_path: Path
+    api: Client, media_settings: Settings, db: Database, long_clip: bytes
 ) -> None:
     owner = await person(media_settings)
-    long_clip = tmp_path / "long.mp4"
-    await make_test_clip(long_clip, seconds=12, width=854, height=480)
-    await db.fetch("UPDATE transcode_jobs SET state = 'superseded' WHERE state IN ('queued', 'running')")
+    await _no_open_jobs(db)  # the worker process must take this test's job, not another's
     worker_settings = msgspec.structs.replace(
         media_settings, transcode_lease_seconds=1.5, transcode_poll_seconds=0.3, outbox_relay=True
     )
@@ -206,7 +216,7 @@ async def test_a_killed_worker_s_job_is_retried_by_another(
         try:
             events = media_events(bus, owner.id)
             await bus.subscribe(f"user:{owner.id}")
-            video = await _upload(api, owner, long_clip.read_bytes())
+            video = await _upload(api, owner, long_clip)
             first = await _start_worker(worker_settings)
             progress = await _next_progress(events, video)
             first.send_signal(signal.SIGKILL)
@@ -227,16 +237,14 @@ async def test_a_killed_worker_s_job_is_retried_by_another(
 
 
 async def test_a_stopped_worker_hands_its_job_back(
-    api: Client, media_settings: Settings, db: Database, tmp_path: Path
+    api: Client, media_settings: Settings, db: Database, long_clip: bytes
 ) -> None:
     owner = await person(media_settings)
-    long_clip = tmp_path / "long.mp4"
-    await make_test_clip(long_clip, seconds=12, width=854, height=480)
-    await db.fetch("UPDATE transcode_jobs SET state = 'superseded' WHERE state IN ('queued', 'running')")
+    await _no_open_jobs(db)  # the worker process must take this test's job, not another's
     async with watching(media_settings) as bus:
         events = media_events(bus, owner.id)
         await bus.subscribe(f"user:{owner.id}")
-        video = await _upload(api, owner, long_clip.read_bytes())
+        video = await _upload(api, owner, long_clip)
         worker = await _start_worker(media_settings)
         await _next_progress(events, video)
         worker.send_signal(signal.SIGTERM)

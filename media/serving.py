@@ -121,6 +121,9 @@ class MediaServer:
         expires = self._tokens.check(token, video_id) if token is not None else None
         where = await self._locate(video_id)
         if where is None or generation not in where.generations:
+            # Another instance may have announced a generation newer than this one's cache.
+            where = await self._locate(video_id, fresh=True)
+        if where is None or generation not in where.generations:
             raise NotFound("no such media", code="media_not_found")
         if where.private and expires is None:
             raise Forbidden("this video is private: its media needs a signed URL", code="signed_url_required")
@@ -134,7 +137,7 @@ class MediaServer:
         if _matches(headers.get("if-none-match"), info.etag):
             return Response(content=None, status_code=304, headers=common)
         if self._redirect and not name.endswith(".m3u8"):
-            lifetime = 3600 if expires is None else int(expires - time.time())
+            lifetime = 3600 if expires is None else max(60, int(expires - time.time()))
             url = await self._storage.presigned_url(key, lifetime)
             if url is not None:
                 return Redirect(url, status_code=302, headers={"Cache-Control": "private, max-age=60"})

@@ -17,11 +17,14 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.db import Database
+from app.errors import NotFound
 from app.factory import create_app, transcode_worker
 from app.settings import Settings
 from app.videos.service import VideoService
 from media.jobs import Job
 from media.purge import MEDIA_CHANNEL, Purger
+from media.serving import MediaServer
+from media.signing import MediaTokens
 from media.storage import open_storage
 from media.storage.base import ObjectInfo, Storage
 from media.testclips import make_test_clip
@@ -274,6 +277,25 @@ async def _next_progress(events: AsyncIterator[dict[str, Any]], video: str) -> d
         raise AssertionError("the event stream ended")
 
     return await asyncio.wait_for(wait(), 60)
+
+
+async def test_a_new_generation_is_served_at_once_whatever_the_cache(
+    api: Client, media_settings: Settings, db: Database, storage: Storage, clip: bytes
+) -> None:
+    """A server that cached "no media yet" serves the generation another instance just announced."""
+    owner = await person(media_settings)
+    video = await _upload(api, owner, clip)
+    tokens = MediaTokens(media_settings.jwt_secret, media_settings.jwt_issuer, 60)
+    server = MediaServer(db, storage, VideoService(db), tokens, redirect=False, cache_seconds=3600)
+    worker = _worker(media_settings, db, storage)
+    job = await _claim(worker, db, video)
+    with pytest.raises(NotFound):
+        await server.serve(uuid.UUID(video), job.generation, "master.m3u8", {})
+
+    await worker.process(job)
+
+    response = await server.serve(uuid.UUID(video), job.generation, "master.m3u8", {})
+    assert response.status_code == 200
 
 
 async def test_deleting_a_video_deletes_its_files(

@@ -207,12 +207,15 @@ async def _no_open_jobs(db: Database) -> None:
 
 
 async def test_a_killed_worker_s_job_is_retried_by_another(
-    api: Client, media_settings: Settings, db: Database, long_clip: bytes
+    api: Client, media_settings: Settings, db: Database, long_clip: bytes, tmp_path: Path
 ) -> None:
     owner = await person(media_settings)
     await _no_open_jobs(db)  # the worker process must take this test's job, not another's
     worker_settings = msgspec.structs.replace(
-        media_settings, transcode_lease_seconds=1.5, transcode_poll_seconds=0.3, outbox_relay=True
+        media_settings,
+        transcode_lease_seconds=1.5,
+        transcode_poll_seconds=0.3,
+        media_work_dir=str(tmp_path),  # a killed worker leaves its temporary directory behind
     )
     async with watching(media_settings) as bus:
         relay = asyncio.create_task(Relay(db, bus).run())  # media.status events reach Redis
@@ -240,7 +243,7 @@ async def test_a_killed_worker_s_job_is_retried_by_another(
 
 
 async def test_a_stopped_worker_hands_its_job_back(
-    api: Client, media_settings: Settings, db: Database, long_clip: bytes
+    api: Client, media_settings: Settings, db: Database, long_clip: bytes, tmp_path: Path
 ) -> None:
     owner = await person(media_settings)
     await _no_open_jobs(db)  # the worker process must take this test's job, not another's
@@ -248,10 +251,11 @@ async def test_a_stopped_worker_hands_its_job_back(
         events = media_events(bus, owner.id)
         await bus.subscribe(f"user:{owner.id}")
         video = await _upload(api, owner, long_clip)
-        worker = await _start_worker(media_settings)
+        worker = await _start_worker(msgspec.structs.replace(media_settings, media_work_dir=str(tmp_path)))
         await _next_progress(events, video)
         worker.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(worker.wait(), 30) == 0
+    assert list(tmp_path.iterdir()) == []  # ffmpeg killed, its working directory gone
 
     job = await _job(db, video)
     assert (job["state"], job["attempts"]) == ("queued", 0)

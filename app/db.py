@@ -7,6 +7,8 @@ URLs come from settings rather than from a global ``piccolo_conf``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,3 +56,14 @@ class Database:
 
     async def ping(self) -> None:
         await self.fetch("SELECT 1")
+
+
+async def notified(wake: asyncio.Event, poll_seconds: float) -> None:
+    """Wait until ``wake`` is set (by a LISTEN callback) or ``poll_seconds`` pass.
+
+    ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` can swallow a cancellation
+    that arrives as the event is set, and a loop around it would then never end.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(poll_seconds):
+            await wake.wait()

@@ -32,6 +32,6 @@ async def seed_media(db: Database, uploads: Uploads) -> int:
             clip = Path(tmp) / "source.mp4"
             width, height = _SIZE
             await make_test_clip(clip, seconds=_SECONDS, width=width, height=height, pattern=pattern)
-            await uploads.store(None, video_id, clip)
+            await uploads.store(video_id, clip)
         queued += 1
     return queued

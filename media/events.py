@@ -11,7 +11,10 @@ from typing import Literal
 
 import msgspec
 
-from app.videos.schemas import Status
+from app.db import Database
+from app.videos.schemas import Status, Video
+from app.videos.service import VideoService
+from realtime.outbox import enqueue
 
 
 class MediaStatus(msgspec.Struct, tag="media.status", frozen=True):
@@ -20,7 +23,20 @@ class MediaStatus(msgspec.Struct, tag="media.status", frozen=True):
     reason: str | None = None  # why it failed, for ``failed``
 
 
+Stage = Literal["transcoding", "storing"]
+
+
 class MediaProgress(msgspec.Struct, tag="media.progress", frozen=True):
     video_id: uuid.UUID
-    stage: Literal["transcoding", "storing"]
+    stage: Stage
     fraction: float  # 0..1 within the stage
+
+
+async def report_status(
+    db: Database, videos: VideoService, video: Video, status: Status, reason: str | None = None
+) -> None:
+    """Tell the owner (``media.status`` on ``user:``) and the video's viewers (``video.updated``)
+    that ``video`` is now in ``status``; inside the transaction that changed it."""
+    event = MediaStatus(video_id=video.id, status=status, reason=reason)
+    await enqueue(db, f"user:{video.owner.id}", msgspec.json.encode(event))
+    await videos.announce(video)

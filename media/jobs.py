@@ -83,56 +83,41 @@ class JobQueue:
 
     async def renew(self, job: Job) -> bool:
         """Extend the lease; False when the job is no longer this claim's (superseded, reclaimed)."""
-        rows = await self._db.fetch(
-            "UPDATE transcode_jobs SET lease_until = now() + make_interval(secs => {})"
-            " WHERE id = {} AND state = 'running' AND claim = {} RETURNING id",
-            self.lease_seconds,
-            job.id,
-            job.claim,
-        )
-        return bool(rows)
+        return await self._fenced(job, "lease_until = now() + make_interval(secs => {})", self.lease_seconds)
 
     async def finish(self, job: Job) -> bool:
         """Mark the job done; inside the transaction that publishes its output. False if fenced out."""
-        return await self._close(job, "done", None)
+        return await self._fenced(job, "state = 'done', lease_until = NULL")
 
     async def fail(self, job: Job, reason: str) -> bool:
         """Fail the job for good (the media is bad, or it ran out of attempts)."""
-        return await self._close(job, "failed", reason)
+        return await self._fenced(job, "state = 'failed', last_error = {}, lease_until = NULL", reason)
 
     async def retry(self, job: Job, reason: str, delay_seconds: float) -> bool:
         """Give the job back to the queue, to be claimed again after ``delay_seconds``."""
-        rows = await self._db.fetch(
-            "UPDATE transcode_jobs SET state = 'queued', last_error = {}, lease_until = NULL,"
-            " run_after = now() + make_interval(secs => {}), updated_at = now()"
-            " WHERE id = {} AND state = 'running' AND claim = {} RETURNING id",
+        return await self._fenced(
+            job,
+            "state = 'queued', last_error = {}, lease_until = NULL,"
+            " run_after = now() + make_interval(secs => {})",
             reason,
             delay_seconds,
-            job.id,
-            job.claim,
         )
-        return bool(rows)
 
     async def release(self, job: Job) -> bool:
         """Hand the job back unfinished (its worker is stopping): queued again at once, and the
         attempt it used does not count."""
-        rows = await self._db.fetch(
-            "UPDATE transcode_jobs SET state = 'queued', attempts = attempts - 1, lease_until = NULL,"
-            " updated_at = now() WHERE id = {} AND state = 'running' AND claim = {} RETURNING id",
-            job.id,
-            job.claim,
-        )
-        if rows:
+        released = await self._fenced(job, "state = 'queued', attempts = attempts - 1, lease_until = NULL")
+        if released:
             await self._db.fetch("SELECT pg_notify({}, '')", NOTIFY_CHANNEL)
-        return bool(rows)
+        return released
 
-    async def _close(self, job: Job, state: str, reason: str | None) -> bool:
+    async def _fenced(self, job: Job, assignments: str, *values: object) -> bool:
+        """Apply ``assignments`` (with ``{}`` placeholders for ``values``) if this claim still holds
+        the job; False when it does not."""
         rows = await self._db.fetch(
-            "UPDATE transcode_jobs SET state = {}, last_error = coalesce({}, last_error),"
-            " lease_until = NULL, updated_at = now()"
+            f"UPDATE transcode_jobs SET {assignments}, updated_at = now()"
             " WHERE id = {} AND state = 'running' AND claim = {} RETURNING id",
-            state,
-            reason,
+            *values,
             job.id,
             job.claim,
         )

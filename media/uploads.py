@@ -24,11 +24,10 @@ from app.db import Database
 from app.errors import AppError, NotFound
 from app.videos.schemas import Video
 from app.videos.service import VideoService
-from media.events import MediaStatus
+from media.events import report_status
 from media.jobs import JobQueue
 from media.probe import MediaInfo, MediaRejected, probe
 from media.storage.base import Storage
-from realtime.outbox import enqueue
 
 _SPOOL_WRITE = 1024 * 1024  # bytes gathered before each write to the spool file
 
@@ -90,9 +89,9 @@ class Uploads:
             raise self._too_large()  # before reading a byte
         with self._spool() as path:
             await self._receive(body, path)
-            return await self.store(actor, video_id, path)
+            return await self.store(video_id, path)
 
-    async def store(self, actor: Principal | None, video_id: uuid.UUID, path: Path) -> UploadAccepted:
+    async def store(self, video_id: uuid.UUID, path: Path) -> UploadAccepted:
         """Probe a local file, store it as ``video_id``'s source and queue its transcode."""
         try:
             info = await probe(path)
@@ -101,24 +100,21 @@ class Uploads:
         key = source_key(video_id)
         await self._storage.put_file(key, path, "application/octet-stream")
         async with self._db.engine.transaction():
-            rows = await self._db.fetch(
+            await self._db.fetch(
                 "UPDATE videos SET status = 'uploaded', failure_reason = NULL, duration_seconds = {},"
-                " source_info = {}, updated_at = now() WHERE id = {} RETURNING owner_id",
+                " source_info = {}, updated_at = now() WHERE id = {}",
                 info.duration_seconds,
                 msgspec.json.encode(info).decode(),
                 video_id,
             )
-            if not rows:  # deleted while the file was being stored
+            video = await self._videos.find(video_id)
+            if video is None:  # deleted while the file was being stored
                 await self._storage.delete_prefix(key)
                 raise NotFound("the video was deleted during the upload", code="video_not_found")
             job_id = await self._queue.enqueue(video_id, key)
-            event = MediaStatus(video_id=video_id, status="uploaded")
-            await enqueue(self._db, f"user:{rows[0]['owner_id']}", msgspec.json.encode(event))
-            found = await (self._videos.visible(video_id, actor) if actor else self._videos.find(video_id))
-            assert found is not None
-            video: Video = found
-            await self._videos.announce(video)
-        return UploadAccepted(video=video, job_id=job_id, source=info)
+            await report_status(self._db, self._videos, video, "uploaded")
+            accepted = UploadAccepted(video=video, job_id=job_id, source=info)
+        return accepted
 
     @contextlib.contextmanager
     def _spool(self) -> Iterator[Path]:

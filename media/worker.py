@@ -25,11 +25,11 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
-from app.db import Database
+from app.db import Database, notified
 from app.feed import activity
-from app.videos.schemas import Video
+from app.videos.schemas import Status, Video
 from app.videos.service import VideoService
-from media.events import MediaProgress, MediaStatus
+from media.events import MediaProgress, Stage, report_status
 from media.ffmpeg import FfmpegFailed
 from media.jobs import NOTIFY_CHANNEL, Job, JobQueue
 from media.probe import MediaRejected, probe
@@ -37,7 +37,6 @@ from media.storage.base import Storage, guess_content_type
 from media.transcode import transcode
 from realtime import protocol
 from realtime.bus.base import Bus
-from realtime.outbox import enqueue
 
 log = logging.getLogger("mydrtv.media")
 
@@ -92,11 +91,7 @@ class TranscodeWorker:
                         await self.process(job)
                 except Exception:
                     log.exception("transcode worker failed; retrying")
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-                # arrives as the event is set, and the loop would then never end.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._poll_seconds):
-                        await self._wake.wait()
+                await notified(self._wake, self._poll_seconds)
         finally:
             with contextlib.suppress(Exception):
                 await connection.close()
@@ -108,17 +103,18 @@ class TranscodeWorker:
             await self.queue.fail(job, "the video was deleted")
             return
         if job.attempts > job.max_attempts:  # its workers kept dying mid-job
-            await self._give_up(job, video, f"processing failed {job.max_attempts} times")
+            await self._give_up(job, f"processing failed {job.max_attempts} times")
             return
         log.info("transcoding", extra={"job": job.id, "video": str(job.video_id), "attempt": job.attempts})
-        await self._announce(job, video, "processing", None)
+        async with self._db.engine.transaction():
+            await self._set_status(job, "processing", None)
         prefix = hls_prefix(job.video_id, job.generation)
         work = asyncio.create_task(self._produce(job, video, prefix))
         lost = asyncio.Event()
         keeper = asyncio.create_task(self._keep_lease(job, work, lost))
         try:
             await work
-            await self._publish(job, prefix)
+            await self._publish(job)
         except asyncio.CancelledError:
             await self._discard(prefix)
             if not lost.is_set():  # shutting down: hand the job back at once, attempt unspent
@@ -127,7 +123,7 @@ class TranscodeWorker:
             log.warning("transcode job lost its lease; dropped", extra={"job": job.id})
         except (MediaRejected, FfmpegFailed) as exc:
             await self._discard(prefix)
-            await self._give_up(job, video, str(exc))
+            await self._give_up(job, str(exc))
         except LeaseLost:
             await self._discard(prefix)
             log.warning("transcode job superseded; dropped", extra={"job": job.id})
@@ -136,7 +132,7 @@ class TranscodeWorker:
             await self._discard(prefix)
             detail = f"{type(exc).__name__}: {exc}"  # for operators (transcode_jobs), not viewers
             if job.attempts >= job.max_attempts:
-                await self._give_up(job, video, f"processing failed {job.attempts} times", detail)
+                await self._give_up(job, f"processing failed {job.attempts} times", detail)
             else:
                 await self.queue.retry(job, detail, self._retry_seconds * job.attempts)
         finally:
@@ -172,8 +168,8 @@ class TranscodeWorker:
                 work.cancel()
                 return
 
-    async def _publish(self, job: Job, prefix: str) -> None:
-        generation = prefix.rstrip("/").rsplit("/", 1)[1]
+    async def _publish(self, job: Job) -> None:
+        generation = job.generation
         async with self._db.engine.transaction():
             if not await self.queue.finish(job):
                 raise LeaseLost
@@ -190,7 +186,7 @@ class TranscodeWorker:
             video = await self._videos.find(job.video_id)
             if video is None or not rows:
                 raise LeaseLost  # deleted meanwhile: the purge takes the files
-            await self._events(video, "ready", None)
+            await report_status(self._db, self._videos, video, "ready")
             if rows[0]["first"]:  # followers hear of a video once, when it first plays
                 await activity.record(self._db, video.owner.id, "uploaded", video_id=video.id)
         retired = rows[0]["retired"]
@@ -198,37 +194,24 @@ class TranscodeWorker:
             await self._discard(hls_prefix(job.video_id, retired))
         log.info("transcoded", extra={"job": job.id, "video": str(job.video_id), "generation": generation})
 
-    async def _announce(self, job: Job, video: Video, status: str, reason: str | None) -> None:
-        async with self._db.engine.transaction():
-            await self._db.fetch(
-                "UPDATE videos SET status = {}, failure_reason = {}, updated_at = now() WHERE id = {}",
-                status,
-                reason,
-                job.video_id,
-            )
-            changed = await self._videos.find(job.video_id)
-            if changed is not None:
-                await self._events(changed, status, reason)
-
-    async def _give_up(self, job: Job, video: Video, reason: str, detail: str | None = None) -> None:
+    async def _give_up(self, job: Job, reason: str, detail: str | None = None) -> None:
         """Fail the job for good; ``reason`` is shown to viewers, ``detail`` only kept on the job."""
         async with self._db.engine.transaction():
-            if not await self.queue.fail(job, detail or reason):
-                return
-            await self._db.fetch(
-                "UPDATE videos SET status = 'failed', failure_reason = {}, updated_at = now() WHERE id = {}",
-                reason,
-                job.video_id,
-            )
-            changed = await self._videos.find(job.video_id)
-            if changed is not None:
-                await self._events(changed, "failed", reason)
+            if await self.queue.fail(job, detail or reason):
+                await self._set_status(job, "failed", reason)
         log.warning("transcode failed", extra={"job": job.id, "video": str(job.video_id), "reason": reason})
 
-    async def _events(self, video: Video, status: str, reason: str | None) -> None:
-        event = msgspec.convert({"video_id": video.id, "status": status, "reason": reason}, MediaStatus)
-        await enqueue(self._db, f"user:{video.owner.id}", msgspec.json.encode(event))
-        await self._videos.announce(video)
+    async def _set_status(self, job: Job, status: Status, reason: str | None) -> None:
+        """Inside a transaction: the video's new status and the events that report it."""
+        await self._db.fetch(
+            "UPDATE videos SET status = {}, failure_reason = {}, updated_at = now() WHERE id = {}",
+            status,
+            reason,
+            job.video_id,
+        )
+        video = await self._videos.find(job.video_id)
+        if video is not None:
+            await report_status(self._db, self._videos, video, status, reason)
 
     async def _discard(self, prefix: str) -> None:
         try:
@@ -245,14 +228,12 @@ class _Progress:
         self._video = video
         self._last = 0.0
 
-    async def __call__(self, stage: str, fraction: float) -> None:
+    async def __call__(self, stage: Stage, fraction: float) -> None:
         now = time.monotonic()
         if fraction < 1.0 and now - self._last < _PROGRESS_SECONDS:
             return
         self._last = now
-        event = msgspec.convert(
-            {"video_id": self._video.id, "stage": stage, "fraction": round(fraction, 4)}, MediaProgress
-        )
+        event = MediaProgress(video_id=self._video.id, stage=stage, fraction=round(fraction, 4))
         channel = f"user:{self._video.owner.id}"
         frame = protocol.Event(channel=channel, data=msgspec.Raw(msgspec.json.encode(event)))
         await self._bus.broadcast(channel, protocol.encoder.encode(frame))

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import asyncpg
 
-from app.db import Database
+from app.db import Database, notified
 from realtime.bus.base import Bus
 
 log = logging.getLogger("mydrtv.outbox")
@@ -140,11 +140,7 @@ class Relay:
                     await self.drain()
                 except Exception:
                     log.exception("outbox relay failed; retrying")
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-                # arrives as the event is set, and the loop would then never end.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._poll_seconds):
-                        await self._wake.wait()
+                await notified(self._wake, self._poll_seconds)
         finally:
             with contextlib.suppress(Exception):
                 await connection.close()

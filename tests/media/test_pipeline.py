@@ -17,8 +17,8 @@ from litestar.testing import AsyncTestClient
 from app.settings import Settings
 from media.signing import MediaTokens
 from media.testclips import make_test_clip
-from tests.app.video_helpers import new_video, watching
-from tests.media.waiting import media_events, settled
+from tests.app.video_helpers import new_video
+from tests.media.waiting import upload_and_wait
 from tests.processes import ServerProcess
 from tests.users import Person, person
 
@@ -50,12 +50,7 @@ async def api(media_settings: Settings) -> AsyncIterator[Client]:
 
 async def _ready_video(api: Client, settings: Settings, owner: Person, clip: bytes, **fields: Any) -> str:
     video = await new_video(api, owner, **fields)
-    async with watching(settings) as bus:
-        events = media_events(bus, owner.id)
-        await bus.subscribe(f"user:{owner.id}")
-        response = await api.put(f"/videos/{video}/media", content=clip, headers=owner.headers)
-        assert response.status_code == 202, response.text
-        final = await settled(events, video)
+    _, final = await upload_and_wait(api, settings, owner, video, clip)
     assert final["status"] == "ready", final
     return video
 
@@ -65,16 +60,10 @@ async def test_an_upload_becomes_hls_that_plays_with_ranges(
 ) -> None:
     owner = await person(media_settings)
     video = await new_video(api, owner)
-    async with watching(media_settings) as bus:
-        events = media_events(bus, owner.id)
-        await bus.subscribe(f"user:{owner.id}")
-        response = await api.put(f"/videos/{video}/media", content=clip, headers=owner.headers)
-        assert response.status_code == 202, response.text
-        accepted = response.json()
-        assert accepted["video"]["status"] == "uploaded"
-        assert accepted["source"]["height"] == 240 and accepted["source"]["audio_codec"] == "aac"
-        seen = []
-        final = await settled(events, video, seen)
+    seen: list[dict[str, Any]] = []
+    accepted, final = await upload_and_wait(api, media_settings, owner, video, clip, seen)
+    assert accepted["video"]["status"] == "uploaded"
+    assert accepted["source"]["height"] == 240 and accepted["source"]["audio_codec"] == "aac"
     assert final == {"type": "media.status", "video_id": video, "status": "ready", "reason": None}
     statuses = [e["status"] for e in seen if e["type"] == "media.status"]
     assert statuses == ["uploaded", "processing", "ready"]

@@ -18,8 +18,8 @@ from media.storage import open_storage
 from media.storage.s3 import S3Storage
 from media.testclips import make_test_clip
 from media.worker import hls_prefix
-from tests.app.video_helpers import new_video, watching
-from tests.media.waiting import media_events, settled
+from tests.app.video_helpers import new_video
+from tests.media.waiting import upload_and_wait
 from tests.s3_server import moto_server, storage_url
 from tests.users import person
 
@@ -57,13 +57,9 @@ async def ready_video(s3_settings: Settings, tmp_path_factory: pytest.TempPathFa
     clip = tmp_path_factory.mktemp("clips") / "clip.mp4"
     await make_test_clip(clip, seconds=2, width=426, height=240)
     owner = await person(s3_settings)
-    async with AsyncTestClient(app=create_app(s3_settings)) as api, watching(s3_settings) as bus:
-        events = media_events(bus, owner.id)
-        await bus.subscribe(f"user:{owner.id}")
+    async with AsyncTestClient(app=create_app(s3_settings)) as api:
         video = await new_video(api, owner)
-        response = await api.put(f"/videos/{video}/media", content=clip.read_bytes(), headers=owner.headers)
-        assert response.status_code == 202, response.text
-        final = await settled(events, video)
+        _, final = await upload_and_wait(api, s3_settings, owner, video, clip.read_bytes())
         assert final["status"] == "ready", final
     yield video
 

@@ -8,10 +8,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
+from litestar.testing import AsyncTestClient
 
+from app.settings import Settings
 from realtime import protocol
 from realtime.bus.base import Publication
 from realtime.bus.redis import RedisBus
+from tests.app.video_helpers import watching
+from tests.users import Person
 
 
 async def media_events(bus: RedisBus, owner: uuid.UUID) -> AsyncIterator[dict[str, Any]]:
@@ -47,3 +51,21 @@ async def settled(
         raise AssertionError("the event stream ended")
 
     return await asyncio.wait_for(wait(), within)
+
+
+async def upload_and_wait(
+    api: AsyncTestClient[Any],
+    settings: Settings,
+    owner: Person,
+    video: str,
+    clip: bytes,
+    seen: list[dict[str, Any]] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Upload ``clip`` as ``video``'s source and wait for its processing to end: the 202 body,
+    and the ``media.status`` that ended it (every event on the way goes to ``seen``)."""
+    async with watching(settings) as bus:
+        events = media_events(bus, owner.id)
+        await bus.subscribe(f"user:{owner.id}")
+        response = await api.put(f"/videos/{video}/media", content=clip, headers=owner.headers)
+        assert response.status_code == 202, response.text
+        return response.json(), await settled(events, video, seen)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import getpass
 import logging
@@ -162,8 +163,15 @@ async def worker(settings: Settings) -> None:
     try:
         await runner.check(db.engine, db.name, db.url)
         await bus.start()
+        # SIGTERM and SIGINT cancel the work at an await, so the job in hand is handed back; the
+        # default exit would raise wherever the signal landed, perhaps inside the job's own task.
+        loop, this = asyncio.get_running_loop(), asyncio.current_task()
+        assert this is not None
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, this.cancel)
         log.info("transcode worker started")
-        await transcode_worker(settings, db, storage, bus, VideoService(db)).run()
+        with contextlib.suppress(asyncio.CancelledError):
+            await transcode_worker(settings, db, storage, bus, VideoService(db)).run()
     finally:
         await bus.stop()
         await storage.close()

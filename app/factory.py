@@ -22,6 +22,7 @@ from app.auth.dependencies import provide_principal, provide_viewer
 from app.auth.ratelimit import LoginLimiter, storage_for
 from app.auth.refresh import RefreshTokens
 from app.auth.tokens import AccessTokens
+from app.bodies import check_json_body
 from app.comments.controller import CommentController
 from app.comments.service import CommentService
 from app.db import Database
@@ -343,6 +344,7 @@ def create_app(settings: Settings) -> Litestar:
             **{name: _constant(value) for name, value in services.items()},
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=check_json_body,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="MyDRTV social layer", version="0.1.0", path="/schema"),
         logging_config=None,

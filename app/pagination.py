@@ -7,12 +7,14 @@ treat it as a token. Keyset pages stay correct while rows are inserted, unlike o
 from __future__ import annotations
 
 import base64
+import math
 from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar.params import QueryParameter
 
 from app.errors import BadRequest
+from app.params import fits_bigint
 
 T = TypeVar("T")
 
@@ -26,9 +28,25 @@ def encode_cursor(*key: Any) -> str:
 
 
 def decode_cursor(cursor: str, shape: type[T]) -> T:
-    """The key inside ``cursor`` as ``shape`` (a tuple type); a 400 if it was not ours."""
+    """The key inside ``cursor`` as ``shape`` (a tuple type); a 400 if it was not ours.
+
+    A cursor comes back from the client, so every number in it is checked as well: one we made
+    holds only bigints and finite floats, which is all the database takes.
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        return msgspec.json.decode(raw, type=shape)
-    except (ValueError, msgspec.DecodeError) as exc:
-        raise BadRequest("the cursor is not valid; start again without it", code="invalid_cursor") from exc
+        key = msgspec.json.decode(raw, type=shape)
+    except (ValueError, RecursionError, msgspec.DecodeError) as exc:
+        raise _invalid() from exc
+    for part in key if isinstance(key, tuple) else (key,):
+        if isinstance(part, bool):
+            continue
+        if (isinstance(part, int) and not fits_bigint(part)) or (
+            isinstance(part, float) and not math.isfinite(part)
+        ):
+            raise _invalid()
+    return key
+
+
+def _invalid() -> BadRequest:
+    return BadRequest("the cursor is not valid; start again without it", code="invalid_cursor")

@@ -13,6 +13,7 @@ from app.auth.tokens import Principal
 from app.comments.schemas import Comment, CommentChange, CommentPage, NewComment, NewReport
 from app.comments.service import CommentService
 from app.pagination import Cursor, Limit
+from app.params import IdPath
 
 Seconds = Annotated[float, QueryParameter(ge=0, description="media position in seconds")]
 MaybeSeconds = Annotated[float | None, QueryParameter(ge=0, description="media position in seconds")]
@@ -62,7 +63,7 @@ class CommentController(Controller):
     @get("/comments/{comment_id:int}")
     async def get_one(
         self,
-        comment_id: FromPath[int],
+        comment_id: IdPath,
         viewer: NamedDependency[Principal | None],
         comments: NamedDependency[CommentService],
     ) -> Comment:
@@ -71,7 +72,7 @@ class CommentController(Controller):
     @get("/comments/{comment_id:int}/replies")
     async def replies(
         self,
-        comment_id: FromPath[int],
+        comment_id: IdPath,
         viewer: NamedDependency[Principal | None],
         comments: NamedDependency[CommentService],
         cursor: Cursor = None,
@@ -83,7 +84,7 @@ class CommentController(Controller):
     @patch("/comments/{comment_id:int}")
     async def edit(
         self,
-        comment_id: FromPath[int],
+        comment_id: IdPath,
         data: JSONBody[CommentChange],
         principal: NamedDependency[Principal],
         comments: NamedDependency[CommentService],
@@ -94,7 +95,7 @@ class CommentController(Controller):
     @delete("/comments/{comment_id:int}", status_code=204)
     async def remove(
         self,
-        comment_id: FromPath[int],
+        comment_id: IdPath,
         principal: NamedDependency[Principal],
         comments: NamedDependency[CommentService],
     ) -> None:
@@ -104,7 +105,7 @@ class CommentController(Controller):
     @post("/comments/{comment_id:int}/reports", status_code=204)
     async def report(
         self,
-        comment_id: FromPath[int],
+        comment_id: IdPath,
         data: JSONBody[NewReport],
         principal: NamedDependency[Principal],
         comments: NamedDependency[CommentService],

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from app.params import BigInt
 from app.videos.schemas import UserRef
 
 Position = Annotated[float, msgspec.Meta(ge=0, le=7 * 24 * 3600)]
@@ -16,7 +17,7 @@ Reason = Annotated[str, msgspec.Meta(max_length=500)]
 
 class NewComment(msgspec.Struct, forbid_unknown_fields=True):
     body: str  # plain text; checked for emptiness and length by the service (clear error codes)
-    parent_id: int | None = None  # reply to this comment (it and the reply share a thread)
+    parent_id: BigInt | None = None  # reply to this comment (it and the reply share a thread)
     position_seconds: Position | None = None  # anchor in the media, for replay to later viewers
 
 

@@ -26,6 +26,7 @@ from app.moderation.schemas import (
 )
 from app.moderation.service import ModerationService
 from app.pagination import Cursor, Limit
+from app.params import IdPath
 from app.videos.service import STAFF
 
 
@@ -47,7 +48,7 @@ class ModerationController(Controller):
     @post("/moderation/comments/{comment_id:int}/approve", status_code=200)
     async def approve(
         self,
-        comment_id: FromPath[int],
+        comment_id: IdPath,
         data: JSONBody[ModeratorNote],
         principal: NamedDependency[Principal],
         comments: NamedDependency[CommentService],
@@ -59,7 +60,7 @@ class ModerationController(Controller):
     @post("/moderation/comments/{comment_id:int}/remove", status_code=204)
     async def remove(
         self,
-        comment_id: FromPath[int],
+        comment_id: IdPath,
         data: JSONBody[ModeratorNote],
         principal: NamedDependency[Principal],
         comments: NamedDependency[CommentService],
@@ -96,7 +97,7 @@ class ModerationController(Controller):
     @post("/moderation/restrictions/{restriction_id:int}/lift", status_code=200)
     async def lift(
         self,
-        restriction_id: FromPath[int],
+        restriction_id: IdPath,
         data: JSONBody[Lift],
         principal: NamedDependency[Principal],
         moderation: NamedDependency[ModerationService],
@@ -150,7 +151,7 @@ class ModerationController(Controller):
     @delete("/moderation/held-words/{word_id:int}", status_code=204)
     async def remove_held_word(
         self,
-        word_id: FromPath[int],
+        word_id: IdPath,
         principal: NamedDependency[Principal],
         moderation: NamedDependency[ModerationService],
     ) -> None:

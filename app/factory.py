@@ -19,7 +19,7 @@ from app.accounts.service import AccountService
 from app.accounts.tables import TABLES as MAIN_TABLES
 from app.auth.controller import TokenController
 from app.auth.dependencies import provide_principal, provide_viewer
-from app.auth.ratelimit import LoginLimiter, storage_for
+from app.auth.ratelimit import LoginLimiter, RegistrationLimiter, storage_for
 from app.auth.refresh import RefreshTokens
 from app.auth.tokens import AccessTokens
 from app.bodies import check_json_body
@@ -245,6 +245,7 @@ def create_app(settings: Settings) -> Litestar:
             settings.login_limit_per_account,
             settings.login_limit_per_address,
         ),
+        "registration_limiter": RegistrationLimiter(limits_storage, settings.register_limit_per_address),
         "probes": probes,
         "videos": videos,
         "parties": parties,

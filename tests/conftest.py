@@ -64,6 +64,7 @@ async def settings(databases: DatabaseFactory, servers: dict[str, str]) -> Setti
         jwt_secret="test-secret-" + uuid.uuid4().hex,
         login_limit_per_account="1000/minute",
         login_limit_per_address="1000/minute",
+        register_limit_per_address="1000/minute",
     )
 
 

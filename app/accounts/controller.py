@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from litestar import Controller, get, post, put
+from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from app.accounts.schemas import Me, PublicUser, Registration, RoleChange
 from app.accounts.service import AccountService
 from app.auth.dependencies import require_role
+from app.auth.ratelimit import RegistrationLimiter
 from app.auth.tokens import Principal
 
 
@@ -19,9 +21,15 @@ class AccountController(Controller):
 
     @post("/accounts", status_code=201)
     async def register(
-        self, data: JSONBody[Registration], accounts: NamedDependency[AccountService]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[Registration],
+        accounts: NamedDependency[AccountService],
+        registration_limiter: NamedDependency[RegistrationLimiter],
     ) -> PublicUser:
-        """Create an account; the handle is public, everything else stays in the identity store."""
+        """Create an account; the handle is public, everything else stays in the identity store.
+        Registrations are limited per client address (429 with ``Retry-After``)."""
+        await registration_limiter.attempt(request.client.host if request.client else "unknown")
         return await accounts.register(data)
 
     @get("/me")

@@ -8,11 +8,11 @@ from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 
 from app.accounts.schemas import TokenResponse
-from app.accounts.service import AccountService
+from app.accounts.service import AccountService, normalise_email
 from app.auth.ratelimit import LoginLimiter
 from app.auth.refresh import RefreshTokens
 from app.auth.tokens import AccessTokens, Principal
-from app.errors import OAuthError
+from app.errors import BadRequest, OAuthError
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -22,6 +22,15 @@ async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
         raise OAuthError("invalid_request", "send the parameters form-encoded")
     form = await request.form()
     return {key: str(value) for key, value in form.items()}
+
+
+def _account_key(username: str) -> str:
+    """The account a login attempt counts against: the email exactly as login looks it up, so no
+    other spelling of it (spaces, case) gets a fresh budget."""
+    try:
+        return normalise_email(username)
+    except BadRequest:
+        return username.strip().lower()  # no such account; still one budget per spelling
 
 
 def _required(form: dict[str, str], *names: str) -> list[str]:
@@ -50,7 +59,7 @@ class TokenController(Controller):
         if grant == "password":
             username, password = _required(form, "username", "password")
             address = request.client.host if request.client else "unknown"
-            await login_limiter.attempt(account=username, address=address)
+            await login_limiter.attempt(account=_account_key(username), address=address)
             principal = await accounts.authenticate(username, password)
             if principal is None:
                 raise OAuthError("invalid_grant", "invalid email or password", status_code=401)

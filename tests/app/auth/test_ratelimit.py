@@ -59,3 +59,38 @@ async def test_redis_limits_are_shared_between_instances(
     async with app_client(login_limit_per_account="3/minute") as second:
         assert (await second.post("/auth/token", data=_attempt(user["email"]))).status_code == 401
         assert (await second.post("/auth/token", data=_attempt(user["email"]))).status_code == 429
+
+
+async def test_the_account_limit_counts_every_spelling_of_the_email_as_one(
+    app_client: Callable[..., AsyncTestClient[Any]],
+) -> None:
+    """Login trims and lowercases the username, so the limit must too: ``" victim@example.com"``
+    is the same account, not a fresh budget of guesses."""
+    async with app_client(redis_url="", login_limit_per_account="3/minute") as client:
+        user = await register(client)
+        email = user["email"]
+        for spelling in (email, f" {email}", f"{email.upper()}\t"):
+            assert (await client.post("/auth/token", data=_attempt(spelling))).status_code == 401
+        limited = await client.post("/auth/token", data=_attempt(f"  {email} ", user["password"]))
+        assert limited.status_code == 429, limited.text
+
+
+async def test_registrations_are_limited_per_address(
+    app_client: Callable[..., AsyncTestClient[Any]], settings: Settings
+) -> None:
+    namespace = settings.redis_namespace + "-register"
+    async with app_client(redis_namespace=namespace, register_limit_per_address="2/minute") as client:
+        await register(client)
+        await register(client)
+        handle = unique_handle()
+        body = {
+            "email": f"{handle}@example.com",
+            "password": "correct horse battery staple",
+            "handle": handle,
+        }
+        limited = await client.post("/accounts", json=body)
+        assert limited.status_code == 429, limited.text
+        assert limited.json()["error"] == "rate_limited"
+        assert 1 <= int(limited.headers["retry-after"]) <= 60
+        assert limited.json()["details"]["retry_after"] == int(limited.headers["retry-after"])
+        assert (await client.get(f"/users/{handle}")).status_code == 404  # refused before any work

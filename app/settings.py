@@ -80,6 +80,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     transcode_lease_seconds: float = 60.0  # a worker silent this long has died: its job is retried
     transcode_max_attempts: int = 3
     transcode_poll_seconds: float = 5.0  # how often an idle worker looks for jobs whose lease ran out
+    # HTTP: browsers.
+    cors_origins: str = ""  # origins a browser client may call the API from (comma-separated); empty: none
+    served_over_tls: bool = False  # reached over HTTPS only (directly or via a proxy): send HSTS
     # Operations.
     log_level: str = "INFO"
     data_dir: str = ".data"  # where the embedded stack keeps its servers' data

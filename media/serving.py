@@ -14,6 +14,7 @@ pointing at this server.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -33,6 +34,10 @@ from media.storage.base import ObjectInfo, Storage
 from media.worker import hls_prefix
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+# A generation holds files like ``master.m3u8``, ``240p/index.m3u8``, ``240p/seg_00001.ts``: each
+# segment of a name starts with a letter, digit, ``_`` or ``-``. Anything else (``.``, ``..``,
+# backslashes, NUL, empty segments) names nothing there, whatever the storage would make of it.
+_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)*")
 _INFO_CACHE_SIZE = 100_000  # files whose size, ETag and type are kept (about 200 bytes each)
 
 
@@ -118,6 +123,9 @@ class MediaServer:
         head: bool = False,
     ) -> Response[Any]:
         """One file of a generation, with ranges, validators and the caching its URL allows."""
+        name = path.removeprefix("/")
+        if not _NAME.fullmatch(name):
+            raise NotFound("no such media", code="media_not_found")
         expires = self._tokens.check(token, video_id) if token is not None else None
         where = await self._locate(video_id)
         if where is None or generation not in where.generations:
@@ -127,9 +135,6 @@ class MediaServer:
             raise NotFound("no such media", code="media_not_found")
         if where.private and expires is None:
             raise Forbidden("this video is private: its media needs a signed URL", code="signed_url_required")
-        name = path.lstrip("/")
-        if not name or ".." in name.split("/"):
-            raise NotFound("no such media", code="media_not_found")
         key = hls_prefix(video_id, generation) + name
         info = await self._stat(key)
         cache = IMMUTABLE if expires is None else f"private, max-age={max(0, int(expires - time.time()))}"

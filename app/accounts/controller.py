@@ -14,6 +14,7 @@ from app.accounts.service import AccountService
 from app.auth.dependencies import require_role
 from app.auth.ratelimit import RegistrationLimiter
 from app.auth.tokens import Principal
+from app.errors import NotFound
 
 
 class AccountController(Controller):
@@ -42,6 +43,8 @@ class AccountController(Controller):
     @get("/users/{handle:str}")
     async def by_handle(self, handle: FromPath[str], accounts: NamedDependency[AccountService]) -> PublicUser:
         """A user's public record."""
+        if "\x00" in handle:  # no handle holds one, and PostgreSQL cannot even compare it
+            raise NotFound("no such user", code="user_not_found")
         return await accounts.by_handle(handle)
 
     @put("/users/{user_id:uuid}/role")

@@ -179,10 +179,14 @@ async def test_json_endpoints_take_json_with_a_charset_or_a_suffix(client: Clien
         assert response.status_code == 201, (content_type, response.text)
 
 
+async def test_a_handle_with_a_nul_character_is_not_found(client: Client) -> None:
+    response = await client.get("/users/a%00b")
+    assert _assert_error(response, 404)["error"] == "user_not_found"
+
+
 @pytest.mark.parametrize(
     "path",
     [
-        "/users/a%00b",
         "/videos?limit=99999999999999999999999",
         "/videos?limit=-1",
         "/videos?cursor=%00",

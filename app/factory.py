@@ -324,6 +324,7 @@ def create_app(settings: Settings) -> Litestar:
             if redis is not None:
                 await redis.aclose()
 
+    cors = cors_config(settings.cors_origins)
     app = Litestar(
         route_handlers=[
             HealthController,
@@ -347,8 +348,8 @@ def create_app(settings: Settings) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_json_body,
-        before_send=[security_headers(tls=settings.served_over_tls)],
-        cors_config=cors_config(settings.cors_origins),
+        before_send=[security_headers(tls=settings.served_over_tls, cors=cors is not None)],
+        cors_config=cors,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="MyDRTV social layer", version="0.1.0", path="/schema"),
         logging_config=None,

@@ -26,9 +26,11 @@ _DEFAULTS = {
 }
 
 
-def security_headers(*, tls: bool) -> BeforeMessageSendHookHandler:
+def security_headers(*, tls: bool, cors: bool) -> BeforeMessageSendHookHandler:
     """A ``before_send`` hook that adds the headers to every HTTP response, errors and 404s
-    included. ``tls``: the server is reached over HTTPS only, so browsers may be told to insist."""
+    included. ``tls``: the server is reached over HTTPS only, so browsers may be told to insist.
+    ``cors``: answers depend on ``Origin``, so shared caches (media is cached for a year) must
+    keep one copy per origin, refused origins included."""
     always = {**_ALWAYS, **({"Strict-Transport-Security": HSTS} if tls else {})}
 
     async def add(message: Message, scope: Scope) -> None:
@@ -40,6 +42,9 @@ def security_headers(*, tls: bool) -> BeforeMessageSendHookHandler:
         for name, value in _DEFAULTS.items():
             if name not in headers:
                 headers[name] = value
+        vary = [part.strip() for part in headers.get("Vary", "").split(",") if part.strip()]
+        if cors and "origin" not in (part.lower() for part in vary):
+            headers["Vary"] = ", ".join([*vary, "Origin"])
 
     return add
 

@@ -34,7 +34,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     refresh_token_seconds: int = 30 * 24 * 3600
     login_limit_per_account: str = "5/minute"
     login_limit_per_address: str = "30/minute"
-    register_limit_per_address: str = "10/hour"  # registrations per client address (argon2 is costly)
+    register_limit_per_address: str = "20/hour"  # registrations per client address (argon2 is costly)
     minimum_age: int = 13
     # Realtime gateway and bus.
     ws_connect_timeout: float = 10.0  # seconds for a new socket to send its connect message

@@ -108,4 +108,5 @@ async def test_cors_refuses_other_origins(app_client: Callable[..., Client]) -> 
         simple = await client.get("/videos", headers={"Origin": REFUSED})
         assert simple.status_code == 200  # answered, but the browser keeps it from the page
         assert "access-control-allow-origin" not in simple.headers
+        assert "Origin" in simple.headers["vary"]  # a shared cache keeps it apart from allowed answers
         _assert_secure(simple)

@@ -158,3 +158,43 @@ async def test_garbage_never_gives_a_server_error(
     print(f"{sent} requests, {len(failures)} failures")
     assert sent > 5000
     assert failures == []
+
+
+BAD_HEADERS = [
+    ("Authorization", b"Bearer \xff\xfe"),
+    ("Authorization", b"Bearer " + b"a" * 20_000),
+    ("Authorization", b"Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."),  # alg none
+    ("Content-Type", b"application/json; charset=\xff"),
+    ("Content-Type", b"application/json; charset=utf-16"),
+    ("Content-Type", b"\xff"),
+    ("Origin", b"\xff"),
+    ("Accept", b"\xff/\xff"),
+    ("Range", b"bytes=99999999999999999999999-"),
+    ("Range", b"bytes=" + b"9" * 5000 + b"-"),
+    ("If-None-Match", b"\xff"),
+    ("Cookie", b"\xff=\xff"),
+]
+
+
+async def test_garbage_headers_never_give_a_server_error(api: Client, garbage_settings: Settings) -> None:
+    admin = await person(garbage_settings, "admin")
+    video = await new_video(api, admin)
+    targets = [
+        ("GET", "/me", None),
+        ("POST", "/videos", b'{"title": "x"}'),
+        ("GET", f"/videos/{video}", None),
+        ("GET", f"/media/{video}/g1/master.m3u8", None),
+        ("POST", "/auth/token", b"grant_type=password&username=a&password=b"),
+        ("PUT", f"/videos/{video}/media", b"not a video"),
+    ]
+    failures = []
+    for method, url, body in targets:
+        for name, value in BAD_HEADERS:
+            headers = {"Authorization": admin.headers["Authorization"], "Content-Type": "application/json"}
+            raw = [(k.encode(), v.encode()) for k, v in headers.items() if k != name] + [
+                (name.encode(), value)
+            ]
+            response = await api.request(method, url, content=body, headers=raw)
+            if response.status_code >= 500:
+                failures.append((method, url, name, value[:30], response.status_code))
+    assert failures == []

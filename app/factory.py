@@ -30,7 +30,7 @@ from app.errors import EXCEPTION_HANDLERS
 from app.feed.controller import FeedController
 from app.feed.push import FeedPusher
 from app.feed.service import FeedService
-from app.headers import cors_config, security_headers
+from app.headers import cors_config, cors_refusal_as_error, security_headers
 from app.health.controller import HealthController
 from app.health.probes import Probe, graph_probe, redis_probe
 from app.identity.store import IdentityStore
@@ -348,7 +348,10 @@ def create_app(settings: Settings) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_json_body,
-        before_send=[security_headers(tls=settings.served_over_tls, cors=cors is not None)],
+        before_send=[
+            security_headers(tls=settings.served_over_tls, cors=cors is not None),
+            cors_refusal_as_error,
+        ],
         cors_config=cors,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="MyDRTV social layer", version="0.1.0", path="/schema"),

@@ -10,9 +10,12 @@ token endpoints, registration) without a list to keep up to date.
 
 from __future__ import annotations
 
+import msgspec
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
+
+from app.errors import ErrorBody
 
 HSTS = "max-age=31536000; includeSubDomains"
 _ALWAYS = {
@@ -73,3 +76,22 @@ def cors_config(origins: str) -> CORSConfig | None:
         allow_credentials=False,
         max_age=600,
     )
+
+
+async def cors_refusal_as_error(message: Message, scope: Scope) -> None:
+    """A ``before_send`` hook: Litestar refuses a CORS preflight (an origin, method or header not
+    allowed) with a plain-text 400; give it the error shape every other error has."""
+    if message["type"] == "http.response.start":
+        headers = MutableScopeHeaders.from_message(message)
+        if (
+            scope.get("method") == "OPTIONS"
+            and message["status"] == 400
+            and headers.get("content-type", "").startswith("text/plain")
+        ):
+            scope.setdefault("state", {})["cors_refused"] = True
+            headers["Content-Type"] = "application/json"
+            del headers["Content-Length"]  # the body is replaced below; sent with chunked framing
+    elif message["type"] == "http.response.body" and scope.get("state", {}).get("cors_refused"):
+        reason = message.get("body", b"").decode(errors="replace")  # "Disallowed CORS Origin"
+        text = f"{reason}: this origin, method or header may not call the API from a browser"
+        message["body"] = msgspec.json.encode(ErrorBody(error="cors_refused", message=text))

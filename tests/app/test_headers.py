@@ -104,7 +104,9 @@ async def test_cors_refuses_other_origins(app_client: Callable[..., Client]) -> 
             "/videos", headers={"Origin": REFUSED, "Access-Control-Request-Method": "POST"}
         )
         assert preflight.status_code == 400
+        assert preflight.json()["error"] == "cors_refused", preflight.text
         assert "access-control-allow-origin" not in preflight.headers
+        _assert_secure(preflight)
         simple = await client.get("/videos", headers={"Origin": REFUSED})
         assert simple.status_code == 200  # answered, but the browser keeps it from the page
         assert "access-control-allow-origin" not in simple.headers

@@ -75,7 +75,7 @@ EXTRA_STATUSES: dict[str, tuple[int, ...]] = {
     "POST /moderation/restrictions/{restriction_id}/lift": (403, 409),
     "PUT /videos/{video_id}/slow-mode": _STAFF,
     "GET /moderation/held-words": _STAFF,
-    "POST /moderation/held-words": (403, 409),
+    "POST /moderation/held-words": (403, 404, 409),
     "DELETE /moderation/held-words/{word_id}": _STAFF,
     "GET /moderation/log": _STAFF,
     "PUT /me/following/{user_id}": (403, 409),

@@ -130,7 +130,7 @@ async def test_error_answers_use_our_error_shape(document: dict[str, Any]) -> No
         ("PATCH /videos/{video_id}", {400, 401, 403, 404, 413, 415}),
         ("POST /videos/{video_id}/comments", {400, 401, 403, 404, 413, 415, 429}),
         ("PUT /videos/{video_id}/media", {400, 401, 403, 404, 413, 422}),
-        ("POST /moderation/held-words", {400, 401, 403, 409, 413, 415}),
+        ("POST /moderation/held-words", {400, 401, 403, 404, 409, 413, 415}),
         ("GET /health/ready", {503}),
     ],
 )

@@ -17,6 +17,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import (
     Components,
+    OpenAPIFormat,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -90,18 +91,18 @@ EXTRA_STATUSES: dict[str, tuple[int, ...]] = {
 }
 
 _STRING = Schema(type=OpenAPIType.STRING)
-_BINARY = Schema(type=OpenAPIType.STRING, format="binary")  # type: ignore[arg-type]
+_BINARY = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
 
 
 def _header(description: str, schema: Schema = _STRING) -> OpenAPIHeader:
     return OpenAPIHeader(schema=schema, description=description)
 
 
-def _form(properties: dict[str, Schema], required: list[str]) -> Schema:
-    return Schema(type=OpenAPIType.OBJECT, properties=properties, required=required)  # type: ignore[arg-type]
+def _form(properties: dict[str, Schema | Reference], required: list[str]) -> Schema:
+    return Schema(type=OpenAPIType.OBJECT, properties=properties, required=required)
 
 
-def _grant(name: str, **fields: Schema) -> Schema:
+def _grant(name: str, **fields: Schema | Reference) -> Schema:
     return _form(
         {"grant_type": Schema(type=OpenAPIType.STRING, const=name), **fields}, ["grant_type", *fields]
     )
@@ -109,7 +110,9 @@ def _grant(name: str, **fields: Schema) -> Schema:
 
 TOKEN_FORM = Schema(
     one_of=[
-        _grant("password", username=Schema(type=OpenAPIType.STRING, format="email"), password=_STRING),  # type: ignore[arg-type]
+        _grant(
+            "password", username=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.EMAIL), password=_STRING
+        ),
         _grant("refresh_token", refresh_token=_STRING),
     ]
 )

@@ -13,6 +13,8 @@ from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 from openapi_spec_validator import validate
 
+from app import openapi
+
 METHODS = ("get", "put", "post", "patch", "delete", "head")
 ERROR_REF = "#/components/schemas/Error"
 SECURITY_KINDS = {"[]": "none", "[{'bearer': []}]": "required", "[{}, {'bearer': []}]": "optional"}
@@ -81,6 +83,14 @@ async def test_every_route_of_the_app_is_documented(
         "/auth/token",
     ):
         assert path in document["paths"]
+
+
+async def test_every_line_of_the_tables_names_an_operation(api: AsyncTestClient[Any]) -> None:
+    """A renamed route must not leave its statuses or bodies behind, silently undocumented."""
+    assert isinstance(api.app, Litestar)
+    known = {f"{method} {path}" for method, path, _ in openapi.operations(api.app)}
+    for table in (openapi.EXTRA_STATUSES, openapi.REQUEST_BODIES, openapi.SUCCESS):
+        assert set(table) - known == set()
 
 
 async def test_every_operation_declares_its_security(document: dict[str, Any]) -> None:

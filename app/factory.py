@@ -347,6 +347,5 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
         debug=False,
     )
-    openapi.describe(app)
     app.state.node = node  # the CLI's server asks it to say goodbye to clients on SIGTERM
     return app

@@ -11,8 +11,9 @@ tables below, one line per operation that answers more than its signature says.
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request, Router
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import (
@@ -256,7 +257,9 @@ def operations(app: Litestar) -> list[tuple[str, str, HTTPRouteHandler]]:
 
 
 def config() -> OpenAPIConfig:
-    """Where the document is served (``/schema/openapi.json``) and the bearer scheme."""
+    """Where the document is served (``/schema/openapi.json``) and the bearer scheme. The
+    document is built and completed on its first request, not with every app (tests build
+    hundreds of apps; building the document costs more than the rest of ``create_app``)."""
     scheme = SecurityScheme(
         type="http", scheme="bearer", bearer_format="JWT", description="an access token from POST /auth/token"
     )
@@ -266,13 +269,22 @@ def config() -> OpenAPIConfig:
         path="/schema",
         components=Components(security_schemes={BEARER: scheme}),
         security=SECURITY_NONE,
+        openapi_router=Router(
+            "/schema", route_handlers=[], include_in_schema=False, before_request=_described
+        ),
     )
 
 
+def _described(request: Request[Any, Any, Any]) -> None:
+    describe(request.app)
+
+
 def describe(app: Litestar) -> None:
-    """Complete the app's OpenAPI document in place, before it is first served."""
+    """Complete the app's OpenAPI document in place, before it is first served; once."""
     document = app.openapi_schema
     components = document.components if isinstance(document.components, Components) else Components()
+    if ERROR in components.schemas:
+        return
     components.schemas[ERROR] = ERROR_SCHEMA
     used: set[str] = set()
     paths: dict[str, PathItem] = document.paths or {}

@@ -24,6 +24,7 @@ from litestar.openapi.spec import (
     OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Parameter,
     PathItem,
     Reference,
     RequestBody,
@@ -32,6 +33,7 @@ from litestar.openapi.spec import (
 )
 from litestar.routes import HTTPRoute
 
+INT64_MAX = 2**63 - 1
 BEARER = "bearer"
 ERROR = "Error"
 SECURITY_REQUIRED: list[dict[str, list[str]]] = [{BEARER: []}]
@@ -228,7 +230,19 @@ def _statuses(key: str, operation: Operation, security: list[dict[str, list[str]
     return statuses
 
 
+def _bigint_ids(operation: Operation) -> None:
+    """Integer ids in paths are PostgreSQL bigserials: say so, so clients use 64-bit integers."""
+    for parameter in operation.parameters or ():
+        if not isinstance(parameter, Parameter) or parameter.param_in != "path":
+            continue
+        schema = parameter.schema
+        if isinstance(schema, Schema) and schema.type == OpenAPIType.INTEGER:
+            schema.minimum = 1 if schema.minimum is None else schema.minimum
+            schema.maximum = INT64_MAX if schema.maximum is None else schema.maximum
+
+
 def _complete(key: str, operation: Operation, handler: HTTPRouteHandler, path: str) -> None:
+    _bigint_ids(operation)
     if key in REQUEST_BODIES:
         operation.request_body = REQUEST_BODIES[key]
     operation.security = security_of(handler)

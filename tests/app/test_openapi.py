@@ -174,6 +174,13 @@ async def test_bodies_and_content_types_are_the_real_ones(document: dict[str, An
     assert "content" not in paths["/auth/revoke"]["post"]["responses"]["200"]
 
 
+async def test_integer_ids_are_declared_64_bit(document: dict[str, Any]) -> None:
+    for path in ("/comments/{comment_id}", "/moderation/held-words/{word_id}"):
+        for operation in document["paths"][path].values():
+            (parameter,) = operation["parameters"]
+            assert parameter["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+
+
 async def test_a_real_error_matches_the_documented_schema(
     api: AsyncTestClient[Any], document: dict[str, Any]
 ) -> None:

@@ -1,8 +1,10 @@
 """Schemathesis over the served OpenAPI document, against a real server process.
 
-Every operation is tried with generated valid and invalid input (examples, coverage and fuzzing
-phases), once as an ordinary signed-in user and once as an admin; the run must find no server
-error and no answer the document does not describe.
+Every operation is tried with generated valid and invalid input (the coverage, fuzzing and
+stateful phases of schemathesis's engine, seeded, 50 examples per operation), once as an ordinary
+signed-in user and once as an admin; the run must find no server error, no answer the document
+does not describe, and no error in the server's log. About 5 500 requests a role, 2 to 3 minutes
+for both on two cores.
 """
 
 from __future__ import annotations

@@ -11,9 +11,8 @@ from urllib.parse import urlsplit
 
 from litestar import Litestar
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 
-from app import logs
+from app import logs, openapi
 from app.accounts.controller import AccountController
 from app.accounts.service import AccountService
 from app.accounts.tables import TABLES as MAIN_TABLES
@@ -354,7 +353,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         cors_config=cors,
         lifespan=[lifespan],
-        openapi_config=OpenAPIConfig(title="MyDRTV social layer", version="0.1.0", path="/schema"),
+        openapi_config=openapi.config(),
         logging_config=None,
         debug=False,
     )

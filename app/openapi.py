@@ -231,14 +231,17 @@ def _statuses(key: str, operation: Operation, security: list[dict[str, list[str]
 
 
 def _bigint_ids(operation: Operation) -> None:
-    """Integer ids in paths are PostgreSQL bigserials: say so, so clients use 64-bit integers."""
+    """Integer ids in paths are PostgreSQL bigserials: say so, so clients use 64-bit integers.
+
+    Exact integers, not the bounds Litestar derives from ``app.params.IdPath``: it writes them as
+    floats, and 2**63 - 1 as a float rounds up to 2**63, which no id can be."""
     for parameter in operation.parameters or ():
         if not isinstance(parameter, Parameter) or parameter.param_in != "path":
             continue
         schema = parameter.schema
         if isinstance(schema, Schema) and schema.type == OpenAPIType.INTEGER:
-            schema.minimum = 1 if schema.minimum is None else schema.minimum
-            schema.maximum = INT64_MAX if schema.maximum is None else schema.maximum
+            schema.minimum = 1
+            schema.maximum = INT64_MAX
 
 
 def _complete(key: str, operation: Operation, handler: HTTPRouteHandler, path: str) -> None:

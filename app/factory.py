@@ -257,7 +257,6 @@ def create_app(settings: Settings) -> Litestar:
     rating_broadcaster = RatingBroadcaster(main, bus, settings.rating_events_per_second)
     services["comments"] = CommentService(
         main,
-        bus,
         videos,
         policy,
         throttle,

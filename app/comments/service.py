@@ -4,7 +4,8 @@ Every change and its live event commit together (the outbox). A comment that sto
 (deleted by its author, removed by a moderator, held again after an edit) has its earlier events
 withdrawn from the channel's history, so clients that recover or subscribe later never see it, and
 a ``comment.removed`` tells connected clients to drop it. Hiding a top-level comment hides its
-thread: replies are only shown under a root the viewer may see.
+thread: replies are only shown under a root the viewer may see, and their events leave history
+with the root's. History changes only after the hiding commits (the outbox's ``withdraw``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from app.moderation.throttle import Throttle, rule
 from app.pagination import decode_cursor, encode_cursor
 from app.videos.schemas import UserRef
 from app.videos.service import STAFF, VideoService
-from realtime.bus.base import Bus
 from realtime.outbox import enqueue, withdraw
 
 SELECT_COMMENT = """
@@ -85,7 +85,6 @@ class CommentService:
     def __init__(
         self,
         db: Database,
-        bus: Bus,
         videos: VideoService,
         policy: ModerationPolicy,
         throttle: Throttle,
@@ -95,7 +94,6 @@ class CommentService:
         report_rate: str,
     ) -> None:
         self._db = db
-        self._bus = bus
         self._videos = videos
         self._policy = policy
         self._throttle = throttle
@@ -318,6 +316,13 @@ class CommentService:
                 )
                 comment = comment_from_row({**row, "status": "visible"})
                 await self._go_public(comment)
+                if row["root_id"] is None:  # its thread was withdrawn with it: it goes out again
+                    replies = await self._db.fetch(
+                        SELECT_COMMENT + " WHERE c.root_id = {} AND c.status = 'visible' ORDER BY c.id",
+                        comment_id,
+                    )
+                    for reply in replies:
+                        await self._go_public(comment_from_row(reply))
             elif row["flagged_at"] is not None:
                 was = "reported"
                 await self._db.fetch("UPDATE comments SET flagged_at = NULL WHERE id = {}", comment_id)
@@ -381,21 +386,27 @@ class CommentService:
         )
 
     async def _hide(self, row: dict[str, Any], reason: Literal["deleted", "removed", "held"]) -> None:
-        """The comment stops being public: withdraw its events, tell live clients, drop its activity
-        (the feed must not point at a comment nobody may read)."""
+        """The comment stops being public, and with a top-level one its thread: withdraw every
+        event that carried their text (created, edited), tell live clients, drop their activities
+        (the feed must not point at a comment nobody may read). The history changes only once
+        this transaction commits (``withdraw``)."""
         video = channel(row["video_id"])
-        await withdraw(self._db, self._bus, video, row["publication_keys"])
+        hidden = await self._db.fetch(
+            "UPDATE comments c SET publication_keys = ARRAY[]::text[]"
+            " FROM (SELECT id, publication_keys FROM comments WHERE id = {} OR root_id = {} FOR UPDATE) old"
+            " WHERE c.id = old.id RETURNING c.id, c.author_id, old.publication_keys",
+            row["id"],
+            row["id"] if row["root_id"] is None else None,
+        )
+        await withdraw(self._db, video, [key for h in hidden for key in h["publication_keys"]])
         removed = CommentRemoved(
             video_id=row["video_id"], comment_id=row["id"], root_id=row["root_id"], reason=reason
         )
         await enqueue(self._db, video, encoder.encode(removed))
         await self._db.fetch(
-            "UPDATE comments SET publication_keys = ARRAY[]::text[] WHERE id = {}", row["id"]
-        )
-        await self._db.fetch(
-            "DELETE FROM activities WHERE actor_id = {} AND verb = 'commented' AND object_id = {}",
-            row["author_id"],
-            str(row["id"]),
+            "DELETE FROM activities WHERE actor_id = ANY({}) AND verb = 'commented' AND object_id = ANY({})",
+            list({h["author_id"] for h in hidden}),
+            [str(h["id"]) for h in hidden],
         )
 
     async def _take_down(self, row: dict[str, Any], how: TakeDown, actor: Principal, reason: str) -> None:

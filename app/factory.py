@@ -265,7 +265,7 @@ def create_app(settings: Settings) -> Litestar:
         report_rate=settings.report_rate,
     )
     services["ratings"] = RatingService(main, videos, policy, throttle, settings.rating_rate)
-    services["moderation"] = ModerationService(main, videos)
+    services["moderation"] = ModerationService(main, videos, policy)
     relay_handlers[RATINGS_CHANNEL] = rating_broadcaster.changed
     background.append(rating_broadcaster.run)
 

@@ -295,6 +295,7 @@ class CommentService:
             if row["author_id"] == actor.id:
                 await self._take_down(row, "deleted", actor, "")
             elif actor.has_role(*STAFF):
+                await self._policy.may_moderate(actor)  # a restricted moderator has no powers
                 await self._take_down(row, "removed", actor, "")
             else:
                 raise Forbidden("only its author or a moderator may delete a comment", code="not_author")

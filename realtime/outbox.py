@@ -58,17 +58,19 @@ async def enqueue(db: Database, channel: str, event: bytes) -> str:
 
 
 class Redaction(msgspec.Struct, frozen=True):
-    """The ``@redact`` payload: publications of ``channel`` to withdraw from its history."""
+    """The ``@redact`` payload: publications to withdraw from the history of each of ``channels``
+    (one event may have been published on many: a feed item on each follower's channel)."""
 
-    channel: str
+    channels: list[str]
     keys: list[str]
 
 
 _redaction = msgspec.json.Decoder(Redaction)
 
 
-async def withdraw(db: Database, channel: str, keys: Sequence[str]) -> None:
-    """Take back events of ``channel`` enqueued earlier, inside the transaction that obsoletes them.
+async def withdraw(db: Database, channels: Sequence[str], keys: Sequence[str]) -> None:
+    """Take back events enqueued earlier and published (under ``keys``) on some of ``channels``,
+    inside the transaction that obsoletes them.
 
     Rows not relayed yet are marked done (and row-locked until commit). The history is redacted
     only once this transaction commits: the relay handles the ``@redact`` row it leaves, after
@@ -76,11 +78,11 @@ async def withdraw(db: Database, channel: str, keys: Sequence[str]) -> None:
     (and a key not published yet is retired). Live clients that already received an event keep
     it; the caller publishes whatever tells them to drop it.
     """
-    if not keys:
+    if not keys or not channels:
         return
     ids = [int(key.removeprefix("outbox:")) for key in keys]
     await db.fetch("UPDATE outbox SET published_at = now() WHERE id = ANY({}) AND published_at IS NULL", ids)
-    await enqueue(db, REDACT_CHANNEL, msgspec.json.encode(Redaction(channel, list(keys))))
+    await enqueue(db, REDACT_CHANNEL, msgspec.json.encode(Redaction(list(channels), list(keys))))
 
 
 class Relay:
@@ -144,7 +146,8 @@ class Relay:
 
     async def _redact(self, payload: bytes, _key: str) -> None:
         redaction = _redaction.decode(payload)
-        await self._bus.redact(redaction.channel, redaction.keys)
+        for channel in redaction.channels:
+            await self._bus.redact(channel, redaction.keys)
 
     async def run(self) -> None:
         """Relay until cancelled: wait to lead, then drain on every notification (or poll)."""

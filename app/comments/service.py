@@ -14,19 +14,21 @@ import re
 import uuid
 from typing import Any, Literal
 
+import msgspec
+
 from app.auth.tokens import Principal
 from app.comments.events import CommentCreated, CommentEdited, CommentRemoved, channel, encoder
 from app.comments.schemas import Comment, CommentChange, CommentPage, NewComment, NewReport
 from app.db import Database
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
-from app.feed.activity import record
+from app.feed.activity import FEED_CHANNEL, ActivityRecorded, record
 from app.moderation import audit
 from app.moderation.policy import ModerationPolicy
 from app.moderation.throttle import Throttle, rule
 from app.pagination import decode_cursor, encode_cursor
 from app.videos.schemas import UserRef
 from app.videos.service import STAFF, VideoService
-from realtime.outbox import enqueue, withdraw
+from realtime.outbox import enqueue, publication_key, withdraw
 
 SELECT_COMMENT = """
 SELECT c.id, c.video_id, c.author_id, u.handle AS author_handle, c.body, c.parent_id, c.root_id,
@@ -41,6 +43,7 @@ FROM comments c JOIN users u ON u.id = c.author_id
 # C0 controls other than tab, line feed and carriage return (PostgreSQL refuses NUL outright).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 EXCERPT_CHARS = 140
+_FEED_KEY = "feed:"  # a remembered key of a feed item on followers' channels, not of the video's
 
 TakeDown = Literal["deleted", "removed"]
 
@@ -367,10 +370,13 @@ class CommentService:
     # Inside a transaction -------------------------------------------------------------------------
 
     async def _go_public(self, comment: Comment) -> None:
-        """The comment became visible: its live event, and the author's activity for the feed."""
+        """The comment became visible: its live event, and the author's activity for the feed.
+
+        The feed item pushed to followers carries an excerpt, so its key is remembered too
+        (prefixed ``feed:``), to be withdrawn with the comment's own events."""
         key = await enqueue(self._db, channel(comment.video_id), encoder.encode(CommentCreated(comment)))
         await self._remember(comment.id, key)
-        await record(
+        activity = await record(
             self._db,
             comment.author.id,
             "commented",
@@ -378,6 +384,15 @@ class CommentService:
             object_id=str(comment.id),
             data={"excerpt": comment.body[:EXCERPT_CHARS]},
         )
+        # Its @feed outbox row came after ``key`` in this transaction: a short primary-key range.
+        pushes = await self._db.fetch(
+            "SELECT id FROM outbox WHERE id > {} AND channel = {} AND payload = {}",
+            int(key.removeprefix("outbox:")),
+            FEED_CHANNEL,
+            msgspec.json.encode(ActivityRecorded(activity)),
+        )
+        for push in pushes:
+            await self._remember(comment.id, _FEED_KEY + publication_key(push["id"]))
 
     async def _remember(self, comment_id: int, key: str) -> None:
         await self._db.fetch(
@@ -399,7 +414,9 @@ class CommentService:
             row["id"],
             row["id"] if row["root_id"] is None else None,
         )
-        await withdraw(self._db, video, [key for h in hidden for key in h["publication_keys"]])
+        keys = [key for h in hidden for key in h["publication_keys"]]
+        await withdraw(self._db, [video], [key for key in keys if not key.startswith(_FEED_KEY)])
+        await self._withdraw_feed_items(hidden)
         removed = CommentRemoved(
             video_id=row["video_id"], comment_id=row["id"], root_id=row["root_id"], reason=reason
         )
@@ -409,6 +426,23 @@ class CommentService:
             list({h["author_id"] for h in hidden}),
             [str(h["id"]) for h in hidden],
         )
+
+    async def _withdraw_feed_items(self, hidden: list[dict[str, Any]]) -> None:
+        """The ``feed.item``s that carried the comments' excerpts left their authors' followers'
+        channels (``user:{id}``): withdraw them there too."""
+        for author in {h["author_id"] for h in hidden}:
+            keys = [
+                key.removeprefix(_FEED_KEY)
+                for h in hidden
+                if h["author_id"] == author
+                for key in h["publication_keys"]
+                if key.startswith(_FEED_KEY)
+            ]
+            if keys:
+                followers = await self._db.fetch(
+                    "SELECT follower_id FROM follows WHERE followee_id = {}", author
+                )
+                await withdraw(self._db, [f"user:{f['follower_id']}" for f in followers], keys)
 
     async def _take_down(self, row: dict[str, Any], how: TakeDown, actor: Principal, reason: str) -> None:
         if row["status"] == "visible":

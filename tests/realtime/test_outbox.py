@@ -185,7 +185,7 @@ async def test_a_withdrawn_event_is_never_published_and_leaves_history(db: Datab
     async with db.engine.transaction():
         pending_key = await enqueue(db, name, b"withdrawn before the relay saw it")
     async with db.engine.transaction():
-        await withdraw(db, name, [published, pending_key])
+        await withdraw(db, [name], [published, pending_key])
     assert await pending(db) == 1  # the redaction, done by the relay once the withdrawal committed
     assert [p.data for p in await bus.recover(name, start)] == [b"published, then withdrawn", b"kept"]
     await Relay(db, bus).drain()
@@ -201,7 +201,7 @@ async def test_a_withdrawal_that_rolls_back_leaves_history_whole(db: Database, b
     await Relay(db, bus).drain()
     with pytest.raises(RuntimeError):
         async with db.engine.transaction():
-            await withdraw(db, name, [key])
+            await withdraw(db, [name], [key])
             raise RuntimeError("the rest of the change failed")
     assert await pending(db) == 0
     await Relay(db, bus).drain()
@@ -226,7 +226,7 @@ async def test_an_event_withdrawn_while_the_relay_holds_it_leaves_history_before
         if not withdrawn:
             withdrawn = True
             async with db.engine.transaction():
-                await withdraw(db, name, [key])
+                await withdraw(db, [name], [key])
                 await enqueue(db, name, b"removed")
 
     assert await Relay(db, Interleaved(bus, moderator)).drain() == 3  # event, redaction, removal

@@ -60,9 +60,9 @@ async def _until(client: Client, kind: str, comment_id: int) -> None:
             return
 
 
-async def _from_start(server: ServerProcess, channel: str, epoch: str) -> str:
+async def _from_start(server: ServerProcess, channel: str, epoch: str, token: str | None = None) -> str:
     """Everything a client recovering ``channel`` from offset 0 receives, as one JSON text."""
-    late, _ = await Client.connect(server.ws_url)
+    late, _ = await Client.connect(server.ws_url, token)
     late.positions[channel] = protocol.Recover(epoch, 0)
     reply = await late.subscribe(channel, recover=True)
     await late.close()
@@ -140,3 +140,35 @@ async def test_a_rolled_back_removal_leaves_history_whole_and_a_committed_one_em
     await _until(watcher, "comment.removed", comment["id"])
     assert "stays visible delta" not in await _from_start(server, channel, epoch)
     await watcher.close()
+
+
+async def test_a_removed_comments_feed_items_leave_its_authors_followers_channels(
+    server: ServerProcess, api: httpx.AsyncClient, social: Settings
+) -> None:
+    author, follower, moderator = (
+        await person(social),
+        await person(social),
+        await person(social, "moderator"),
+    )
+    followed = await api.put(f"/me/following/{author.id}", headers=follower.headers)
+    assert followed.status_code == 204, followed.text
+    video = await _video(api, author)
+    own = f"user:{follower.id}"
+    online, _ = await Client.connect(server.ws_url, follower.token)
+    epoch = (await online.subscribe(own)).epoch
+    await online.subscribe(f"video:{video}")
+
+    comment = await _post(api, author, video, "excerpt echo foxtrot")
+    while True:  # the feed item reaches the online follower, its excerpt included
+        publication = await online.publication(10)
+        if publication.channel == own:
+            break
+    assert "excerpt echo foxtrot" in await _from_start(server, own, epoch, follower.token)
+
+    removed = await api.post(
+        f"/moderation/comments/{comment['id']}/remove", json={"reason": "x"}, headers=moderator.headers
+    )
+    assert removed.status_code == 204, removed.text
+    await _until(online, "comment.removed", comment["id"])
+    assert "excerpt echo foxtrot" not in await _from_start(server, own, epoch, follower.token)
+    await online.close()

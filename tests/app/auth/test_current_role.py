@@ -123,3 +123,17 @@ async def test_an_erased_users_token_gets_401_everywhere_never_a_500(api: Client
         assert response.status_code == 401, (method, path, response.status_code, response.text)
         assert response.json()["error"] == "account_gone", path
         assert set(response.json()) >= {"error", "message"}
+
+
+async def test_a_role_changed_by_hand_in_the_database_applies_too(api: Client, social: Settings) -> None:
+    """The cache hears of changes from the database itself, whoever makes them (here, SQL)."""
+    moderator = await person(social, "moderator")
+    assert (await api.get("/moderation/queue", headers=moderator.headers)).status_code == 200
+    heard = forgotten(api, moderator.id)
+    connection = await asyncpg.connect(social.database_url)
+    try:
+        await connection.execute("UPDATE users SET role = 'viewer' WHERE id = $1", moderator.id)
+    finally:
+        await connection.close()
+    await asyncio.wait_for(heard.wait(), 10)
+    assert (await api.get("/moderation/queue", headers=moderator.headers)).status_code == 403

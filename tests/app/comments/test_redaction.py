@@ -4,6 +4,7 @@ history changes only once the removal commits."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -172,3 +173,34 @@ async def test_a_removed_comments_feed_items_leave_its_authors_followers_channel
     await _until(online, "comment.removed", comment["id"])
     assert "excerpt echo foxtrot" not in await _from_start(server, own, epoch, follower.token)
     await online.close()
+
+
+async def test_a_root_held_again_hides_its_thread_until_approved(
+    server: ServerProcess, api: httpx.AsyncClient, social: Settings
+) -> None:
+    author, replier, moderator = await person(social), await person(social), await person(social, "moderator")
+    video = await _video(api, author)
+    channel = f"video:{video}"
+    watcher, _ = await Client.connect(server.ws_url)
+    epoch = (await watcher.subscribe(channel)).epoch
+    word = f"held{uuid.uuid4().hex[:8]}"
+    added = await api.post(
+        "/moderation/held-words", json={"word": word, "video_id": video}, headers=moderator.headers
+    )
+    assert added.status_code == 201, added.text
+    root = await _post(api, author, video, "root golf")
+    reply = await _post(api, replier, video, "reply hotel", parent_id=root["id"])
+
+    edited = await api.patch(f"/comments/{root['id']}", json={"body": f"root {word}"}, headers=author.headers)
+    assert (edited.status_code, edited.json()["status"]) == (200, "held")
+    await _until(watcher, "comment.removed", root["id"])
+    assert "reply hotel" not in await _from_start(server, channel, epoch)
+
+    approved = await api.post(
+        f"/moderation/comments/{root['id']}/approve", json={"reason": "fine"}, headers=moderator.headers
+    )
+    assert approved.status_code == 200, approved.text
+    await _until(watcher, "comment.created", reply["id"])
+    history = await _from_start(server, channel, epoch)
+    assert f"root {word}" in history and "reply hotel" in history
+    await watcher.close()

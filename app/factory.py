@@ -18,6 +18,7 @@ from app.accounts.service import AccountService
 from app.accounts.tables import TABLES as MAIN_TABLES
 from app.auth.controller import TokenController
 from app.auth.dependencies import provide_principal, provide_viewer
+from app.auth.principals import Principals
 from app.auth.ratelimit import LoginLimiter, RegistrationLimiter, storage_for
 from app.auth.refresh import RefreshTokens
 from app.auth.tokens import AccessTokens
@@ -83,6 +84,7 @@ from realtime.parties.store.redis import RedisPartyStore
 from realtime.presence.base import Presence
 from realtime.presence.memory import MemoryPresence
 from realtime.presence.redis import RedisPresence
+from realtime.revocation import Revocation
 
 log = logging.getLogger("mydrtv")
 
@@ -196,6 +198,8 @@ def create_app(settings: Settings) -> Litestar:
     node = Node(bus, presence)
     limits_storage = storage_for(settings.redis_url, settings.redis_namespace)
     access_tokens = AccessTokens(settings.jwt_secret, settings.jwt_issuer, settings.access_token_seconds)
+    principals = Principals(main, access_tokens)  # the current role of a token's user
+    principals.watch(Revocation(node, principals).changed)
     videos = VideoService(main)
 
     # Watch parties: live state in the party store (Redis when configured), records in PostgreSQL.
@@ -229,11 +233,12 @@ def create_app(settings: Settings) -> Litestar:
     }
 
     services: dict[str, Any] = {
-        "accounts": AccountService(IdentityStore(), settings.minimum_age),
+        "accounts": AccountService(IdentityStore(), settings.minimum_age, main=main, principals=principals),
         "access_tokens": access_tokens,
+        "principals": principals,
         "gateway": Gateway(
             node,
-            access_tokens,
+            principals,
             settings,
             ChannelRules(videos=videos, parties=parties),
             limits_storage,
@@ -259,7 +264,6 @@ def create_app(settings: Settings) -> Litestar:
     rating_broadcaster = RatingBroadcaster(main, bus, settings.rating_events_per_second)
     services["comments"] = CommentService(
         main,
-        bus,
         videos,
         policy,
         throttle,
@@ -268,7 +272,7 @@ def create_app(settings: Settings) -> Litestar:
         report_rate=settings.report_rate,
     )
     services["ratings"] = RatingService(main, videos, policy, throttle, settings.rating_rate)
-    services["moderation"] = ModerationService(main, videos)
+    services["moderation"] = ModerationService(main, videos, policy)
     relay_handlers[RATINGS_CHANNEL] = rating_broadcaster.changed
     background.append(rating_broadcaster.run)
 
@@ -300,6 +304,7 @@ def create_app(settings: Settings) -> Litestar:
                 started.append(db)
                 await runner.check(db.engine, db.name, db.url)
             await node.start()
+            started_tasks.append(asyncio.create_task(principals.run(), name="principals"))
             if graph is not None:
                 await _set_up_graph(graph)
             if settings.outbox_relay:
@@ -358,4 +363,5 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
     )
     app.state.node = node  # the CLI's server asks it to say goodbye to clients on SIGTERM
+    app.state.principals = principals  # tests watch it hear a user change
     return app

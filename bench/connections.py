@@ -74,7 +74,7 @@ async def main() -> None:
     args = parser.parse_args()
     async with embedded_settings() as settings:
         worker_args = ["--mode", "gateway", "--channel", "own", "--secret", settings.jwt_secret]
-        worker_args += ["--issuer", settings.jwt_issuer]
+        worker_args += ["--issuer", settings.jwt_issuer, "--database-url", settings.database_url]
         gateway = await measure(gateway_server(settings), args, worker_args)
         print(f"gateway: {gateway}", file=sys.stderr, flush=True)
         bare = await measure(bare_server(), args, ["--mode", "bare"])

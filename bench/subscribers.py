@@ -1,7 +1,7 @@
 """A benchmark worker: many websocket subscribers in one process, driven by lines on stdin.
 
     python -m bench.subscribers --mode gateway --urls ws://127.0.0.1:8000/ws --count 250 \
-        --channel video:bench [--secret S --issuer I]
+        --channel video:bench [--secret S --issuer I --database-url URL]
 
 It connects ``count`` sockets (round-robin over ``urls``), prints ``{"ready": count}``, then
 answers commands, one JSON line each:
@@ -13,8 +13,9 @@ answers commands, one JSON line each:
 - ``quit``: close the sockets and exit.
 
 In ``gateway`` mode each socket sends ``connect`` (with a token of its own user when a secret is
-given) and subscribes to ``channel``; ``own`` subscribes each to its user's channel instead. In
-``bare`` mode the socket only connects: the baseline server sends everything to everyone.
+given, whose ``users`` row it writes first when given the database: the gateway refuses tokens
+of users that do not exist) and subscribes to ``channel``; ``own`` subscribes each to its user's
+channel instead. In ``bare`` mode the socket only connects: the baseline server sends everything to everyone.
 ``comments`` mode is ``gateway`` mode reading ``comment.created`` events whose text is
 ``"<anything> <seq> <sent>"`` (``bench.comments``); other publications are not counted.
 """
@@ -29,6 +30,7 @@ import sys
 import time
 import uuid
 
+import asyncpg
 import msgspec
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -154,15 +156,30 @@ async def main() -> None:
     parser.add_argument("--secret", default=None)
     parser.add_argument("--issuer", default="mydrtv")
     parser.add_argument("--parallel", type=int, default=50)
+    parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     urls = args.urls.split(",")
     subscribers = Subscribers(args.mode)
     issuer = AccessTokens(args.secret, args.issuer, 3600) if args.secret else None
     gate = asyncio.Semaphore(args.parallel)
 
+    users = [
+        Principal(id=uuid.uuid4(), handle=f"u_{uuid.uuid4().hex[:16]}", role="viewer")
+        for _ in range(args.count)
+    ]
+    if issuer and args.database_url:
+        connection = await asyncpg.connect(args.database_url)
+        try:
+            await connection.executemany(
+                "INSERT INTO users (id, handle, role) VALUES ($1, $2, 'viewer')",
+                [(u.id, u.handle) for u in users],
+            )
+        finally:
+            await connection.close()
+
     async def one(n: int) -> None:
-        user = uuid.uuid4()
-        token = issuer.issue(Principal(id=user, handle=f"u{n}", role="viewer")) if issuer else None
+        user = users[n].id
+        token = issuer.issue(users[n]) if issuer else None
         channel = f"user:{user}" if args.channel == "own" else args.channel
         async with gate:
             await subscribers.open(urls[n % len(urls)], token, channel)

@@ -16,7 +16,8 @@ from litestar import WebSocket, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
-from app.auth.tokens import AccessTokens, Principal
+from app.auth.principals import Principals
+from app.auth.tokens import Principal
 from app.errors import Unauthorized
 from app.settings import Settings
 from realtime import protocol
@@ -45,7 +46,7 @@ class Gateway:
     def __init__(
         self,
         node: Node,
-        tokens: AccessTokens,
+        tokens: Principals,  # verifies a token and reads the user's current role
         settings: Settings,
         rules: ChannelRules,
         rate_storage: Storage,
@@ -135,7 +136,7 @@ async def _greet(socket: WebSocket[Any, Any, Any], gateway: Gateway) -> tuple[in
     if hello.token is None:
         return hello.id, None
     try:
-        return hello.id, gateway.tokens.verify(hello.token)
+        return hello.id, await gateway.tokens.verify(hello.token)
     except Unauthorized as exc:
         await _refuse(socket, protocol.CLOSE_UNAUTHENTICATED, exc.message)
         return None
@@ -192,7 +193,7 @@ async def _handle(
                 connection.send_message(protocol.Unsubscribed(id=request_id, channel=channel))
         case protocol.Refresh(token=token, id=request_id):
             try:
-                principal = gateway.tokens.verify(token)
+                principal = await gateway.tokens.verify(token)
             except Unauthorized as exc:
                 error(exc.code, exc.message)
             else:

@@ -7,7 +7,9 @@ again under the same idempotency key (``outbox:<id>``), which the bus delivers o
 One relay is active at a time (a PostgreSQL advisory lock), which keeps per-channel order.
 
 An event can be taken back (``withdraw``): one still in the outbox is never published, one
-already published leaves the channel's history, so no recovering client receives it.
+already published leaves the channel's history, so no recovering client receives it. The history
+is changed after commit, by the relay (an ``@redact`` row), so a change that rolls back leaves it
+whole.
 
 Channels whose name starts with ``@`` are internal: they never reach the bus, but the handler
 registered under that name (``@graph`` for the graph projection, ``@feed`` for followers' feeds).
@@ -23,6 +25,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import asyncpg
+import msgspec
 
 from app.db import Database, notified
 from realtime.bus.base import Bus
@@ -30,6 +33,7 @@ from realtime.bus.base import Bus
 log = logging.getLogger("mydrtv.outbox")
 
 NOTIFY_CHANNEL = "mydrtv_outbox"
+REDACT_CHANNEL = "@redact"  # built in: the relay withdraws publications from a channel's history
 _LEADER_LOCK = 7_310_453
 
 # An internal channel's consumer: gets the payload and its idempotency key.
@@ -53,19 +57,32 @@ async def enqueue(db: Database, channel: str, event: bytes) -> str:
     return publication_key(int(rows[0]["id"]))
 
 
-async def withdraw(db: Database, bus: Bus, channel: str, keys: Sequence[str]) -> None:
-    """Take back events of ``channel`` enqueued earlier, inside the transaction that obsoletes them.
+class Redaction(msgspec.Struct, frozen=True):
+    """The ``@redact`` payload: publications to withdraw from the history of each of ``channels``
+    (one event may have been published on many: a feed item on each follower's channel)."""
 
-    Rows not relayed yet are marked done (and row-locked until commit), and the bus retires or
-    redacts the keys, which also covers a relay that already holds a row in hand: its publish is
-    either withdrawn from history afterwards or ignored. Live clients that already received an
-    event keep it; the caller publishes whatever tells them to drop it.
+    channels: list[str]
+    keys: list[str]
+
+
+_redaction = msgspec.json.Decoder(Redaction)
+
+
+async def withdraw(db: Database, channels: Sequence[str], keys: Sequence[str]) -> None:
+    """Take back events enqueued earlier and published (under ``keys``) on some of ``channels``,
+    inside the transaction that obsoletes them.
+
+    Rows not relayed yet are marked done (and row-locked until commit). The history is redacted
+    only once this transaction commits: the relay handles the ``@redact`` row it leaves, after
+    every row enqueued before it, so a publish the relay already held in hand is withdrawn too
+    (and a key not published yet is retired). Live clients that already received an event keep
+    it; the caller publishes whatever tells them to drop it.
     """
-    if not keys:
+    if not keys or not channels:
         return
     ids = [int(key.removeprefix("outbox:")) for key in keys]
     await db.fetch("UPDATE outbox SET published_at = now() WHERE id = ANY({}) AND published_at IS NULL", ids)
-    await bus.redact(channel, keys)
+    await enqueue(db, REDACT_CHANNEL, msgspec.json.encode(Redaction(list(channels), list(keys))))
 
 
 class Relay:
@@ -79,7 +96,7 @@ class Relay:
     ) -> None:
         self._db = db
         self._bus = bus
-        self._handlers = dict(handlers or {})
+        self._handlers = {REDACT_CHANNEL: self._redact, **(handlers or {})}
         self._batch = batch
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
@@ -126,6 +143,11 @@ class Relay:
             log.debug("no handler for %s; skipped", channel)
             return
         await handler(payload, key)
+
+    async def _redact(self, payload: bytes, _key: str) -> None:
+        redaction = _redaction.decode(payload)
+        for channel in redaction.channels:
+            await self._bus.redact(channel, redaction.keys)
 
     async def run(self) -> None:
         """Relay until cancelled: wait to lead, then drain on every notification (or poll)."""

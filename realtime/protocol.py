@@ -19,6 +19,7 @@ CLOSE_TOO_FAST = 4010  # too many messages per second
 CLOSE_SHUTDOWN = 4011  # the server is going away; reconnect (to another instance)
 CLOSE_CONNECT_TIMEOUT = 4012  # no connect message in time
 CLOSE_BUS_GAP = 4013  # delivery was interrupted inside the server; reconnect and recover
+CLOSE_ROLE_CHANGED = 4014  # the user's role changed; reconnect (channels are authorized again)
 
 
 class Recover(msgspec.Struct, frozen=True):

@@ -18,9 +18,12 @@ from email_validator import EmailNotValidError, validate_email
 from app.accounts.schemas import Consent, Me, PublicUser, Registration
 from app.accounts.tables import ROLES, User
 from app.auth.passwords import check_strength, hash_password, verify_password
-from app.auth.tokens import Principal
+from app.auth.principals import Principals
+from app.auth.tokens import RANKS, Principal
+from app.db import Database
 from app.errors import BadRequest, Conflict, NotFound
 from app.identity.store import IdentityStore
+from app.moderation import audit
 
 HANDLE = re.compile(r"^[a-z0-9_]{3,30}$")
 
@@ -37,9 +40,19 @@ def _age(born: date, today: date) -> int:
 
 
 class AccountService:
-    def __init__(self, identity: IdentityStore, minimum_age: int) -> None:
+    def __init__(
+        self,
+        identity: IdentityStore,
+        minimum_age: int,
+        *,
+        main: Database | None = None,
+        principals: Principals | None = None,
+    ) -> None:
+        """``main`` and ``principals`` serve role changes (the API); registering needs neither."""
         self._identity = identity
         self._minimum_age = minimum_age
+        self._main = main
+        self._principals = principals
 
     async def register(self, form: Registration, role: str = "viewer") -> PublicUser:
         email = normalise_email(form.email)
@@ -122,11 +135,28 @@ class AccountService:
         )
 
     async def set_role(self, actor: Principal, user_id: uuid.UUID, role: str) -> PublicUser:
+        """Grant or revoke a role, in the moderation audit log; it applies to the user's next
+        request (``Principals`` forgets the old one here, and on every other process through
+        the database's notification)."""
         if role not in ROLES:
             raise BadRequest(f"role must be one of {', '.join(ROLES)}", code="invalid_role")
         if user_id == actor.id:
             raise BadRequest("admins cannot change their own role", code="own_role")
-        updated = await User.update({User.role: role}).where(User.id == user_id).returning(User.id)
-        if not updated:
-            raise NotFound("no such user", code="user_not_found")
+        assert self._main is not None, "role changes need the main database"
+        async with self._main.engine.transaction():
+            rows = await self._main.fetch("SELECT role FROM users WHERE id = {} FOR UPDATE", user_id)
+            if not rows:
+                raise NotFound("no such user", code="user_not_found")
+            old = rows[0]["role"]
+            if old != role:
+                await self._main.fetch("UPDATE users SET role = {} WHERE id = {}", role, user_id)
+                await audit.log(
+                    self._main,
+                    actor,
+                    "role.grant" if RANKS[role] > RANKS.get(old, -1) else "role.revoke",
+                    target_user_id=user_id,
+                    details={"old_role": old, "new_role": role},
+                )
+        if self._principals is not None:
+            self._principals.forget(user_id)
         return await self.public(user_id)

@@ -1,4 +1,8 @@
-"""Who is calling: the bearer token of a request turned into a ``Principal``."""
+"""Who is calling: the bearer token of a request turned into a ``Principal``.
+
+The token proves who the caller is; the role and the account's existence are read now
+(``Principals``), so a role change or an erasure applies to the next request.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from typing import Any
 from litestar import Request
 from litestar.di import NamedDependency
 
-from app.auth.tokens import AccessTokens, Principal
+from app.auth.principals import Principals
+from app.auth.tokens import Principal
 from app.errors import Forbidden, Unauthorized
 
 
@@ -17,22 +22,23 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
 
 
 async def provide_principal(
-    request: Request[Any, Any, Any], access_tokens: NamedDependency[AccessTokens]
+    request: Request[Any, Any, Any], principals: NamedDependency[Principals]
 ) -> Principal:
-    """The ``principal`` dependency: endpoints that declare it need a valid access token."""
+    """The ``principal`` dependency: endpoints that declare it need a valid access token of an
+    account that still exists (401 ``account_gone`` otherwise)."""
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("this endpoint needs a bearer access token", code="unauthenticated")
-    return access_tokens.verify(token)
+    return await principals.verify(token)
 
 
 async def provide_viewer(
-    request: Request[Any, Any, Any], access_tokens: NamedDependency[AccessTokens]
+    request: Request[Any, Any, Any], principals: NamedDependency[Principals]
 ) -> Principal | None:
     """The ``viewer`` dependency: for endpoints open to anonymous callers that show signed-in
     callers more. A token that is present but invalid is still refused, never ignored."""
     token = bearer_token(request)
-    return None if token is None else access_tokens.verify(token)
+    return None if token is None else await principals.verify(token)
 
 
 def require_role(principal: Principal, *roles: str) -> None:

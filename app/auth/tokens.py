@@ -10,9 +10,13 @@ import msgspec
 
 from app.errors import Unauthorized
 
+# Roles from least to most powerful (``app.accounts.tables.ROLES`` lists the same).
+RANKS = {"viewer": 0, "moderator": 1, "admin": 2}
+
 
 class Principal(msgspec.Struct, frozen=True):
-    """Who is calling: the opaque user id, the public handle and the role at token issue."""
+    """Who is calling: the opaque user id, the public handle and the role (the role at token
+    issue until ``app.auth.principals`` replaces it with the current one)."""
 
     id: uuid.UUID
     handle: str
@@ -21,6 +25,10 @@ class Principal(msgspec.Struct, frozen=True):
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
+
+    def outranks(self, role: str) -> bool:
+        """Whether this principal's role is above ``role``: only then may it restrict that user."""
+        return RANKS.get(self.role, -1) > RANKS.get(role, len(RANKS))
 
 
 class AccessTokens:

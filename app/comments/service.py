@@ -4,7 +4,8 @@ Every change and its live event commit together (the outbox). A comment that sto
 (deleted by its author, removed by a moderator, held again after an edit) has its earlier events
 withdrawn from the channel's history, so clients that recover or subscribe later never see it, and
 a ``comment.removed`` tells connected clients to drop it. Hiding a top-level comment hides its
-thread: replies are only shown under a root the viewer may see.
+thread: replies are only shown under a root the viewer may see, and their events leave history
+with the root's. History changes only after the hiding commits (the outbox's ``withdraw``).
 """
 
 from __future__ import annotations
@@ -13,20 +14,21 @@ import re
 import uuid
 from typing import Any, Literal
 
+import msgspec
+
 from app.auth.tokens import Principal
 from app.comments.events import CommentCreated, CommentEdited, CommentRemoved, channel, encoder
 from app.comments.schemas import Comment, CommentChange, CommentPage, NewComment, NewReport
 from app.db import Database
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
-from app.feed.activity import record
+from app.feed.activity import FEED_CHANNEL, ActivityRecorded, record
 from app.moderation import audit
 from app.moderation.policy import ModerationPolicy
 from app.moderation.throttle import Throttle, rule
 from app.pagination import decode_cursor, encode_cursor
 from app.videos.schemas import UserRef
 from app.videos.service import STAFF, VideoService
-from realtime.bus.base import Bus
-from realtime.outbox import enqueue, withdraw
+from realtime.outbox import enqueue, publication_key, withdraw
 
 SELECT_COMMENT = """
 SELECT c.id, c.video_id, c.author_id, u.handle AS author_handle, c.body, c.parent_id, c.root_id,
@@ -41,6 +43,7 @@ FROM comments c JOIN users u ON u.id = c.author_id
 # C0 controls other than tab, line feed and carriage return (PostgreSQL refuses NUL outright).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 EXCERPT_CHARS = 140
+_FEED_KEY = "feed:"  # a remembered key of a feed item on followers' channels, not of the video's
 
 TakeDown = Literal["deleted", "removed"]
 
@@ -85,7 +88,6 @@ class CommentService:
     def __init__(
         self,
         db: Database,
-        bus: Bus,
         videos: VideoService,
         policy: ModerationPolicy,
         throttle: Throttle,
@@ -95,7 +97,6 @@ class CommentService:
         report_rate: str,
     ) -> None:
         self._db = db
-        self._bus = bus
         self._videos = videos
         self._policy = policy
         self._throttle = throttle
@@ -297,6 +298,7 @@ class CommentService:
             if row["author_id"] == actor.id:
                 await self._take_down(row, "deleted", actor, "")
             elif actor.has_role(*STAFF):
+                await self._policy.may_moderate(actor)  # a restricted moderator has no powers
                 await self._take_down(row, "removed", actor, "")
             else:
                 raise Forbidden("only its author or a moderator may delete a comment", code="not_author")
@@ -318,6 +320,13 @@ class CommentService:
                 )
                 comment = comment_from_row({**row, "status": "visible"})
                 await self._go_public(comment)
+                if row["root_id"] is None:  # its thread was withdrawn with it: it goes out again
+                    replies = await self._db.fetch(
+                        SELECT_COMMENT + " WHERE c.root_id = {} AND c.status = 'visible' ORDER BY c.id",
+                        comment_id,
+                    )
+                    for reply in replies:
+                        await self._go_public(comment_from_row(reply))
             elif row["flagged_at"] is not None:
                 was = "reported"
                 await self._db.fetch("UPDATE comments SET flagged_at = NULL WHERE id = {}", comment_id)
@@ -361,10 +370,13 @@ class CommentService:
     # Inside a transaction -------------------------------------------------------------------------
 
     async def _go_public(self, comment: Comment) -> None:
-        """The comment became visible: its live event, and the author's activity for the feed."""
+        """The comment became visible: its live event, and the author's activity for the feed.
+
+        The feed item pushed to followers carries an excerpt, so its key is remembered too
+        (prefixed ``feed:``), to be withdrawn with the comment's own events."""
         key = await enqueue(self._db, channel(comment.video_id), encoder.encode(CommentCreated(comment)))
         await self._remember(comment.id, key)
-        await record(
+        activity = await record(
             self._db,
             comment.author.id,
             "commented",
@@ -372,6 +384,15 @@ class CommentService:
             object_id=str(comment.id),
             data={"excerpt": comment.body[:EXCERPT_CHARS]},
         )
+        # Its @feed outbox row came after ``key`` in this transaction: a short primary-key range.
+        pushes = await self._db.fetch(
+            "SELECT id FROM outbox WHERE id > {} AND channel = {} AND payload = {}",
+            int(key.removeprefix("outbox:")),
+            FEED_CHANNEL,
+            msgspec.json.encode(ActivityRecorded(activity)),
+        )
+        for push in pushes:
+            await self._remember(comment.id, _FEED_KEY + publication_key(push["id"]))
 
     async def _remember(self, comment_id: int, key: str) -> None:
         await self._db.fetch(
@@ -381,22 +402,47 @@ class CommentService:
         )
 
     async def _hide(self, row: dict[str, Any], reason: Literal["deleted", "removed", "held"]) -> None:
-        """The comment stops being public: withdraw its events, tell live clients, drop its activity
-        (the feed must not point at a comment nobody may read)."""
+        """The comment stops being public, and with a top-level one its thread: withdraw every
+        event that carried their text (created, edited), tell live clients, drop their activities
+        (the feed must not point at a comment nobody may read). The history changes only once
+        this transaction commits (``withdraw``)."""
         video = channel(row["video_id"])
-        await withdraw(self._db, self._bus, video, row["publication_keys"])
+        hidden = await self._db.fetch(
+            "UPDATE comments c SET publication_keys = ARRAY[]::text[]"
+            " FROM (SELECT id, publication_keys FROM comments WHERE id = {} OR root_id = {} FOR UPDATE) old"
+            " WHERE c.id = old.id RETURNING c.id, c.author_id, old.publication_keys",
+            row["id"],
+            row["id"] if row["root_id"] is None else None,
+        )
+        keys = [key for h in hidden for key in h["publication_keys"]]
+        await withdraw(self._db, [video], [key for key in keys if not key.startswith(_FEED_KEY)])
+        await self._withdraw_feed_items(hidden)
         removed = CommentRemoved(
             video_id=row["video_id"], comment_id=row["id"], root_id=row["root_id"], reason=reason
         )
         await enqueue(self._db, video, encoder.encode(removed))
         await self._db.fetch(
-            "UPDATE comments SET publication_keys = ARRAY[]::text[] WHERE id = {}", row["id"]
+            "DELETE FROM activities WHERE actor_id = ANY({}) AND verb = 'commented' AND object_id = ANY({})",
+            list({h["author_id"] for h in hidden}),
+            [str(h["id"]) for h in hidden],
         )
-        await self._db.fetch(
-            "DELETE FROM activities WHERE actor_id = {} AND verb = 'commented' AND object_id = {}",
-            row["author_id"],
-            str(row["id"]),
-        )
+
+    async def _withdraw_feed_items(self, hidden: list[dict[str, Any]]) -> None:
+        """The ``feed.item``s that carried the comments' excerpts left their authors' followers'
+        channels (``user:{id}``): withdraw them there too."""
+        for author in {h["author_id"] for h in hidden}:
+            keys = [
+                key.removeprefix(_FEED_KEY)
+                for h in hidden
+                if h["author_id"] == author
+                for key in h["publication_keys"]
+                if key.startswith(_FEED_KEY)
+            ]
+            if keys:
+                followers = await self._db.fetch(
+                    "SELECT follower_id FROM follows WHERE followee_id = {}", author
+                )
+                await withdraw(self._db, [f"user:{f['follower_id']}" for f in followers], keys)
 
     async def _take_down(self, row: dict[str, Any], how: TakeDown, actor: Principal, reason: str) -> None:
         if row["status"] == "visible":

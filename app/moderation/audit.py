@@ -22,6 +22,8 @@ Action = Literal[
     "slow_mode.set",
     "held_word.add",
     "held_word.remove",
+    "role.grant",  # a user's role raised (details: old_role, new_role)
+    "role.revoke",  # a user's role lowered
 ]
 
 

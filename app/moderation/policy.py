@@ -2,7 +2,8 @@
 
 One query gathers what applies to a user on a video (their strictest live restriction, the
 video's slow mode, the held-word lists), so posting a comment costs one round trip here.
-Moderators and admins are exempt from slow mode and held words, not from restrictions.
+Moderators and admins are exempt from slow mode and held words, not from restrictions; and a
+restriction in force (any timeout or ban) takes a moderator's moderation powers with it.
 """
 
 from __future__ import annotations
@@ -45,6 +46,15 @@ LIMIT 1
 """
 
 
+_RESTRICTED = """
+SELECT kind, ends_at, video_id AS restricted_on, reason, EXTRACT(EPOCH FROM ends_at - now()) AS remaining
+FROM moderation_restrictions
+WHERE user_id = {} AND lifted_at IS NULL AND (ends_at IS NULL OR ends_at > now())
+ORDER BY kind = 'ban' DESC, ends_at DESC NULLS FIRST
+LIMIT 1
+"""
+
+
 def contains_held_word(words: Sequence[str], text: str) -> bool:
     """Whole-word (or whole-phrase), case-insensitive: "ass" holds "ass!" but not "class"."""
     if not words:
@@ -53,7 +63,7 @@ def contains_held_word(words: Sequence[str], text: str) -> bool:
     return re.search(pattern, text.casefold()) is not None
 
 
-def _refuse(row: dict[str, Any]) -> None:
+def _refuse(row: dict[str, Any], note: str = "") -> None:
     """403 naming the restriction and how long it has left (null: until a moderator lifts it)."""
     remaining = None if row["ends_at"] is None else max(1, math.ceil(float(row["remaining"])))
     until: datetime | None = row["ends_at"]
@@ -64,7 +74,7 @@ def _refuse(row: dict[str, Any]) -> None:
         code, what = "timed_out", f"you are timed out {where}"
     left = "until a moderator lifts it" if remaining is None else f"for another {remaining} s"
     raise Forbidden(
-        f"{what} {left}",
+        f"{what} {left}{note}",
         code=code,
         details={
             "remaining_seconds": remaining,
@@ -108,6 +118,15 @@ class ModerationPolicy:
                 message=f"slow mode: one comment every {row['slow_mode']} s on this video",
             )
         return contains_held_word(row["words"], text)
+
+    async def may_moderate(self, user: Principal) -> None:
+        """Raise unless ``user`` is staff and under no restriction in force, on any video: a
+        timed-out or banned moderator cannot moderate (nor lift their own restriction)."""
+        if not user.has_role(*STAFF):
+            raise Forbidden(f"this needs the role {' or '.join(STAFF)}", code="forbidden_role")
+        rows = await self._db.fetch(_RESTRICTED, user.id)
+        if rows:
+            _refuse(rows[0], "; moderation needs an account under no restriction")
 
     async def may_participate(self, user: Principal, video_id: uuid.UUID) -> None:
         """A ban (on this video or everywhere) also stops rating and reporting; a timeout does not."""

@@ -18,6 +18,7 @@ from app.comments.service import SELECT_COMMENT, comment_from_row
 from app.db import Database
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.moderation import audit
+from app.moderation.policy import ModerationPolicy
 from app.moderation.schemas import (
     HeldWord,
     LogEntry,
@@ -68,21 +69,32 @@ def _restriction(row: dict[str, Any]) -> Restriction:
 
 
 class ModerationService:
-    def __init__(self, db: Database, videos: VideoService) -> None:
+    def __init__(self, db: Database, videos: VideoService, policy: ModerationPolicy) -> None:
         self._db = db
         self._videos = videos
+        self._policy = policy
+
+    async def authorize(self, moderator: Principal) -> None:
+        """Staff under no restriction in force; 403 ``forbidden_role``, ``banned`` or ``timed_out``."""
+        await self._policy.may_moderate(moderator)
+
+    async def _outranks(self, actor: Principal, user_id: uuid.UUID) -> None:
+        """Only a higher role than the user's restricts them or lifts their restriction: staff
+        are answerable to those above them, never to their peers or themselves."""
+        targets = await self._db.fetch("SELECT role FROM users WHERE id = {}", user_id)
+        if not targets:
+            raise NotFound("no such user", code="user_not_found")
+        if not actor.outranks(targets[0]["role"]):
+            raise Forbidden(
+                "only a higher role restricts staff or lifts their restrictions: moderators answer to"
+                " admins, admins to nobody",
+                code="target_is_staff",
+            )
 
     # Timeouts and bans --------------------------------------------------------------------------
 
     async def restrict(self, moderator: Principal, form: NewRestriction) -> Restriction:
-        targets = await self._db.fetch("SELECT role FROM users WHERE id = {}", form.user_id)
-        if not targets:
-            raise NotFound("no such user", code="user_not_found")
-        role = targets[0]["role"]
-        if role == "admin" or (role == "moderator" and not moderator.has_role("admin")):
-            raise Forbidden(
-                "moderators can be restricted by an admin only, admins not at all", code="target_is_staff"
-            )
+        await self._outranks(moderator, form.user_id)
         if form.kind == "timeout" and form.seconds is None:
             raise BadRequest("a timeout needs its length in seconds", code="seconds_required")
         if form.video_id is not None:
@@ -120,6 +132,7 @@ class ModerationService:
     async def lift(self, moderator: Principal, restriction_id: int, reason: str) -> Restriction:
         async with self._db.engine.transaction():
             restriction = await self._restriction(restriction_id, lock=True)
+            await self._outranks(moderator, restriction.user.id)
             rows = await self._db.fetch(
                 f"UPDATE moderation_restrictions r SET lifted_at = now(), lifted_by = {{}}"
                 f" WHERE r.id = {{}} AND {_ACTIVE} RETURNING r.id",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import signal
 import socket
 import uuid
@@ -59,7 +60,24 @@ async def publisher(gateway_settings: Settings) -> AsyncIterator[RedisBus]:
 
 
 def token(settings: Settings, user: uuid.UUID | None = None, seconds: int = 900) -> str:
-    principal = Principal(id=user or uuid.uuid4(), handle="someone", role="viewer")
+    """An access token of ``user`` (a new one by default), whose row exists: the gateway refuses
+    the tokens of users that do not (any more). Synchronous, so that call sites stay plain
+    expressions: the row is written on a loop of its own in a worker thread."""
+    principal = Principal(id=user or uuid.uuid4(), handle=f"someone_{uuid.uuid4().hex[:12]}", role="viewer")
+
+    async def insert() -> None:
+        connection = await asyncpg.connect(settings.database_url)
+        try:
+            await connection.execute(
+                "INSERT INTO users (id, handle, role) VALUES ($1, $2, 'viewer') ON CONFLICT (id) DO NOTHING",
+                principal.id,
+                principal.handle,
+            )
+        finally:
+            await connection.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as worker:
+        worker.submit(asyncio.run, insert()).result()
     return AccessTokens(settings.jwt_secret, settings.jwt_issuer, seconds).issue(principal)
 
 

@@ -185,16 +185,34 @@ async def test_a_withdrawn_event_is_never_published_and_leaves_history(db: Datab
     async with db.engine.transaction():
         pending_key = await enqueue(db, name, b"withdrawn before the relay saw it")
     async with db.engine.transaction():
-        await withdraw(db, bus, name, [published, pending_key])
-    assert await pending(db) == 0
+        await withdraw(db, [name], [published, pending_key])
+    assert await pending(db) == 1  # the redaction, done by the relay once the withdrawal committed
+    assert [p.data for p in await bus.recover(name, start)] == [b"published, then withdrawn", b"kept"]
     await Relay(db, bus).drain()
     assert [p.data for p in await bus.recover(name, start)] == [b"kept"]
 
 
-async def test_an_event_withdrawn_while_the_relay_holds_it_never_goes_out(
+async def test_a_withdrawal_that_rolls_back_leaves_history_whole(db: Database, bus: RedisBus) -> None:
+    await Relay(db, bus).drain()
+    name = channel()
+    start = await bus.position(name)
+    async with db.engine.transaction():
+        key = await enqueue(db, name, b"stays")
+    await Relay(db, bus).drain()
+    with pytest.raises(RuntimeError):
+        async with db.engine.transaction():
+            await withdraw(db, [name], [key])
+            raise RuntimeError("the rest of the change failed")
+    assert await pending(db) == 0
+    await Relay(db, bus).drain()
+    assert [p.data for p in await bus.recover(name, start)] == [b"stays"]
+
+
+async def test_an_event_withdrawn_while_the_relay_holds_it_leaves_history_before_the_removal(
     db: Database, bus: RedisBus
 ) -> None:
-    """A moderator's removal commits between the relay reading a row and publishing it."""
+    """A moderator's removal commits between the relay reading a row and publishing it: the row
+    in hand still goes out live, then leaves history before the removal event is published."""
     await Relay(db, bus).drain()
     name = channel()
     await bus.subscribe(name)
@@ -208,10 +226,9 @@ async def test_an_event_withdrawn_while_the_relay_holds_it_never_goes_out(
         if not withdrawn:
             withdrawn = True
             async with db.engine.transaction():
-                await withdraw(db, bus, name, [key])
+                await withdraw(db, [name], [key])
                 await enqueue(db, name, b"removed")
 
-    assert await Relay(db, Interleaved(bus, moderator)).drain() == 2
-    (only,) = await receive(bus, 1)
-    assert only.data == b"removed"
+    assert await Relay(db, Interleaved(bus, moderator)).drain() == 3  # event, redaction, removal
+    assert [p.data for p in await receive(bus, 2)] == [b"a comment about to be removed", b"removed"]
     assert [p.data for p in await bus.recover(name, Position(start.epoch, 0))] == [b"removed"]

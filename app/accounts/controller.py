@@ -55,6 +55,6 @@ class AccountController(Controller):
         principal: NamedDependency[Principal],
         accounts: NamedDependency[AccountService],
     ) -> PublicUser:
-        """Grant a role (admins only); it applies from the user's next request and closes their live sockets (4014)."""
+        """Grant a role (admins only); it applies from the user's next request, live sockets included."""
         require_role(principal, "admin")
         return await accounts.set_role(principal, user_id, data.role)

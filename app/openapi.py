@@ -2,7 +2,7 @@
 
 Litestar derives paths, parameters and JSON bodies from the handlers, but knows nothing of our
 bearer tokens, our error shape, the form-encoded token endpoint, the raw upload body or the
-media types of HLS files. ``describe(app)`` completes the document once, when the app is built:
+media types of HLS files. ``describe(app)`` completes the document once, on its first request:
 security comes from the handler's own signature (``principal``: required, ``viewer``:
 optional), the usual error statuses from what the operation takes, and the rest from the small
 tables below, one line per operation that answers more than its signature says.
@@ -10,6 +10,7 @@ tables below, one line per operation that answers more than its signature says.
 
 from __future__ import annotations
 
+import inspect
 from http import HTTPStatus
 from typing import Any
 
@@ -205,8 +206,14 @@ def _ref(name: str) -> Reference:
 
 
 def security_of(handler: HTTPRouteHandler) -> list[dict[str, list[str]]]:
-    """Who may call: the ``principal`` dependency needs a token, ``viewer`` honours one."""
-    names = handler.parsed_fn_signature.parameters
+    """Who may call: the ``principal`` dependency needs a token, ``viewer`` honours one.
+
+    A dependency built on ``principal`` (the moderation controller's ``moderator``) needs one too."""
+    names = set(handler.parsed_fn_signature.parameters)
+    provided = handler.resolve_dependencies()
+    for name in list(names):
+        if name in provided:
+            names |= set(inspect.signature(provided[name].dependency).parameters)
     if "principal" in names:
         return SECURITY_REQUIRED
     if "viewer" in names:

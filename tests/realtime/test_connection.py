@@ -44,7 +44,7 @@ async def test_a_normal_close_delivers_what_was_queued_then_the_goodbye() -> Non
     connection = Connection(socket.send, socket.close, None, queue_size=10)
     for n in range(3):
         connection.send(f"frame {n}")
-    connection.close(protocol.CLOSE_SHUTDOWN, "bye", reconnect=True)
+    connection.close(protocol.CLOSE_SHUTDOWN, "bye")
     code, reason = await asyncio.wait_for(socket.closed, 5)
     assert (code, reason) == (protocol.CLOSE_SHUTDOWN, "bye")
     assert socket.sent[:3] == ["frame 0", "frame 1", "frame 2"]

@@ -12,7 +12,8 @@ import msgspec
 # Close codes, grouped as Centrifugo groups them so that a client needs no table to decide:
 # 4000-4499 (like 3000-3499) mean "reconnect, with backoff, and recover"; 4500-4999 (like
 # 3500-3999) are terminal: the same connection would be refused again until the client changes
-# something. Where Centrifugo has a code for the same cause, ours is that code plus 1000.
+# something. Where Centrifugo's client protocol has a code for the same cause (shutdown, internal
+# error, expired, slow, insufficient state, invalid token, bad request, stale), ours is it plus 1000.
 # docs/protocol.md "Close codes" lists them with the transport's own codes.
 CLOSE_SHUTDOWN = 4001  # the server is going away; reconnect (to another instance)
 CLOSE_INTERNAL_ERROR = 4004  # the server failed while serving this socket

@@ -147,13 +147,13 @@ async def _greet(socket: WebSocket[Any, Any, Any], gateway: Gateway) -> tuple[in
         return None
     except WebSocketDisconnect:
         return None
-    if isinstance(first, bytes):
-        await _refuse(socket, protocol.CLOSE_PROTOCOL_ERROR, "the first message must be a connect text frame")
-        return None
-    if len(first.encode()) > settings.ws_max_message_bytes:
+    if len(first if isinstance(first, bytes) else first.encode()) > settings.ws_max_message_bytes:
         await _refuse(
             socket, protocol.CLOSE_TOO_BIG, f"messages are limited to {settings.ws_max_message_bytes} bytes"
         )
+        return None
+    if isinstance(first, bytes):
+        await _refuse(socket, protocol.CLOSE_PROTOCOL_ERROR, "the first message must be a connect text frame")
         return None
     try:
         hello = protocol.decode(first)

@@ -38,6 +38,7 @@ class Frame:
     expected_id: int | None  # the id of its reply (an error's is None when there is none to read)
     closes: bool = False  # the server must send disconnect and close with CLOSE_TOO_BIG
     malformed: bool = False  # the reply must be an error "malformed"
+    connect: bool = False  # a valid connect: as the first frame, it is answered with connected
 
 
 class Generator:
@@ -181,7 +182,7 @@ class Generator:
         body, _ = self.message()
         depth = self.rng.randint(1, 30)
         body, request_id = self.with_id({**body, "pad": json.loads("[" * depth + "1" + "]" * depth)})
-        return Frame("shallow", self.encode(body), request_id)
+        return Frame("shallow", self.encode(body), request_id, connect=body["type"] == "connect")
 
     def wrong_type(self) -> Frame:
         body, required = self.message()
@@ -221,7 +222,8 @@ class Generator:
         body, _ = self.message()
         if self.rng.random() < 0.5:
             request_id = self.rng.choice([2**63, 2**70 + 5, -(2**40), 10**30])
-            return Frame("odd_id", self.encode({**body, "id": request_id}), request_id)
+            connect = body["type"] == "connect"
+            return Frame("odd_id", self.encode({**body, "id": request_id}), request_id, connect=connect)
         odd = self.rng.choice(["7", 7.5, True, False, None, [], {}, "", 1e3])
         return Frame("odd_id", self.encode({**body, "id": odd}), None, malformed=True)
 
@@ -263,7 +265,7 @@ class Generator:
         if self.rng.random() < 0.1:  # no id at all: the reply carries the default, 0
             del body["id"]
             request_id = 0
-        return Frame("valid", self.encode(body), request_id)
+        return Frame("valid", self.encode(body), request_id, connect=body["type"] == "connect")
 
 
 def reconnects(code: int) -> bool:
@@ -360,6 +362,34 @@ class Fuzzer:
             self.tally.wrong.append(f"{frame.kind} {frame.data[:200]!r}: {answer!r}")
         if frame.kind == "binary" and got != (None, "binary_frame"):
             self.tally.wrong.append(f"binary {frame.data[:50]!r}: {answer!r}")
+
+    async def first(self, frame: Frame) -> None:
+        """``frame`` as the first frame of a new connection: a valid connect is answered with
+        connected; anything else gets disconnect and the close (4509 if oversized, else 4501)."""
+        self.tally.frames[f"first:{frame.kind}"] += 1
+        async with websockets.connect(self.url, max_size=None, ping_interval=None) as socket:
+            await socket.send(frame.data)
+            goodbye: protocol.Disconnect | None = None
+            while True:
+                try:
+                    message = protocol.server_decoder.decode(await asyncio.wait_for(socket.recv(), 30))
+                except websockets.ConnectionClosed as closed:
+                    code = closed.rcvd.code if closed.rcvd is not None else 1006
+                    break
+                if isinstance(message, protocol.Disconnect):
+                    goodbye = message
+                    continue
+                self.tally.replies[f"first:{message.__struct_config__.tag}"] += 1
+                if (
+                    not (frame.connect and isinstance(message, protocol.Connected))
+                    or message.id != frame.expected_id
+                ):
+                    self.tally.wrong.append(f"first {frame.kind} {frame.data[:200]!r}: {message!r}")
+                return
+        self.tally.closes[code] += 1
+        expected = protocol.CLOSE_TOO_BIG if frame.closes else protocol.CLOSE_PROTOCOL_ERROR
+        if frame.connect or code != expected or goodbye is None or goodbye.code != code or goodbye.reconnect:
+            self.tally.wrong.append(f"first {frame.kind} {frame.data[:200]!r}: closed {code} after {goodbye}")
 
     async def close(self) -> None:
         if self.socket is not None:

@@ -1,7 +1,8 @@
 """The websocket fuzz (issue 11): ten thousand generated frames against a real server process.
 
 Malformed JSON, deep nesting, wrong types, unknown kinds, oversized and binary frames, NUL, and
-valid messages that ask for the wrong thing, from a few signed-in connections at once. Meanwhile
+valid messages that ask for the wrong thing, from a few signed-in connections at once; some more
+as the first frame of a new connection. Meanwhile
 an innocent client on the same instance must keep receiving its channels. Run with ``-s`` to see
 the counts (``tests.realtime.fuzz.Tally.summary``).
 """
@@ -29,6 +30,7 @@ from tests.realtime.fuzz import Fuzzer, Generator, Tally
 from tests.users import Person, person
 
 FRAMES = 10_000
+FIRST_FRAMES = 500  # more, each the first frame of a new connection
 FUZZERS = 4
 SEED = 11
 MAX_BYTES = 16 * 1024
@@ -134,11 +136,14 @@ async def test_ten_thousand_generated_frames_break_nothing(settings: Settings) -
                 max_bytes=MAX_BYTES,
             )
             frames = [generate() for _ in range(FRAMES)]
+            firsts = [generate() for _ in range(FIRST_FRAMES)]
             fuzzers = [Fuzzer(server.ws_url, m.token, party, tally) for m in members]
 
             async def run(fuzzer: Fuzzer, share: int) -> None:
-                for frame in frames[share::FUZZERS]:
+                for n, frame in enumerate(frames[share::FUZZERS]):
                     await fuzzer.send(frame)
+                    if n % 20 == 0 and firsts:
+                        await fuzzer.first(firsts.pop())
                 await fuzzer.close()
 
             done = asyncio.Event()
@@ -173,9 +178,9 @@ async def test_ten_thousand_generated_frames_break_nothing(settings: Settings) -
         "unretrieved_task_exceptions": log.count("never retrieved"),
     }
     print("\nwebsocket fuzz:", json.dumps(summary, indent=1))
-    assert summary["frames_sent"] == FRAMES
+    assert summary["frames_sent"] == FRAMES + FIRST_FRAMES
     assert ready.status_code == 200 and alive and code == 0
     assert tally.wrong == [], "\n".join(tally.wrong[:20])
     assert tally.replies["error:internal_error"] == 0
-    assert set(tally.closes) <= {protocol.CLOSE_TOO_BIG}
+    assert set(tally.closes) <= {protocol.CLOSE_TOO_BIG, protocol.CLOSE_PROTOCOL_ERROR}
     assert summary["tracebacks_in_log"] == 0 and summary["unretrieved_task_exceptions"] == 0

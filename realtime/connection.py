@@ -3,17 +3,22 @@
 Fan-out only enqueues an already-encoded frame; a client that does not read fast enough fills its
 queue and is disconnected with ``CLOSE_SLOW_CONSUMER`` instead of growing the server's memory.
 The writer task and the queue exist only while frames wait, so an idle socket costs neither.
+A client may vanish in the middle of a write: the writer then ends quietly (nobody awaits it, so
+an exception would only surface as "Task exception was never retrieved").
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 
 from app.auth.tokens import Principal
 from realtime import protocol
+
+log = logging.getLogger(__name__)
 
 SendText = Callable[[str], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
@@ -71,10 +76,11 @@ class Connection:
     def send_message(self, message: protocol.ServerMessage) -> None:
         self.send(protocol.encoder.encode(message).decode())
 
-    def close(self, code: int, reason: str, *, reconnect: bool = False) -> None:
+    def close(self, code: int, reason: str) -> None:
         """Tell the client why, then close once what was queued before has been written.
 
-        A slow consumer's backlog is dropped: it would never drain, and the goodbye must go out.
+        ``disconnect.reconnect`` follows from the code (``protocol.reconnects``). A slow
+        consumer's backlog is dropped: it would never drain, and the goodbye must go out.
         """
         if self.closing is not None:
             return
@@ -88,11 +94,19 @@ class Connection:
                 self.writer.cancel()
                 self.writer = asyncio.create_task(self._hang_up(code, reason))
                 return
-        goodbye = protocol.Disconnect(code=code, reason=reason, reconnect=reconnect)
+        goodbye = protocol.Disconnect(code=code, reason=reason, reconnect=protocol.reconnects(code))
         queue = self._waiting()
         queue.append(protocol.encoder.encode(goodbye).decode())
         queue.append(None)
         self._wake_writer()
+
+    def abandon(self) -> None:
+        """The client is gone: write nothing more. What waits is dropped; a send in progress ends
+        on its own (with an error the writer swallows)."""
+        if self.closing is None:
+            self.closing = (1006, "the client went away")
+        if self._queue is not None:
+            self._queue.clear()
 
     def _waiting(self) -> deque[str | None]:
         if self._queue is None:
@@ -100,7 +114,10 @@ class Connection:
         return self._queue
 
     async def _hang_up(self, code: int, reason: str) -> None:
-        await self._close(code, reason)
+        try:
+            await self._close(code, protocol.close_reason(reason))
+        except Exception:
+            log.debug("closing a socket that was already gone", exc_info=True)
 
     def _wake_writer(self) -> None:
         if self.writer is None or self.writer.done():
@@ -109,13 +126,20 @@ class Connection:
     async def _write(self) -> None:
         """Send queued frames in order until none is left; ``None`` closes the socket."""
         queue = self._queue
-        while queue:
-            frame = queue.popleft()
-            if frame is None:
-                code, reason = self.closing or (1000, "")
-                await self._close(code, reason)
-                return
-            await self._send(frame)
+        try:
+            while queue:
+                frame = queue.popleft()
+                if frame is None:
+                    code, reason = self.closing or (1000, "")
+                    await self._close(code, protocol.close_reason(reason))
+                    return
+                await self._send(frame)
+        except Exception:
+            # The client went away under the send (uvicorn and Litestar raise several kinds of
+            # error for that). The receiving side sees the disconnect and cleans up.
+            log.debug("writing to a socket that is gone", exc_info=True)
+            self.abandon()
+            return
         # Drained: an idle socket keeps neither the empty queue nor this finished task.
         self._queue = None
         self.writer = None

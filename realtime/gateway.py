@@ -6,15 +6,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-import msgspec
 from limits import parse
 from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 from litestar import WebSocket, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
+from litestar.types import WebSocketDisconnectEvent, WebSocketReceiveEvent
 
 from app.auth.principals import Principals
 from app.auth.tokens import Principal
@@ -74,7 +74,12 @@ async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDepende
     """The realtime gateway; docs/protocol.md describes the conversation."""
     await socket.accept()
     settings = gateway.settings
-    greeting = await _greet(socket, gateway)
+    try:
+        greeting = await _greet(socket, gateway)
+    except Exception:  # Litestar would close with 4500, which here means "token refused"
+        log.exception("the websocket failed before connected")
+        await _refuse(socket, protocol.CLOSE_INTERNAL_ERROR, "internal server error")
+        return
     if greeting is None:
         return
     request_id, principal = greeting
@@ -95,9 +100,12 @@ async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDepende
     try:
         while connection.closing is None:
             # No local keeps the message: an idle socket should not hold its last one.
-            expiry = await _handle(gateway, connection, await socket.receive_text(), expiry)
-    except (WebSocketDisconnect, RuntimeError):
-        pass  # the client went away, or the writer closed the socket under us
+            expiry = await _handle(gateway, connection, await _receive(socket), expiry)
+    except WebSocketDisconnect:
+        connection.abandon()  # the client went away, or the writer closed the socket
+    except Exception:
+        log.exception("the websocket failed")
+        connection.close(protocol.CLOSE_INTERNAL_ERROR, "internal server error")
     finally:
         if expiry is not None:
             expiry.cancel()
@@ -106,11 +114,25 @@ async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDepende
                 await gateway.parties.closed(connection)
             except Exception:
                 log.exception("party clean-up failed")
-        await gateway.node.remove(connection)
-        connection.close(1000, "")
-        with contextlib.suppress(Exception):
-            if connection.writer is not None:
+        try:
+            await gateway.node.remove(connection)
+        except Exception:
+            log.warning("could not remove a closed connection", exc_info=True)
+        if connection.writer is not None:  # the goodbye, if one is on its way
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(connection.writer, 5)
+
+
+async def _receive(socket: WebSocket[Any, Any, Any]) -> str | bytes:
+    """The next frame: text as ``str``, binary as ``bytes`` (``receive_text`` cannot tell an
+    empty text frame from a binary one)."""
+    event = cast("WebSocketReceiveEvent | WebSocketDisconnectEvent", await socket.receive())
+    if event["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(detail="disconnect event", code=event.get("code", 1000))
+    text = event.get("text")
+    if text is not None:
+        return text
+    return event.get("bytes") or b""
 
 
 async def _greet(socket: WebSocket[Any, Any, Any], gateway: Gateway) -> tuple[int, Principal | None] | None:
@@ -118,17 +140,26 @@ async def _greet(socket: WebSocket[Any, Any, Any], gateway: Gateway) -> tuple[in
 
     A function of its own so that the message and its token are freed once it returns, rather
     than kept for the socket's life by the handler's frame."""
+    settings = gateway.settings
     try:
-        first = await asyncio.wait_for(socket.receive_text(), gateway.settings.ws_connect_timeout)
+        first = await asyncio.wait_for(_receive(socket), settings.ws_connect_timeout)
     except TimeoutError:
         await _refuse(socket, protocol.CLOSE_CONNECT_TIMEOUT, "no connect message in time")
         return None
     except WebSocketDisconnect:
         return None
+    if len(first if isinstance(first, bytes) else first.encode()) > settings.ws_max_message_bytes:
+        await _refuse(
+            socket, protocol.CLOSE_TOO_BIG, f"messages are limited to {settings.ws_max_message_bytes} bytes"
+        )
+        return None
+    if isinstance(first, bytes):
+        await _refuse(socket, protocol.CLOSE_PROTOCOL_ERROR, "the first message must be a connect text frame")
+        return None
     try:
-        hello = protocol.client_decoder.decode(first)
-    except msgspec.DecodeError as exc:
-        await _refuse(socket, protocol.CLOSE_PROTOCOL_ERROR, f"malformed message: {exc}")
+        hello = protocol.decode(first)
+    except protocol.Malformed as exc:
+        await _refuse(socket, protocol.CLOSE_PROTOCOL_ERROR, f"malformed message: {exc.message}")
         return None
     if not isinstance(hello, protocol.Connect):
         await _refuse(socket, protocol.CLOSE_PROTOCOL_ERROR, "the first message must be connect")
@@ -151,11 +182,11 @@ def _expire_later(connection: Connection, seconds: int | None) -> asyncio.TimerH
 
 
 async def _handle(
-    gateway: Gateway, connection: Connection, text: str, expiry: asyncio.TimerHandle | None
+    gateway: Gateway, connection: Connection, frame: str | bytes, expiry: asyncio.TimerHandle | None
 ) -> asyncio.TimerHandle | None:
     received = server_now_ms()  # t2 of a time_sync: before anything else takes time
     settings = gateway.settings
-    if len(text.encode()) > settings.ws_max_message_bytes:
+    if len(frame if isinstance(frame, bytes) else frame.encode()) > settings.ws_max_message_bytes:
         connection.close(
             protocol.CLOSE_TOO_BIG, f"messages are limited to {settings.ws_max_message_bytes} bytes"
         )
@@ -163,14 +194,38 @@ async def _handle(
     if not await gateway.allow(connection):
         connection.close(protocol.CLOSE_TOO_FAST, f"more than {settings.ws_message_rate} messages")
         return expiry
+    if isinstance(frame, bytes):
+        connection.send_message(
+            protocol.Error(id=None, code="binary_frame", message="messages are JSON in text frames")
+        )
+        return expiry
     try:
-        message = protocol.client_decoder.decode(text)
-    except msgspec.DecodeError as exc:
-        connection.send_message(protocol.Error(id=None, code="malformed", message=str(exc)))
+        message = protocol.decode(frame)
+    except protocol.Malformed as exc:
+        connection.send_message(protocol.Error(id=exc.request_id, code="malformed", message=exc.message))
+        return expiry
+    try:
+        return await _answer(gateway, connection, message, received, expiry)
+    except Exception:
+        # A bug, or a backend (Redis, PostgreSQL) failing: this request fails, the socket lives.
+        log.exception("a websocket request failed", extra={"type": type(message).__name__})
+        connection.send_message(
+            protocol.Error(id=message.id, code="internal_error", message="the server could not answer this")
+        )
         return expiry
 
+
+async def _answer(
+    gateway: Gateway,
+    connection: Connection,
+    message: protocol.ClientMessage,
+    received: float,
+    expiry: asyncio.TimerHandle | None,
+) -> asyncio.TimerHandle | None:
+    settings = gateway.settings
+
     def error(code: str, text: str) -> None:
-        connection.send_message(protocol.Error(id=getattr(message, "id", None), code=code, message=text))
+        connection.send_message(protocol.Error(id=message.id, code=code, message=text))
 
     match message:
         case protocol.Subscribe(channel=channel, id=request_id, recover=recover):
@@ -248,7 +303,7 @@ async def _party(gateway: Gateway, connection: Connection, message: protocol.Par
 
 
 async def _refuse(socket: WebSocket[Any, Any, Any], code: int, reason: str) -> None:
-    goodbye = protocol.Disconnect(code=code, reason=reason, reconnect=False)
-    with contextlib.suppress(Exception):
+    goodbye = protocol.Disconnect(code=code, reason=reason, reconnect=protocol.reconnects(code))
+    with contextlib.suppress(Exception):  # the client may be gone already
         await socket.send_text(protocol.encoder.encode(goodbye).decode())
-        await socket.close(code, reason[:120])
+        await socket.close(code, protocol.close_reason(reason))

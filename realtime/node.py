@@ -49,7 +49,7 @@ class Node:
 
         Called on SIGTERM before the server stops accepting and closes what is left."""
         for connection in list(self.connections):
-            connection.close(protocol.CLOSE_SHUTDOWN, "the server is shutting down", reconnect=True)
+            connection.close(protocol.CLOSE_SHUTDOWN, "the server is shutting down")
         writers = [c.writer for c in self.connections if c.writer is not None]
         if writers:
             await asyncio.wait(writers, timeout=within)
@@ -57,7 +57,7 @@ class Node:
     async def stop(self) -> None:
         """Tell every client to reconnect elsewhere, then leave the bus."""
         for connection in list(self.connections):
-            connection.close(protocol.CLOSE_SHUTDOWN, "the server is shutting down", reconnect=True)
+            connection.close(protocol.CLOSE_SHUTDOWN, "the server is shutting down")
         for task in (self._task, self._keepalive):
             if task is not None:
                 task.cancel()
@@ -112,7 +112,7 @@ class Node:
         """Publications may be lost: send every subscribed client off to reconnect and recover."""
         for connection in list(self.connections):
             if connection.channels:
-                connection.close(protocol.CLOSE_BUS_GAP, f"delivery interrupted ({reason})", reconnect=True)
+                connection.close(protocol.CLOSE_BUS_GAP, f"delivery interrupted ({reason})")
 
     def add(self, connection: Connection) -> None:
         self.connections.add(connection)
@@ -120,9 +120,16 @@ class Node:
     def drop(self, connection: Connection) -> None:
         """Remove a closing connection now, not when its socket finally closes: a slow consumer's
         close handshake can wait on a full TCP buffer, and its presence must not outlive it."""
-        task = asyncio.create_task(self.remove(connection))
+        task = asyncio.create_task(self._remove_quietly(connection))
         self._dropping.add(task)
         task.add_done_callback(self._dropping.discard)
+
+    async def _remove_quietly(self, connection: Connection) -> None:
+        """``remove`` for a task nobody awaits: its failure is logged here, not lost."""
+        try:
+            await self.remove(connection)
+        except Exception:  # Redis away: presence entries lapse with the node's heartbeat
+            log.warning("could not remove a closed connection", exc_info=True)
 
     async def remove(self, connection: Connection) -> None:
         self.connections.discard(connection)
@@ -184,17 +191,16 @@ class Node:
         was_live = channel in connection.channels and channel not in connection.pending
         connection.channels.discard(channel)
         connection.pending.pop(channel, None)
+        subscribers = self._subscribers.get(channel)
+        if subscribers is not None:  # at once: not even its own leave reaches it
+            subscribers.discard(connection)
         if was_live:
             await self.presence.leave(channel, connection.id)
             user = user_of(connection)
             if user is not None:
                 leave = protocol.Leave(channel=channel, user=user)
                 await self.bus.broadcast(channel, protocol.encoder.encode(leave))
-        subscribers = self._subscribers.get(channel)
-        if subscribers is None:
-            return
-        subscribers.discard(connection)
-        if subscribers:
+        if subscribers is None or subscribers:
             return
         lock = self._locks[channel]
         async with lock:

@@ -9,17 +9,33 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-# Close codes (4000-4999 are the application's; see docs/protocol.md).
-CLOSE_PROTOCOL_ERROR = 4000  # malformed or unknown message, or not starting with connect
-CLOSE_UNAUTHENTICATED = 4001  # the connect token was refused
-CLOSE_TOKEN_EXPIRED = 4002  # the token expired and was not refreshed in time
+# Close codes, grouped as Centrifugo groups them so that a client needs no table to decide:
+# 4000-4499 (like 3000-3499) mean "reconnect, with backoff, and recover"; 4500-4999 (like
+# 3500-3999) are terminal: the same connection would be refused again until the client changes
+# something. Where Centrifugo's client protocol has a code for the same cause (shutdown, internal
+# error, expired, slow, insufficient state, invalid token, bad request, stale), ours is it plus 1000.
+# docs/protocol.md "Close codes" lists them with the transport's own codes.
+CLOSE_SHUTDOWN = 4001  # the server is going away; reconnect (to another instance)
+CLOSE_INTERNAL_ERROR = 4004  # the server failed while serving this socket
+CLOSE_TOKEN_EXPIRED = 4005  # the token expired and was not refreshed in time
 CLOSE_SLOW_CONSUMER = 4008  # the client did not read fast enough; its send queue overflowed
-CLOSE_TOO_BIG = 4009  # a message over the size limit
-CLOSE_TOO_FAST = 4010  # too many messages per second
-CLOSE_SHUTDOWN = 4011  # the server is going away; reconnect (to another instance)
-CLOSE_CONNECT_TIMEOUT = 4012  # no connect message in time
-CLOSE_BUS_GAP = 4013  # delivery was interrupted inside the server; reconnect and recover
+CLOSE_BUS_GAP = 4010  # delivery was interrupted inside the server; reconnect and recover
+CLOSE_TOO_FAST = 4013  # too many messages per second
 CLOSE_ROLE_CHANGED = 4014  # the user's role changed; reconnect (channels are authorized again)
+CLOSE_UNAUTHENTICATED = 4500  # the connect token was refused
+CLOSE_PROTOCOL_ERROR = 4501  # the first frame was not a connect message
+CLOSE_CONNECT_TIMEOUT = 4502  # no connect message in time
+CLOSE_TOO_BIG = 4509  # a message over the size limit
+
+
+def reconnects(code: int) -> bool:
+    """``disconnect.reconnect`` for a close code: true exactly in the reconnect ranges."""
+    return 3000 <= code < 3500 or 4000 <= code < 4500
+
+
+def close_reason(reason: str) -> str:
+    """``reason`` cut to what a websocket close frame can carry (123 bytes of UTF-8)."""
+    return reason.encode()[:120].decode(errors="ignore")
 
 
 class Recover(msgspec.Struct, frozen=True):
@@ -262,5 +278,49 @@ ServerMessage = (
 )
 
 client_decoder = msgspec.json.Decoder(ClientMessage)
+
+
+class Malformed(Exception):
+    """A frame that is not one of the client messages; ``request_id`` is its ``id`` if readable."""
+
+    def __init__(self, request_id: int | None, message: str) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+        self.message = message
+
+
+class _Envelope(msgspec.Struct):
+    id: int | None = None
+
+
+_envelope_decoder = msgspec.json.Decoder(_Envelope)
+
+
+def decode(frame: str) -> ClientMessage:
+    """A text frame as a client message, or ``Malformed`` with the frame's id when it has one.
+
+    msgspec decodes recursively: JSON nested hundreds of levels deep raises RecursionError,
+    which is the client's fault like any other malformed frame."""
+    try:
+        message: ClientMessage = client_decoder.decode(frame)
+    except msgspec.ValidationError as exc:  # JSON, but not one of our messages
+        raise Malformed(_request_id(frame), str(exc)) from None
+    except msgspec.DecodeError as exc:  # not JSON (or not valid Unicode)
+        raise Malformed(None, str(exc)) from None
+    except RecursionError:
+        raise Malformed(None, "the JSON is nested too deeply") from None
+    return message
+
+
+def _request_id(frame: str) -> int | None:
+    """The integer ``id`` of a JSON object that failed the schema, read leniently: its error
+    reply carries it. The frame is at most ``ws_max_message_bytes`` long; its depth is bounded
+    by RecursionError, as in ``decode``."""
+    try:
+        return _envelope_decoder.decode(frame).id
+    except (msgspec.DecodeError, RecursionError):
+        return None
+
+
 server_decoder = msgspec.json.Decoder(ServerMessage)
 encoder = msgspec.json.Encoder()

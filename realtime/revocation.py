@@ -55,6 +55,6 @@ class Revocation:
                 log.exception("could not check a connection's user again")
                 continue
             if now.role != principal.role:
-                connection.close(protocol.CLOSE_ROLE_CHANGED, "your role changed: reconnect", reconnect=True)
+                connection.close(protocol.CLOSE_ROLE_CHANGED, "your role changed: reconnect")
             else:
                 connection.principal = now  # a new handle, say

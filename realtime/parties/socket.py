@@ -8,6 +8,7 @@ authenticated, and the reply comes back on the same path as the state everyone e
 from __future__ import annotations
 
 import logging
+import re
 from typing import Protocol
 
 import msgspec
@@ -23,6 +24,10 @@ from realtime.parties.live import LiveParties, channel_of
 from realtime.parties.state import Refused
 
 log = logging.getLogger("mydrtv.parties")
+
+# Control characters other than tab and line breaks, as for comments: PostgreSQL refuses NUL in
+# text, and the rest has no place in a chat line or an emoji.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Records(Protocol):
@@ -92,12 +97,14 @@ class PartySocket:
                 )
                 self._reply(connection, message.id, current)
             case protocol.PartyChat(text=text, position=position):
+                _check_text(text)
                 _check_anchor(position)
                 message_id = await self.records.post_message(party_id, user, text, position)
                 connection.send_message(
                     protocol.PartySent(id=message.id, party=party_id, message_id=message_id)
                 )
             case protocol.PartyReact(emoji=emoji, position=position):
+                _check_text(emoji)
                 _check_anchor(position)
                 await self.live.react(party_id, user, emoji, position)
                 connection.send_message(protocol.PartySent(id=message.id, party=party_id))
@@ -152,3 +159,8 @@ class PartySocket:
 def _check_anchor(position: float | None) -> None:
     if position is not None and position < 0:
         raise Refused("invalid_position", "a position cannot be negative")
+
+
+def _check_text(text: str) -> None:
+    if _CONTROL.search(text):
+        raise Refused("invalid_characters", "plain text only: no control characters but tab and line breaks")

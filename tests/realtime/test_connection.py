@@ -44,9 +44,36 @@ async def test_a_normal_close_delivers_what_was_queued_then_the_goodbye() -> Non
     connection = Connection(socket.send, socket.close, None, queue_size=10)
     for n in range(3):
         connection.send(f"frame {n}")
-    connection.close(protocol.CLOSE_SHUTDOWN, "bye", reconnect=True)
+    connection.close(protocol.CLOSE_SHUTDOWN, "bye")
     code, reason = await asyncio.wait_for(socket.closed, 5)
     assert (code, reason) == (protocol.CLOSE_SHUTDOWN, "bye")
     assert socket.sent[:3] == ["frame 0", "frame 1", "frame 2"]
     goodbye = protocol.server_decoder.decode(socket.sent[3])
     assert goodbye == protocol.Disconnect(code=protocol.CLOSE_SHUTDOWN, reason="bye", reconnect=True)
+
+
+async def test_a_client_gone_mid_write_ends_the_writer_quietly() -> None:
+    """Nobody awaits the writer: an exception left on it would be "never retrieved"."""
+
+    async def send(frame: str) -> None:
+        raise ConnectionResetError("the client went away")
+
+    async def close(code: int, reason: str) -> None:
+        raise RuntimeError("cannot close a closed socket")
+
+    connection = Connection(send, close, None, queue_size=10)
+    connection.send("frame")
+    writer = connection.writer
+    assert writer is not None
+    await asyncio.wait_for(writer, 5)
+    assert writer.exception() is None
+    assert connection.closing is not None
+    connection.send("after")  # dropped: nothing more is written
+    connection.close(protocol.CLOSE_SHUTDOWN, "bye")
+    assert connection.writer is writer
+
+    closing = Connection(send, close, None, queue_size=10)
+    closing.close(protocol.CLOSE_SHUTDOWN, "bye")  # the goodbye fails too, and the close
+    assert closing.writer is not None
+    await asyncio.wait_for(closing.writer, 5)
+    assert closing.writer.exception() is None

@@ -263,6 +263,8 @@ async def test_an_expired_connection_is_closed(
     assert connected.expires_in is not None and connected.expires_in <= 1
     goodbye = await client.closed(within=10)
     assert goodbye is not None and goodbye.code == protocol.CLOSE_TOKEN_EXPIRED
+    assert goodbye.reconnect  # with a fresh token: the docs say "reconnect and recover"
+    assert client.close_code == protocol.CLOSE_TOKEN_EXPIRED
 
 
 async def test_sigterm_tells_clients_to_reconnect(gateway_settings: Settings) -> None:
@@ -504,3 +506,54 @@ async def test_a_client_that_stops_answering_pings_is_dropped(
     assert isinstance(await watcher.request(protocol.Ping(id=7)), protocol.Pong)
     await watcher.close()
     await server.stop()
+
+
+async def test_many_clients_dropping_at_once_leave_no_task_exception_behind(
+    gateway_settings: Settings, publisher: RedisBus
+) -> None:
+    """Clients vanish (no close frame) while frames are still being written to them: every writer
+    and clean-up task must end quietly, never as "Task exception was never retrieved"."""
+    server = ServerProcess(msgspec.structs.replace(gateway_settings, ws_send_queue=1024))
+    await server.start()
+    try:
+        channel = video()
+        watcher, _ = await Client.connect(server.ws_url)
+        await watcher.subscribe(channel)
+        big = msgspec.json.encode({"text": "x" * 30_000})
+        for _ in range(2):
+            people = [await person(gateway_settings) for _ in range(30)]
+            clients = [(await Client.connect(server.ws_url, who.token))[0] for who in people]
+            for client in clients:
+                await client.subscribe(channel)
+            for _ in range(10):
+                await publisher.publish(channel, big)
+            for client in clients:
+                client.socket.transport.abort()  # type: ignore[attr-defined]
+            gone = {str(who.id) for who in people}
+            while gone:  # every dropped client's leave reaches the watcher
+                event = await asyncio.wait_for(watcher.events.get(), 20)
+                if isinstance(event, protocol.Leave):
+                    gone.discard(event.user.id)
+        assert isinstance(await watcher.request(protocol.Ping()), protocol.Pong)
+        await watcher.close()
+    finally:
+        assert await server.stop() == 0
+    log = "".join(server.lines)
+    assert log.count("never retrieved") == 0
+    assert log.count("Traceback") == 0
+
+
+async def test_a_connection_hears_its_own_join_and_never_its_own_leave(
+    instances: list[ServerProcess], gateway_settings: Settings
+) -> None:
+    me = await person(gateway_settings)
+    client, _ = await Client.connect(instances[0].ws_url, me.token)
+    for _ in range(5):
+        channel = video()
+        await client.subscribe(channel)
+        joined = await asyncio.wait_for(client.events.get(), 5)
+        assert joined == protocol.Join(channel=channel, user=protocol.User(id=str(me.id), handle=me.handle))
+        assert isinstance(await client.request(protocol.Unsubscribe(channel=channel)), protocol.Unsubscribed)
+        assert isinstance(await client.request(protocol.Ping()), protocol.Pong)
+        assert client.events.empty(), client.events.get_nowait()
+    await client.close()

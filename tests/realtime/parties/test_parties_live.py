@@ -344,6 +344,21 @@ async def test_chat_and_reactions_are_anchored_to_the_video(scene: Scene, settin
         assert caught.value.error.code == code
 
 
+async def test_a_chat_message_with_control_characters_is_refused_and_the_socket_lives(
+    scene: Scene, settings: Settings
+) -> None:
+    host = await person(settings)
+    party_id = await scene.party(host)
+    ada = await scene.connect(host, party_id, 0)
+    for text in ["nul \u0000 inside", "\u0000", "bell \u0007"]:
+        with pytest.raises(ClientError) as caught:
+            await ada.client.request(protocol.PartyChat(party=party_id, text=text))
+        assert caught.value.error.code == "invalid_characters", text
+    # Tabs and line breaks are text; the socket is still there and chat still works.
+    assert await ada.chat("two\tlines\nhere") > 0
+    assert not any("Traceback" in line for server in scene.instances for line in server.lines)
+
+
 async def test_member_events_and_a_full_party(scene: Scene, settings: Settings) -> None:
     host = await person(settings)
     party_id = await scene.party(host)

@@ -4,7 +4,8 @@ A domain write calls ``enqueue`` inside its own transaction, so the event is sto
 if the change commits. The relay publishes stored events to the bus in id order and marks them
 published; if it dies between publishing and marking, the next run publishes the same events
 again under the same idempotency key (``outbox:<id>``), which the bus delivers only once.
-One relay is active at a time (a PostgreSQL advisory lock), which keeps per-channel order.
+One relay leads at a time (a lease: realtime/lease.py); ``Relay`` says why even a stale
+leader next to the new one cannot reorder or duplicate a channel's publications.
 
 An event can be taken back (``withdraw``): one still in the outbox is never published, one
 already published leaves the channel's history, so no recovering client receives it. The history
@@ -20,21 +21,25 @@ with no handler (its backend is not configured) is marked published and skipped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import random
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
-import asyncpg
 import msgspec
 
 from app.db import Database, notified
 from realtime.bus.base import Bus
+from realtime.lease import Lease, LostLead
 
 log = logging.getLogger("mydrtv.outbox")
 
 NOTIFY_CHANNEL = "mydrtv_outbox"
 REDACT_CHANNEL = "@redact"  # built in: the relay withdraws publications from a channel's history
 _LEADER_LOCK = 7_310_453
+POLL_SECONDS = 5.0  # a drain this often even without notifications
+LEASE_SECONDS = 1.5  # a leader silent this long loses the lead
+HEARTBEAT_SECONDS = 0.5  # how often the leader proves it is alive
 
 # An internal channel's consumer: gets the payload and its idempotency key.
 Handler = Callable[[bytes, str], Awaitable[None]]
@@ -85,14 +90,101 @@ async def withdraw(db: Database, channels: Sequence[str], keys: Sequence[str]) -
     await enqueue(db, REDACT_CHANNEL, msgspec.json.encode(Redaction(list(channels), list(keys))))
 
 
+class Backlog(msgspec.Struct, frozen=True):
+    """What waits for the bus: rows for live channels (and redactions) not yet published."""
+
+    rows: int
+    oldest_seconds: float  # how long the oldest of them has waited
+    led: bool  # whether some relay, anywhere, holds the lead
+
+
+async def backlog(db: Database) -> Backlog:
+    """The outbox's backlog, for readiness. Internal channels other than ``@redact`` are left out:
+    their handlers may wait for their own backend (the graph) without holding up live events."""
+    rows = await db.fetch(
+        "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS age,"
+        " EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = {}"
+        " AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
+        " AS led FROM outbox WHERE published_at IS NULL AND (left(channel, 1) <> '@' OR channel = {})",
+        _LEADER_LOCK,
+        REDACT_CHANNEL,
+    )
+    return Backlog(rows=int(rows[0]["n"]), oldest_seconds=float(rows[0]["age"]), led=bool(rows[0]["led"]))
+
+
+class Episode:
+    """A failure that may last many retries: logged when it starts and when it ends, not per retry."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.since: float | None = None
+        self.reason: str | None = None
+
+    def failed(self, exc: BaseException) -> None:
+        self.reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning("%s failed; retrying with backoff", self.what, exc_info=exc)
+
+    def ended(self) -> None:
+        if self.since is not None:
+            log.info("%s recovered after %.1f s", self.what, time.monotonic() - self.since)
+        self.since, self.reason = None, None
+
+
+class Backoff:
+    """Exponential delays with jitter between retries, reset by a success."""
+
+    def __init__(self, first: float = 0.05, most: float = 1.0) -> None:
+        self.first, self.most, self.next = first, most, first
+
+    def delay(self) -> float:
+        delay, self.next = self.next, min(self.next * 2, self.most)
+        return delay * random.uniform(0.5, 1.0)
+
+    def reset(self) -> None:
+        self.next = self.first
+
+
 class Relay:
+    """Publishes the outbox; of all relays (one per API process) one leads at a time.
+
+    Leadership is a ``Lease`` (realtime/lease.py): an advisory lock on a session that the server
+    ends when the leader stops talking, so a frozen, partitioned or killed leader is replaced
+    within ``LEASE_SECONDS``; every connection loss only sends the relay back to wait for the lead
+    (with backoff), never out of ``run``.
+
+    Why two relays at once (a stale leader that wakes with rows in hand, next to the new one)
+    cannot reorder or duplicate a channel's publications:
+
+    - The bus publishes a key once: a second publish of ``outbox:<id>`` delivers nothing, and a
+      key retired by a redaction is never published. So each row reaches subscribers at most once,
+      at its *first* publish, whoever makes it.
+    - Each relay publishes the rows it read in id order, and publishes a row only after its
+      previous row's publish returned (so was stored, first or duplicate). Take rows x < y of one
+      channel, both committed when relay R read y. Either R read x too, and x's first publish
+      happened no later than R's publish of x, before R's publish of y; or x was already marked
+      published, so its first publish happened earlier still. Either way x goes out before y.
+      (A row that commits after a later id was read goes out after it, as with one relay: order
+      is commit-visibility order, as it always was.)
+    - A relay marks published only rows the bus has taken (first or duplicate), so no row is
+      marked that no one published; rows a stopped relay leaves unmarked go out again under the
+      same keys, delivering nothing new.
+
+    That safety does not depend on timing; the lease only keeps the overlap short and the work
+    single. A leader checks its lease before every publish, so a stale one stops draining as soon
+    as it learns (from its own clock, at the latest) that it lost the lead.
+    """
+
     def __init__(
         self,
         db: Database,
         bus: Bus,
         batch: int = 200,
-        poll_seconds: float = 5.0,
+        poll_seconds: float = POLL_SECONDS,
         handlers: Mapping[str, Handler] | None = None,
+        lease_seconds: float = LEASE_SECONDS,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
     ) -> None:
         self._db = db
         self._bus = bus
@@ -100,17 +192,38 @@ class Relay:
         self._batch = batch
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._lease = Lease(
+            db.url,
+            _LEADER_LOCK,
+            seconds=lease_seconds,
+            heartbeat=heartbeat_seconds,
+            listen=NOTIFY_CHANNEL,
+            on_change=self._wake.set,
+        )
+        self._connection = Episode("outbox relay: leading or waiting to lead")
+        self._draining = Episode("outbox relay: publishing")
 
-    async def drain(self) -> int:
+    @property
+    def leading(self) -> bool:
+        return self._lease.leading
+
+    @property
+    def trouble(self) -> str | None:
+        """Why this relay can neither lead nor wait to lead (PostgreSQL unreachable), if so."""
+        return self._connection.reason
+
+    async def drain(self, check: Callable[[], None] = lambda: None) -> int:
         """Publish everything pending; returns how many events went out.
 
-        A failing bus publish stops the drain (per-channel order must hold); a failing internal
-        handler only leaves its row pending for the next drain, so a graph outage never holds up
-        live events. Handlers sync state by key, so they do not depend on order.
+        ``check`` runs before every row and raises to stop (the relay's lease check). A failing
+        bus publish stops the drain (per-channel order must hold); a failing internal handler only
+        leaves its row pending for the next drain, so a graph outage never holds up live events.
+        Handlers sync state by key, so they do not depend on order.
         """
         total = 0
         after = 0
         while True:
+            check()
             rows = await self._db.fetch(
                 "SELECT id, channel, payload FROM outbox WHERE published_at IS NULL AND id > {}"
                 " ORDER BY id LIMIT {}",
@@ -121,6 +234,7 @@ class Relay:
                 return total
             done: list[int] = []
             for row in rows:
+                check()
                 try:
                     await self._deliver(row["channel"], bytes(row["payload"]), publication_key(row["id"]))
                 except Exception:
@@ -150,19 +264,39 @@ class Relay:
             await self._bus.redact(channel, redaction.keys)
 
     async def run(self) -> None:
-        """Relay until cancelled: wait to lead, then drain on every notification (or poll)."""
-        connection = await asyncpg.connect(self._db.url)
-        try:
-            # Blocks while another relay leads; its connection closing hands the lead over.
-            await connection.execute("SELECT pg_advisory_lock($1)", _LEADER_LOCK)
-            await connection.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
-            while True:
-                self._wake.clear()
-                try:
-                    await self.drain()
-                except Exception:
-                    log.exception("outbox relay failed; retrying")
-                await notified(self._wake, self._poll_seconds)
-        finally:
-            with contextlib.suppress(Exception):
-                await connection.close()
+        """Relay until cancelled: wait to lead, then drain on every notification (or poll).
+
+        Losing the connection, or the lead, sends it back to waiting, after a backoff.
+        """
+        backoff = Backoff()
+        while True:
+            try:
+                async with self._lease.hold():
+                    self._connection.ended()
+                    backoff.reset()
+                    log.info("outbox relay leads")
+                    await self._lead()
+            except LostLead as exc:
+                log.warning("outbox relay lost the lead: %s", exc)
+            except Exception as exc:  # a standby never exits: it reports and retries
+                self._connection.failed(exc)
+            await asyncio.sleep(backoff.delay())
+
+    async def _lead(self) -> None:
+        """Drain while the lease holds; returns only by ``LostLead``."""
+        retry = Backoff()
+        while True:
+            self._wake.clear()
+            self._lease.check()
+            wait = self._poll_seconds
+            try:
+                await self.drain(self._lease.check)
+            except LostLead:
+                raise
+            except Exception as exc:  # the bus or pool is down: retry soon, log once
+                self._draining.failed(exc)
+                wait = min(retry.delay(), self._poll_seconds)
+            else:
+                self._draining.ended()
+                retry.reset()
+            await notified(self._wake, wait)

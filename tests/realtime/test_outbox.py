@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -13,6 +14,8 @@ from app.settings import Settings
 from realtime.bus.base import Bus, Position, Publication
 from realtime.bus.redis import RedisBus
 from realtime.outbox import Relay, enqueue, withdraw
+
+LEADER_LOCK = 7_310_453  # the advisory lock the relay leader holds
 
 
 @pytest.fixture
@@ -67,11 +70,11 @@ def channel() -> str:
     return f"video:{uuid.uuid4().hex[:10]}"
 
 
-async def receive(bus: Bus, count: int) -> list[Publication]:
+async def receive(bus: Bus, count: int, within: float = 5) -> list[Publication]:
     stream = bus.publications()
     got = []
     for _ in range(count):
-        item = await asyncio.wait_for(anext(stream), 5)
+        item = await asyncio.wait_for(anext(stream), within)
         assert isinstance(item, Publication)
         got.append(item)
     return got
@@ -232,3 +235,78 @@ async def test_an_event_withdrawn_while_the_relay_holds_it_leaves_history_before
     assert await Relay(db, Interleaved(bus, moderator)).drain() == 3  # event, redaction, removal
     assert [p.data for p in await receive(bus, 2)] == [b"a comment about to be removed", b"removed"]
     assert [p.data for p in await bus.recover(name, Position(start.epoch, 0))] == [b"removed"]
+
+
+async def relay_backends(db: Database) -> list[tuple[int, bool]]:
+    """``(backend pid, granted)`` of the sessions holding or waiting for the relay's lead."""
+    rows = await db.fetch(
+        "SELECT pid, granted FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = {}"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        LEADER_LOCK,
+    )
+    return [(int(row["pid"]), bool(row["granted"])) for row in rows]
+
+
+async def until_backends(db: Database, leading: int, waiting: int) -> list[tuple[int, bool]]:
+    async with asyncio.timeout(10):
+        while True:
+            found = await relay_backends(db)
+            if sorted(g for _, g in found) == [False] * waiting + [True] * leading:
+                return found
+            await asyncio.sleep(0.02)
+
+
+async def test_a_relay_whose_session_is_cut_leads_again_and_hears_notifications(
+    db: Database, bus: RedisBus
+) -> None:
+    """The server ends the leader's session (a restart, a failover of PostgreSQL, an admin):
+    the relay takes the lead and its LISTEN again, and delivers at notification speed, not the poll's."""
+    await Relay(db, bus).drain()
+    name = channel()
+    await bus.subscribe(name)
+    relays = [asyncio.create_task(Relay(db, bus, poll_seconds=60).run()) for _ in range(2)]
+    try:
+        found = await until_backends(db, leading=1, waiting=1)
+        for pid, _ in found:  # the leader's and the standby's sessions both end
+            await db.fetch("SELECT pg_terminate_backend({})", pid)
+        await until_backends(db, leading=1, waiting=1)
+        assert not any(task.done() for task in relays), "a relay gave up"
+        async with db.engine.transaction():
+            await enqueue(db, name, b'{"after":"the cut"}')
+        (got,) = await receive(bus, 1, within=2)  # far within the 60 s poll
+        assert got.data == b'{"after":"the cut"}'
+    finally:
+        for task in relays:
+            task.cancel()
+        await asyncio.gather(*relays, return_exceptions=True)
+
+
+async def test_a_leader_that_stops_talking_loses_the_lead_to_the_standby(db: Database, bus: RedisBus) -> None:
+    """A leader frozen in place (here: its heartbeat never sent) is disconnected by the server within
+    the lease, and the standby leads; the stale one's lease check fails from its own clock."""
+    await Relay(db, bus).drain()
+    name = channel()
+    await bus.subscribe(name)
+    quiet = Relay(db, bus, poll_seconds=60, lease_seconds=0.6, heartbeat_seconds=60)
+    first = asyncio.create_task(quiet.run())
+    second: asyncio.Task[None] | None = None
+    try:
+        ((old, _),) = await until_backends(db, leading=1, waiting=0)
+        started = time.monotonic()
+        second = asyncio.create_task(Relay(db, bus, poll_seconds=60).run())
+        async with asyncio.timeout(5):
+            while not any(granted and pid != old for pid, granted in await relay_backends(db)):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        took = time.monotonic() - started
+        assert took < 0.6 + 0.5, took  # the lease, and a margin for the standby to take it
+        assert not quiet.leading  # its own clock told it, without a word from the server
+        async with db.engine.transaction():
+            await enqueue(db, name, b'{"to":"the new leader"}')
+        (got,) = await receive(bus, 1, within=1)
+        assert got.data == b'{"to":"the new leader"}'
+        assert not quiet.leading
+    finally:
+        tasks = [t for t in (first, second) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

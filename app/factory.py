@@ -32,7 +32,7 @@ from app.feed.push import FeedPusher
 from app.feed.service import FeedService
 from app.headers import cors_config, cors_refusal_as_error, security_headers
 from app.health.controller import HealthController
-from app.health.probes import Probe, graph_probe, redis_probe
+from app.health.probes import Probe, graph_probe, outbox_probe, redis_probe
 from app.identity.store import IdentityStore
 from app.identity.tables import TABLES as IDENTITY_TABLES
 from app.moderation.controller import ModerationController
@@ -293,6 +293,8 @@ def create_app(settings: Settings) -> Litestar:
         services["media"] = MediaServer(main, storage, videos, tokens, redirect=settings.media_redirect)
         relay_handlers[MEDIA_CHANNEL] = Purger(storage).handle
         media_routes.append(MediaController)
+    relay = Relay(main, bus, handlers=relay_handlers) if settings.outbox_relay else None
+    probes["outbox"] = outbox_probe(main, relay)  # whether what this instance accepts goes out
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -307,8 +309,7 @@ def create_app(settings: Settings) -> Litestar:
             started_tasks.append(asyncio.create_task(principals.run(), name="principals"))
             if graph is not None:
                 await _set_up_graph(graph)
-            if settings.outbox_relay:
-                relay = Relay(main, bus, handlers=relay_handlers)
+            if relay is not None:
                 started_tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
                 started_tasks += [asyncio.create_task(job()) for job in background]
             if worker is not None and settings.media_worker:

@@ -7,9 +7,15 @@ from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 
+from app.db import Database
 from app.settings import SettingsError
+from realtime.outbox import Relay, backlog
 
 Probe = Callable[[], Awaitable[None]]
+
+# Events may wait this long in the outbox before an instance with no relay leading reports that
+# nothing can be delivered: well past a failover (realtime/outbox.py LEASE_SECONDS) and the poll.
+OUTBOX_STALL_SECONDS = 10.0
 
 GRAPH_SCHEMES = ("falkor", "falkors", "redis", "rediss", "bolt", "neo4j", "bolt+s", "neo4j+s")
 
@@ -49,5 +55,22 @@ def _neo4j_probe(url: str) -> Probe:
     async def probe() -> None:
         async with AsyncGraphDatabase.driver(plain, auth=auth) as driver:
             await driver.verify_connectivity()
+
+    return probe
+
+
+def outbox_probe(db: Database, relay: Relay | None, stall_seconds: float = OUTBOX_STALL_SECONDS) -> Probe:
+    """Down when this instance's relay cannot reach PostgreSQL to lead or wait to lead, or when
+    live events have waited longer than ``stall_seconds`` and no relay anywhere leads: either
+    way, what this instance accepts would not reach anyone."""
+
+    async def probe() -> None:
+        if relay is not None and relay.trouble is not None:
+            raise RuntimeError(f"this instance's outbox relay cannot reach PostgreSQL ({relay.trouble})")
+        pending = await backlog(db)
+        if pending.oldest_seconds > stall_seconds and not pending.led:
+            raise RuntimeError(
+                f"{pending.rows} event(s) waiting for {pending.oldest_seconds:.0f} s and no relay leads"
+            )
 
     return probe

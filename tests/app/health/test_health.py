@@ -46,6 +46,7 @@ async def test_ready_checks_every_configured_backend(
                 "redis": "up",
                 "graph": "up",
                 "storage": "up",
+                "outbox": "up",
             },
         }
 
@@ -58,7 +59,7 @@ async def test_ready_checks_every_configured_backend(
         backends = body["details"]["backends"]
         assert backends["redis"].startswith("down")
         assert backends["graph"].startswith("down")
-        assert backends["database"] == backends["storage"] == "up"
+        assert backends["database"] == backends["storage"] == backends["outbox"] == "up"
 
 
 async def test_ready_reports_a_missing_storage_directory(

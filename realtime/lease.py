@@ -70,11 +70,12 @@ class Lease:
             self._on_change()
 
     @contextlib.asynccontextmanager
-    async def hold(self) -> AsyncIterator[None]:
+    async def hold(self, connected: Callable[[], None] = lambda: None) -> AsyncIterator[None]:
         """Wait to lead (blocks while another holder leads), then lead until the block exits.
 
-        Connection errors while waiting propagate; after the lead is taken, its loss is reported
-        through ``check()`` (and ``on_change``), not raised here.
+        ``connected`` is called once the session is open, before waiting. Connection errors while
+        waiting propagate; after the lead is taken, its loss is reported through ``check()`` (and
+        ``on_change``), not raised here.
         """
         millis = str(int(self._seconds * 1000))
         connection = await asyncpg.connect(
@@ -87,6 +88,7 @@ class Lease:
         )
         heartbeat: asyncio.Task[None] | None = None
         try:
+            connected()
             # Waiting runs a query, so the session is not idle meanwhile and is not ended.
             await connection.execute("SELECT pg_advisory_lock($1)", self._lock)
             self._valid_until = time.monotonic() + self._seconds

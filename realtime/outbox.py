@@ -271,8 +271,7 @@ class Relay:
         backoff = Backoff()
         while True:
             try:
-                async with self._lease.hold():
-                    self._connection.ended()
+                async with self._lease.hold(connected=self._connection.ended):
                     backoff.reset()
                     log.info("outbox relay leads")
                     await self._lead()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -10,10 +11,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from app.db import Database
+from app.health.probes import outbox_probe
 from app.settings import Settings
 from realtime.bus.base import Bus, Position, Publication
 from realtime.bus.redis import RedisBus
 from realtime.outbox import Relay, enqueue, withdraw
+from tests.services import free_port
 
 LEADER_LOCK = 7_310_453  # the advisory lock the relay leader holds
 
@@ -307,6 +310,85 @@ async def test_a_leader_that_stops_talking_loses_the_lead_to_the_standby(db: Dat
         assert not quiet.leading
     finally:
         tasks = [t for t in (first, second) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_relay_that_cannot_reach_postgresql_says_so_once_and_keeps_trying(
+    bus: RedisBus, caplog: pytest.LogCaptureFixture
+) -> None:
+    nowhere = Database("main", f"postgresql://postgres@127.0.0.1:{free_port()}/absent")
+    relay = Relay(nowhere, bus)
+    probe = outbox_probe(nowhere, relay)
+    task = asyncio.create_task(relay.run())
+    try:
+        with caplog.at_level(logging.INFO, logger="mydrtv.outbox"):
+            # An observation window: long enough for several retries (the backoff starts at 50 ms).
+            await asyncio.sleep(1.0)
+        assert not task.done(), "the relay gave up"
+        assert relay.trouble is not None and "refused" in relay.trouble.lower()
+        warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 1, [r.getMessage() for r in warnings]  # once per episode, not per retry
+        with pytest.raises(RuntimeError, match="cannot reach PostgreSQL"):
+            await probe()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+class Held(DiesAfter):
+    """The real bus, with every publish held at a gate: a leader frozen with rows in hand."""
+
+    def __init__(self, real: Bus) -> None:
+        super().__init__(real, count=-1)
+        self.gate, self.entered, self.returned = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        self.keys: list[str | None] = []
+
+    async def publish(self, channel: str, data: bytes, *, key: str | None = None) -> Publication:
+        self.keys.append(key)
+        self.entered.set()
+        await self.gate.wait()
+        try:
+            return await self.real.publish(channel, data, key=key)
+        finally:
+            self.returned.set()
+
+
+async def test_a_stale_leader_with_rows_in_hand_neither_duplicates_nor_reorders_and_stops(
+    db: Database, bus: RedisBus
+) -> None:
+    """The leader reads rows and stalls inside a publish past its lease; the standby leads and
+    publishes them and more. When the stale one goes on, its publish in hand is a duplicate key,
+    delivering nothing, and its lease check stops it before the next row."""
+    await Relay(db, bus).drain()
+    name = channel()
+    await bus.subscribe(name)
+    async with db.engine.transaction():
+        keys = [await enqueue(db, name, f'{{"n":{n}}}'.encode()) for n in range(3)]
+    held = Held(bus)
+    stale = asyncio.create_task(
+        Relay(db, held, poll_seconds=60, lease_seconds=0.6, heartbeat_seconds=60).run()
+    )
+    fresh: asyncio.Task[None] | None = None
+    try:
+        await asyncio.wait_for(held.entered.wait(), 5)  # row 0 in hand
+        fresh = asyncio.create_task(Relay(db, bus, poll_seconds=60).run())
+        got = await receive(bus, 3)  # the new leader, once the server ended the stale session
+        async with db.engine.transaction():
+            await enqueue(db, name, b'{"n":3}')
+        got += await receive(bus, 1)
+
+        held.gate.set()  # the stale leader goes on
+        await asyncio.wait_for(held.returned.wait(), 5)
+        await bus.publish(name, b"marker")
+        got += await receive(bus, 1)
+        assert [p.data for p in got] == [b'{"n":0}', b'{"n":1}', b'{"n":2}', b'{"n":3}', b"marker"]
+        assert [p.offset for p in got] == [1, 2, 3, 4, 5]
+        assert held.keys == [keys[0]]  # nothing after the publish it had in hand
+    finally:
+        held.gate.set()
+        tasks = [t for t in (stale, fresh) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

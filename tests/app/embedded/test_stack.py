@@ -142,7 +142,14 @@ def test_dev_serves_keeps_data_and_stops_without_orphans(tmp_path: Path, ports: 
     dev.wait_started()
     ready = httpx.get(dev.base + "/health/ready")
     assert ready.status_code == 200, ready.text
-    assert set(ready.json()["backends"]) == {"database", "identity_database", "redis", "graph", "storage"}
+    assert set(ready.json()["backends"]) == {
+        "database",
+        "identity_database",
+        "outbox",
+        "redis",
+        "graph",
+        "storage",
+    }
     body = {"email": "keep@example.com", "password": PASSWORD, "handle": "keeper"}
     assert httpx.post(dev.base + "/accounts", json=body).status_code == 201
     assert dev.stop(signal.SIGTERM) == 0

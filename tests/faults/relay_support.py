@@ -43,27 +43,16 @@ class Postgres:
         """Stop at once: SIGQUIT is PostgreSQL's immediate stop, SIGKILL a crash of the postmaster."""
         process = self.server.process
         assert process is not None
+        backends = psutil.Process(process.pid).children()
         process.send_signal(sig)
         process.wait(30)
-        if sig == signal.SIGKILL:  # orphaned backends notice their postmaster's death and exit
-            _wait_for_backends_to_leave(self.server.pgdata)
+        # After a SIGKILL the orphaned backends notice their postmaster's death and exit; a new
+        # postmaster refuses to start while they still hold the shared memory.
+        psutil.wait_procs(backends, timeout=10)
         self.server.process = None
 
     def stop(self) -> None:
         self.server.stop()
-
-
-def _wait_for_backends_to_leave(pgdata: Path, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        alive = [
-            p
-            for p in psutil.process_iter(["name", "cmdline"])
-            if str(pgdata) in " ".join(p.info["cmdline"] or [])
-        ]
-        if not alive:
-            return
-        time.sleep(0.05)
 
 
 @contextmanager

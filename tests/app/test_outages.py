@@ -1,16 +1,18 @@
 """Backend outages answer 503 with ``Retry-After`` and a code, and the app recovers on its own.
 
-The PostgreSQL here is the test's own, so stopping and killing it touches no other test. The app
-is not restarted: what was down comes back to the same pools.
+The PostgreSQL and the Redis here are the test's own, so stopping and killing them touches no
+other test. The app is not restarted: what was down comes back to the same pools.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,25 +23,29 @@ from litestar.testing import AsyncTestClient
 
 from app.db import Database
 from app.embedded.postgres import EmbeddedPostgres
+from app.embedded.redis import EmbeddedRedis
 from app.factory import create_app
 from app.outages import BUS, DATABASE, outage_of
 from app.settings import Settings
 from migrations import runner
 from tests.app.video_helpers import new_video, roomy
-from tests.services import free_port, with_database
+from tests.services import DatabaseFactory, free_port, with_database
 from tests.users import Person, person
 
 Client = AsyncTestClient[Any]
 
 
 @pytest.fixture(scope="module")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("outage-postgres"), free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def postgres() -> Iterator[EmbeddedPostgres]:
+    # Not under pytest's own directory: a pytest starting elsewhere makes it private to root again,
+    # and the server (another user when we are root) could not restart there.
+    with tempfile.TemporaryDirectory(prefix="mydrtv-outage-") as root:
+        server = EmbeddedPostgres(Path(root), free_port())
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +124,48 @@ async def test_postgres_down_answers_503_and_comes_back_without_a_restart(
     assert after.status_code == 201, after.text
     listed = await api.get(f"/videos/{video}/comments")
     assert [item["body"] for item in listed.json()["items"]] == ["after", "before"]
+
+
+@pytest.fixture
+def own_redis() -> Iterator[EmbeddedRedis]:
+    with tempfile.TemporaryDirectory(prefix="mydrtv-outage-") as root:
+        server = EmbeddedRedis(Path(root), free_port())
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+async def test_redis_down_answers_503_where_rest_needs_it_and_comes_back(
+    databases: DatabaseFactory, own_redis: EmbeddedRedis
+) -> None:
+    """A watch party's live state lives in Redis: reading it while Redis is away is a 503."""
+    settings = roomy(
+        Settings(
+            database_url=await databases.create_migrated("main"),
+            identity_database_url=await databases.create_migrated("identity"),
+            redis_url=own_redis.url,
+            jwt_secret="test-secret-" + uuid.uuid4().hex,
+        )
+    )
+    async with AsyncTestClient(app=create_app(settings)) as api:
+        host = await person(settings)
+        video = await new_video(api, host)
+        created = await api.post("/parties", json={"video_id": video}, headers=host.headers)
+        assert created.status_code == 201, created.text
+        party = f"/parties/{created.json()['id']}"
+        assert own_redis.process is not None
+        own_redis.process.kill()
+        try:
+            await asyncio.to_thread(own_redis.process.wait, 30)
+            assert_unavailable(await api.get(party, headers=host.headers), "bus_unavailable")
+        finally:
+            own_redis.process = None
+            await asyncio.to_thread(own_redis.start)
+        # Redis came back empty (no persistence): the party's state is rebuilt from PostgreSQL.
+        again = await api.get(party, headers=host.headers)
+        assert again.status_code == 200, again.text
 
 
 async def test_a_refused_connection_is_named_by_its_library() -> None:

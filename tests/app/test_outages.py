@@ -168,6 +168,23 @@ async def test_redis_down_answers_503_where_rest_needs_it_and_comes_back(
         assert again.status_code == 200, again.text
 
 
+async def test_a_connection_lost_mid_query_is_a_database_outage(
+    settings: Settings, postgres: EmbeddedPostgres
+) -> None:
+    connection = await asyncpg.connect(settings.database_url)
+    started = asyncio.Event()
+    connection.add_log_listener(lambda *_: started.set())
+    query = asyncio.create_task(
+        connection.execute("DO $$ BEGIN RAISE NOTICE 'go'; END $$; SELECT pg_sleep(60)")
+    )
+    await asyncio.wait_for(started.wait(), 10)
+    async with down(postgres, signal.SIGQUIT):
+        with pytest.raises(Exception) as lost:
+            await query
+    await connection.close()
+    assert outage_of(lost.value) == DATABASE, repr(lost.value)
+
+
 async def test_a_refused_connection_is_named_by_its_library() -> None:
     """A plain ``ConnectionRefusedError`` says nothing of whose it was; its traceback does."""
     port = free_port()

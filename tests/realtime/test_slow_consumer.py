@@ -167,3 +167,34 @@ async def test_a_client_that_stops_reading_is_cut_with_4008_within_the_bound(
         f"{line['transport_bytes']} in the transport); the client then read {slow.received_bytes} bytes "
         f"({len(got)} publications) before the goodbye"
     )
+
+
+async def test_a_ping_timeout_drops_a_socket_whose_buffers_are_full(
+    slow_settings: Settings, publisher: RedisBus
+) -> None:
+    """The 1011 close frame cannot reach a client whose buffers are full, and the transport's
+    close waits for them to drain: before, such a socket (and what the server held for it) stayed
+    for ever. It is dropped ``close_timeout`` (10 s) after the ping timeout."""
+    server = ServerProcess(
+        msgspec.structs.replace(slow_settings, ws_ping_seconds=0.5, ws_send_buffer_bytes=64 * 1024**2)
+    )
+    await server.start()
+    try:
+        channel = f"video:{uuid.uuid4().hex[:10]}"
+        watcher, _ = await Client.connect(server.ws_url)  # its library answers pings
+        await watcher.subscribe(channel)
+        silent_user = await person(slow_settings)
+        silent = UnreadSocket(server.port)  # answers no ping, reads nothing once subscribed
+        await silent.open(silent_user.token, channel)
+        big = msgspec.json.encode({"text": "x" * 60_000})
+        for _ in range(80):  # about 5 MB: more than the kernel's buffers take
+            await publisher.publish(channel, big)
+        while True:  # the silent client's leave comes once its socket is dropped
+            event = await asyncio.wait_for(watcher.events.get(), 30)
+            if isinstance(event, protocol.Leave) and event.user.id == str(silent_user.id):
+                break
+        assert any("did not answer pings" in line for line in server.lines)
+        assert isinstance(await watcher.request(protocol.Ping()), protocol.Pong)
+        await watcher.close()
+    finally:
+        assert await server.stop() == 0

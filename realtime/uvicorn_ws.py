@@ -11,8 +11,9 @@ together about 10 KB less per idle socket (BENCHMARKS.md, "Idle connections").
 It also offers the gateway what ASGI does not (``realtime.connection.Transport``, in the scope's
 extensions): how many bytes the transport holds for the socket, so a slow consumer is measured by
 what really waits for it, and a close that goes out at once behind those bytes, with a deadline,
-instead of waiting for a client that no longer reads (uvicorn's close, and its close after a ping
-timeout, wait for the transport to drain: for ever, if the client never reads again).
+instead of waiting for a client that no longer reads (uvicorn's close, its close after a ping
+timeout and its close at shutdown wait for the transport to drain: for ever, if the client never
+reads again; here each is followed by an abort ``close_timeout`` later).
 
 Everything else (pings, backpressure, the close handshake) is uvicorn's own code, unchanged.
 uvicorn's version is pinned because this relies on how it uses these attributes: ``queue``
@@ -150,6 +151,12 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             return
         super().keepalive_timeout()
         log.info("a websocket did not answer pings in time: closed (1011)", extra={"client": self.client})
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)
+
+    def shutdown(self) -> None:
+        """uvicorn closes each socket (1012) when the server stops, and waits for every one to go;
+        a socket whose client stopped reading never drained, and held the shutdown for ever."""
+        super().shutdown()
         self.close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)
 
     async def send(self, message: ASGISendEvent) -> None:

@@ -198,3 +198,23 @@ async def test_a_ping_timeout_drops_a_socket_whose_buffers_are_full(
         await watcher.close()
     finally:
         assert await server.stop() == 0
+
+
+async def test_a_client_that_stops_reading_does_not_hold_a_shutdown(
+    slow_settings: Settings, publisher: RedisBus
+) -> None:
+    """On SIGTERM uvicorn closes every socket and waits for each to go: one whose client reads
+    nothing never drained, and the process never exited."""
+    server = ServerProcess(msgspec.structs.replace(slow_settings, ws_send_buffer_bytes=64 * 1024**2))
+    await server.start()
+    channel = f"video:{uuid.uuid4().hex[:10]}"
+    silent = UnreadSocket(server.port)
+    await silent.open((await person(slow_settings)).token, channel)
+    watcher, _ = await Client.connect(server.ws_url)
+    await watcher.subscribe(channel)
+    big = msgspec.json.encode({"text": "x" * 60_000})
+    for _ in range(80):  # about 5 MB: more than the kernel's buffers take
+        sent = await publisher.publish(channel, big)
+        assert (await watcher.publication(10)).offset == sent.offset
+    assert await server.stop() == 0  # within its 30 s
+    await watcher.close()

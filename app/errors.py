@@ -16,6 +16,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
+from app import outages
+
 log = logging.getLogger("mydrtv.errors")
 
 
@@ -94,9 +96,25 @@ class TooManyRequests(AppError):
         self.details = {"retry_after": self.retry_after}
 
 
+RETRY_AFTER_SECONDS = 5  # a backend that restarts is usually back within a few seconds
+
+
 class ServiceUnavailable(AppError):
+    """A backend is away: try again after ``Retry-After`` seconds (every 503 carries it)."""
+
     status_code = 503
     code = "unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = RETRY_AFTER_SECONDS, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers["Retry-After"] = str(retry_after)
+
+
+# The code and message of each backend's outage (``app.outages``).
+OUTAGES = {
+    outages.DATABASE: ("database_unavailable", "the database is unavailable; try again later"),
+    outages.BUS: ("bus_unavailable", "the message bus (Redis) is unavailable; try again later"),
+}
 
 
 class OAuthError(AppError):
@@ -158,6 +176,13 @@ def data_error_handler(request: Request[Any, Any, Any], exc: asyncpg.exceptions.
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """500, unless the error says a backend is out of reach: then 503 with its code."""
+    backend = outages.outage_of(exc)
+    if backend is not None:
+        code, message = OUTAGES[backend]
+        # One line, no traceback: an outage fails many requests alike; the cause is in the text.
+        log.warning("%s: %s: %s", code, type(exc).__name__, exc, extra={"path": request.url.path})
+        return app_error_handler(request, ServiceUnavailable(message, code=code))
     log.exception("unhandled error", extra={"path": request.url.path})
     return _respond(500, ErrorBody(error="internal_error", message="internal server error"))
 

@@ -4,7 +4,8 @@ Litestar derives paths, parameters and JSON bodies from the handlers, but knows 
 bearer tokens, our error shape, the form-encoded token endpoint, the raw upload body or the
 media types of HLS files. ``describe(app)`` completes the document once, on its first request:
 security comes from the handler's own signature (``principal``: required, ``viewer``:
-optional), the usual error statuses from what the operation takes, and the rest from the small
+optional), the usual error statuses from what the operation takes (503 from any backend it
+uses), and the rest from the small
 tables below, one line per operation that answers more than its signature says.
 """
 
@@ -46,6 +47,9 @@ MEDIA_TYPES = (HLS_PLAYLIST, "video/mp2t", "video/iso.segment", "video/mp4", "im
 UPLOAD_TYPES = ("application/octet-stream", "video/*")
 
 _STAFF = (403,)
+# Every other operation reads PostgreSQL (a token's role, if nothing else) or Redis, so it may
+# answer 503 (`database_unavailable`, `bus_unavailable`, ...) while one of them is away.
+NO_BACKEND = frozenset({"GET /health/live"})
 # Statuses an operation answers beyond the derived ones (400 for any input, 401 with a token,
 # 404 with a path parameter, 413 and 415 with a JSON body): "METHOD /path" -> statuses.
 EXTRA_STATUSES: dict[str, tuple[int, ...]] = {
@@ -53,7 +57,6 @@ EXTRA_STATUSES: dict[str, tuple[int, ...]] = {
     "POST /auth/token": (401, 429),
     "GET /me": (404,),
     "PUT /users/{user_id}/role": _STAFF,
-    "GET /health/ready": (503,),
     "PATCH /videos/{video_id}": (403,),
     "DELETE /videos/{video_id}": (403,),
     "GET /videos/{video_id}/members": (403,),
@@ -84,8 +87,6 @@ EXTRA_STATUSES: dict[str, tuple[int, ...]] = {
     "DELETE /moderation/held-words/{word_id}": _STAFF,
     "GET /moderation/log": _STAFF,
     "PUT /me/following/{user_id}": (403, 409),
-    "GET /me/suggestions/people": (503,),
-    "GET /me/recommendations/videos": (503,),
     "GET /videos/{video_id}/playback": (409,),
     "PUT /videos/{video_id}/media": (403, 413, 422),
     "GET /media/{video_id}/{generation}/{path}": (403, 416),
@@ -190,7 +191,7 @@ def _error_response(status: int) -> OpenAPIResponse:
     headers: dict[str, OpenAPIHeader | Reference] | None = None
     if status == 401:
         headers = {"WWW-Authenticate": _header("`Bearer`")}
-    elif status == 429:
+    elif status in (429, 503):
         headers = {
             "Retry-After": _header("seconds to wait", Schema(type=OpenAPIType.INTEGER, minimum=1)),
         }
@@ -223,6 +224,8 @@ def security_of(handler: HTTPRouteHandler) -> list[dict[str, list[str]]]:
 
 def _statuses(key: str, operation: Operation, security: list[dict[str, list[str]]], path: str) -> set[int]:
     statuses = set(EXTRA_STATUSES.get(key, ()))
+    if key not in NO_BACKEND:
+        statuses.add(503)
     if operation.parameters or operation.request_body:
         statuses.add(400)
     if security:

@@ -46,6 +46,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # costs a third less CPU and every socket saves its compressor's memory.
     ws_compression: bool = False
     ws_send_queue: int = 1024  # frames queued for one socket before it counts as a slow consumer
+    # Bytes waiting for one socket (queued frames and the transport's buffer) past which a frame
+    # more cuts it off as a slow consumer (4008); the kernel's socket buffers come on top.
+    ws_send_buffer_bytes: int = 1024 * 1024
     bus_history_size: int = 1000  # publications kept per channel for recovery
     bus_history_seconds: int = 600  # and for how long after a channel's last publication
     presence_ttl_seconds: float = 30.0  # a crashed instance's presence entries vanish after this

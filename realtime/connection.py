@@ -1,7 +1,10 @@
 """One client's socket as the node sees it: a bounded send queue drained by a writer task.
 
-Fan-out only enqueues an already-encoded frame; a client that does not read fast enough fills its
-queue and is disconnected with ``CLOSE_SLOW_CONSUMER`` instead of growing the server's memory.
+Fan-out only enqueues an already-encoded frame; a client that does not read fast enough is
+disconnected with ``CLOSE_SLOW_CONSUMER`` instead of growing the server's memory. What counts is
+every byte waiting for it in this process: the queue here and what the server's transport holds
+(``Transport``, offered by ``realtime.uvicorn_ws``), since the writer hands frames on until the
+transport's own buffer is full, and a count of queued frames alone never saw those.
 The writer task and the queue exist only while frames wait, so an idle socket costs neither.
 A client may vanish in the middle of a write: the writer then ends quietly (nobody awaits it, so
 an exception would only surface as "Task exception was never retrieved").
@@ -13,7 +16,8 @@ import asyncio
 import logging
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 from app.auth.tokens import Principal
 from realtime import protocol
@@ -23,14 +27,52 @@ log = logging.getLogger(__name__)
 SendText = Callable[[str], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
 
+TRANSPORT = "mydrtv.transport"
+"""The ASGI scope extension (``{"transport": Transport}``) by which the server offers it."""
+
+
+class Transport(Protocol):
+    """What the server offers beyond ASGI for one socket: how much it holds, and a close that
+    does not wait for the client to read what it holds."""
+
+    def buffered(self) -> int:
+        """Bytes written to the socket's transport that the kernel has not taken yet."""
+        ...
+
+    def hang_up(self, goodbye: str, code: int, reason: str) -> None:
+        """Write ``goodbye`` and the close frame behind what is buffered, at once; drop the
+        socket if the client has not read them within the server's close timeout."""
+        ...
+
+
+def transport_of(scope: Mapping[str, Any]) -> Transport | None:
+    """The socket's ``Transport``, when the server offers one (our uvicorn protocol does)."""
+    offered = (scope.get("extensions") or {}).get(TRANSPORT) or {}
+    transport: Transport | None = offered.get("transport")
+    return transport
+
+
+class CutOffs:
+    """Slow consumers this process has cut off; each cut's log line carries the running total."""
+
+    total = 0
+
+
+def size_of(frame: str) -> int:
+    """Bytes of ``frame`` once encoded; an ASCII frame (the common case) is not encoded to tell."""
+    return len(frame) if frame.isascii() else len(frame.encode())
+
 
 class Connection:
     __slots__ = (
+        "_buffer_bytes",
         "_close",
         "_on_close",
         "_queue",
         "_queue_size",
+        "_queued_bytes",
         "_send",
+        "_transport",
         "channels",
         "closing",
         "id",
@@ -46,6 +88,9 @@ class Connection:
         principal: Principal | None,
         queue_size: int,
         on_close: Callable[[Connection], None] | None = None,
+        *,
+        buffer_bytes: int | None = None,
+        transport: Transport | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex
         self.principal = principal
@@ -57,21 +102,43 @@ class Connection:
         # Frames waiting for the writer (None: close the socket after what came before); the deque
         # (760 bytes even when empty) exists only while something waits.
         self._queue: deque[str | None] | None = None
+        self._queued_bytes = 0  # of the frames in the queue, the one being written included
         self.writer: asyncio.Task[None] | None = None
         self._queue_size = queue_size
+        self._buffer_bytes = buffer_bytes
+        self._transport = transport
         self._on_close = on_close
         self.closing: tuple[int, str] | None = None
 
     def send(self, frame: str) -> None:
-        """Queue a frame; never blocks. An overflowing queue disconnects the slow client."""
+        """Queue a frame; never blocks. A frame that finds ``queue_size`` frames or
+        ``buffer_bytes`` bytes already waiting disconnects the slow client instead."""
         if self.closing is not None:
             return
         queue = self._waiting()
-        if len(queue) >= self._queue_size:
-            self.close(protocol.CLOSE_SLOW_CONSUMER, "slow consumer: the send queue overflowed")
+        held = self._transport.buffered() if self._transport is not None else 0
+        if len(queue) >= self._queue_size or (
+            self._buffer_bytes is not None and self._queued_bytes + held >= self._buffer_bytes
+        ):
+            self._cut_off(len(queue), held)
             return
-        queue.append(frame)
+        self._append(queue, frame)
         self._wake_writer()
+
+    def _cut_off(self, frames: int, held: int) -> None:
+        CutOffs.total += 1
+        log.warning(
+            "slow consumer cut off (4008)",
+            extra={
+                "client": self.id,
+                "user": str(self.principal.id) if self.principal else None,
+                "waiting_bytes": self._queued_bytes + held,
+                "waiting_frames": frames,
+                "transport_bytes": held,
+                "cut_offs": CutOffs.total,
+            },
+        )
+        self.close(protocol.CLOSE_SLOW_CONSUMER, "slow consumer: the client did not read fast enough")
 
     def send_message(self, message: protocol.ServerMessage) -> None:
         self.send(protocol.encoder.encode(message).decode())
@@ -87,16 +154,26 @@ class Connection:
         self.closing = (code, reason)
         if self._on_close is not None:
             self._on_close(self)
+        goodbye = protocol.Disconnect(code=code, reason=reason, reconnect=protocol.reconnects(code))
+        text = protocol.encoder.encode(goodbye).decode()
         if code == protocol.CLOSE_SLOW_CONSUMER:
             self._queue = None
-            if self.writer is not None and not self.writer.done():
+            self._queued_bytes = 0
+            stuck = self.writer is not None and not self.writer.done()
+            if stuck:
                 # The writer may be stuck in a send the client never reads: stop waiting for it.
+                assert self.writer is not None
                 self.writer.cancel()
+            if self._transport is not None:
+                # The goodbye and the close go behind what the transport holds, without waiting.
+                self._transport.hang_up(text, code, protocol.close_reason(reason))
+                self.writer = None
+                return
+            if stuck:
                 self.writer = asyncio.create_task(self._hang_up(code, reason))
                 return
-        goodbye = protocol.Disconnect(code=code, reason=reason, reconnect=protocol.reconnects(code))
         queue = self._waiting()
-        queue.append(protocol.encoder.encode(goodbye).decode())
+        self._append(queue, text)
         queue.append(None)
         self._wake_writer()
 
@@ -107,6 +184,11 @@ class Connection:
             self.closing = (1006, "the client went away")
         if self._queue is not None:
             self._queue.clear()
+            self._queued_bytes = 0
+
+    def _append(self, queue: deque[str | None], frame: str) -> None:
+        queue.append(frame)
+        self._queued_bytes += size_of(frame)
 
     def _waiting(self) -> deque[str | None]:
         if self._queue is None:
@@ -124,16 +206,22 @@ class Connection:
             self.writer = asyncio.create_task(self._write())
 
     async def _write(self) -> None:
-        """Send queued frames in order until none is left; ``None`` closes the socket."""
+        """Send queued frames in order until none is left; ``None`` closes the socket.
+
+        A frame leaves the queue once sent, not before: while the send waits for the transport
+        to drain, its bytes still count as waiting."""
         queue = self._queue
         try:
             while queue:
-                frame = queue.popleft()
+                frame = queue[0]
                 if frame is None:
                     code, reason = self.closing or (1000, "")
                     await self._close(code, protocol.close_reason(reason))
                     return
                 await self._send(frame)
+                if queue:  # not cleared meanwhile by ``abandon``
+                    queue.popleft()
+                    self._queued_bytes -= size_of(frame)
         except Exception:
             # The client went away under the send (uvicorn and Litestar raise several kinds of
             # error for that). The receiving side sees the disconnect and cleans up.

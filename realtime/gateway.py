@@ -22,7 +22,7 @@ from app.errors import Unauthorized
 from app.settings import Settings
 from realtime import protocol
 from realtime.channels import ChannelDenied, ChannelRules, authorize_read
-from realtime.connection import Connection
+from realtime.connection import Connection, transport_of
 from realtime.node import Node
 from realtime.parties.clock import server_now_ms
 
@@ -85,7 +85,13 @@ async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDepende
     request_id, principal = greeting
     expires_in = _seconds_left(principal) if principal is not None else None
     connection = Connection(
-        socket.send_text, socket.close, principal, settings.ws_send_queue, on_close=gateway.node.drop
+        socket.send_text,
+        socket.close,
+        principal,
+        settings.ws_send_queue,
+        on_close=gateway.node.drop,
+        buffer_bytes=settings.ws_send_buffer_bytes,
+        transport=transport_of(socket.scope),
     )
     gateway.node.add(connection)
     expiry = _expire_later(connection, expires_in)

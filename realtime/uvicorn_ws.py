@@ -8,20 +8,33 @@ own. This subclass swaps the queue and the event for objects that allocate only 
 waits, lets go of the handshake once the socket is accepted, and moves ten attributes into slots:
 together about 10 KB less per idle socket (BENCHMARKS.md, "Idle connections").
 
-Everything else (pings and their timeout, backpressure, the close handshake) is uvicorn's own
-code, unchanged. uvicorn's version is pinned because this relies on how it uses these attributes:
-``queue`` through ``put_nowait``, ``get`` and ``empty``, by one receiving task; ``writable``
-through ``set``, ``clear`` and ``wait``; ``request`` and ``response`` only until the handshake
-has completed.
+It also offers the gateway what ASGI does not (``realtime.connection.Transport``, in the scope's
+extensions): how many bytes the transport holds for the socket, so a slow consumer is measured by
+what really waits for it, and a close that goes out at once behind those bytes, with a deadline,
+instead of waiting for a client that no longer reads (uvicorn's close, its close after a ping
+timeout and its close at shutdown wait for the transport to drain: for ever, if the client never
+reads again; here each is followed by an abort ``close_timeout`` later).
+
+Everything else (pings, backpressure, the close handshake) is uvicorn's own code, unchanged.
+uvicorn's version is pinned because this relies on how it uses these attributes: ``queue``
+through ``put_nowait``, ``get`` and ``empty``, by one receiving task; ``writable`` through ``set``,
+``clear`` and ``wait``; ``request`` and ``response`` only until the handshake has completed; and
+``conn``, ``transport``, ``close_sent``, ``close_timer`` and ``read_paused`` as its own close does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, cast
 
 from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+
+from realtime.connection import TRANSPORT
+
+log = logging.getLogger("mydrtv.gateway")
 
 
 class _Inbox:
@@ -103,6 +116,48 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         self.queue = cast("asyncio.Queue[ASGIReceiveEvent]", _Inbox())
         self.writable = cast(asyncio.Event, _Gate())
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        if not self.close_sent:  # accepted for the app: offer it the transport
+            extensions = self.scope.get("extensions") or {}
+            extensions[TRANSPORT] = {"transport": self}  # ASGI extensions are dicts
+
+    def buffered(self) -> int:
+        """Bytes the transport holds for this socket (written, not yet taken by the kernel)."""
+        return self.transport.get_write_buffer_size()
+
+    def hang_up(self, goodbye: str, code: int, reason: str) -> None:
+        """Close now: ``goodbye`` and the close frame go behind what is buffered, without waiting
+        for the transport to drain (uvicorn's own close waits); a client that has not read them
+        and answered within ``close_timeout`` is dropped, and its buffer freed."""
+        if self.close_sent or self.disconnected or self.transport.is_closing():
+            return
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self.conn.send_text(goodbye.encode())
+        self.conn.send_close(code, reason)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        if self.read_paused:  # the client's close frame must be read
+            self.read_paused = False
+            self.transport.resume_reading()
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)
+
+    def keepalive_timeout(self) -> None:
+        """uvicorn closes with 1011, but its close frame waits behind whatever the transport
+        holds, and the transport's close waits for that to drain: a client that stopped reading
+        kept the socket and its buffer for ever. Drop it after ``close_timeout``; say so."""
+        if self.close_sent or self.transport.is_closing():
+            return
+        super().keepalive_timeout()
+        log.info("a websocket did not answer pings in time: closed (1011)", extra={"client": self.client})
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)
+
+    def shutdown(self) -> None:
+        """uvicorn closes each socket (1012) when the server stops, and waits for every one to go;
+        a socket whose client stopped reading never drained, and held the shutdown for ever."""
+        super().shutdown()
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)
 
     async def send(self, message: ASGISendEvent) -> None:
         await super().send(message)

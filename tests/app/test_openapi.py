@@ -126,22 +126,23 @@ async def test_error_answers_use_our_error_shape(document: dict[str, Any]) -> No
             response = resolve(document, response)
             where = f"{method} {path} {status}"
             assert response["content"] == {"application/json": {"schema": {"$ref": ERROR_REF}}}, where
-            if status == "429":
+            if status in ("429", "503"):
                 assert response["headers"]["Retry-After"]["schema"]["type"] == "integer"
 
 
 @pytest.mark.parametrize(
     ("operation", "expected"),
     [
-        ("GET /me", {401, 404}),
-        ("POST /accounts", {400, 409, 413, 415, 429}),
-        ("POST /auth/token", {400, 401, 413, 429}),
-        ("POST /videos", {400, 401, 413, 415}),
-        ("PATCH /videos/{video_id}", {400, 401, 403, 404, 413, 415}),
-        ("POST /videos/{video_id}/comments", {400, 401, 403, 404, 413, 415, 429}),
-        ("PUT /videos/{video_id}/media", {400, 401, 403, 404, 413, 422}),
-        ("POST /moderation/held-words", {400, 401, 403, 404, 409, 413, 415}),
+        ("GET /me", {401, 404, 503}),
+        ("POST /accounts", {400, 409, 413, 415, 429, 503}),
+        ("POST /auth/token", {400, 401, 413, 429, 503}),
+        ("POST /videos", {400, 401, 413, 415, 503}),
+        ("PATCH /videos/{video_id}", {400, 401, 403, 404, 413, 415, 503}),
+        ("POST /videos/{video_id}/comments", {400, 401, 403, 404, 413, 415, 429, 503}),
+        ("PUT /videos/{video_id}/media", {400, 401, 403, 404, 413, 422, 503}),
+        ("POST /moderation/held-words", {400, 401, 403, 404, 409, 413, 415, 503}),
         ("GET /health/ready", {503}),
+        ("GET /health/live", set()),
     ],
 )
 async def test_operations_list_the_errors_they_answer(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from realtime import protocol
-from realtime.connection import Connection
+from realtime.connection import Connection, CutOffs
 
 
 class StuckSocket:
@@ -77,3 +77,44 @@ async def test_a_client_gone_mid_write_ends_the_writer_quietly() -> None:
     assert closing.writer is not None
     await asyncio.wait_for(closing.writer, 5)
     assert closing.writer.exception() is None
+
+
+class HeldTransport:
+    """What the server's transport holds for a client that stopped reading, and its hang-up."""
+
+    def __init__(self, held: int) -> None:
+        self.held = held
+        self.hung_up: list[tuple[str, int, str]] = []
+
+    def buffered(self) -> int:
+        return self.held
+
+    def hang_up(self, goodbye: str, code: int, reason: str) -> None:
+        self.hung_up.append((goodbye, code, reason))
+
+
+async def test_bytes_in_the_queue_and_the_transport_cut_a_slow_consumer_off() -> None:
+    """Frames count by their bytes, and so do the bytes the transport holds: 30 KB there,
+    three 20 KB frames and 10 KB of UTF-8 in the queue reach a 100 KB limit, whatever the
+    frame count."""
+    socket = StuckSocket(accepts=0)
+    transport = HeldTransport(held=30_000)
+    connection = Connection(
+        socket.send, socket.close, None, queue_size=1000, buffer_bytes=100_000, transport=transport
+    )
+    cut_before = CutOffs.total
+    for n in range(3):
+        connection.send(str(n) * 20_000)
+        await asyncio.sleep(0)  # the writer takes the first frame and blocks on it
+    assert connection.closing is None and transport.hung_up == []
+    connection.send("é" * 5_000)  # 10 KB once encoded: counted as such
+    assert connection.closing is None
+    connection.send("one frame too many")
+    assert connection.closing is not None and connection.closing[0] == protocol.CLOSE_SLOW_CONSUMER
+    assert CutOffs.total == cut_before + 1
+    ((goodbye, code, _),) = transport.hung_up  # at once, not behind the stuck writer
+    assert code == protocol.CLOSE_SLOW_CONSUMER
+    assert protocol.server_decoder.decode(goodbye) == protocol.Disconnect(
+        code=protocol.CLOSE_SLOW_CONSUMER, reason=connection.closing[1], reconnect=True
+    )
+    assert not socket.closed.done()  # the transport closed it; the stuck send was abandoned

@@ -214,6 +214,7 @@ async def test_without_a_graph_discovery_answers_503(settings: Settings, app_cli
         for path in ("/me/suggestions/people", "/me/recommendations/videos"):
             response = await api.get(path, headers=who.headers)
             assert response.status_code == 503 and response.json()["error"] == "graph_unavailable"
+            assert int(response.headers["Retry-After"]) >= 1
 
 
 async def test_with_the_graph_down_discovery_answers_503(graph_settings: Settings) -> None:
@@ -222,6 +223,7 @@ async def test_with_the_graph_down_discovery_answers_503(graph_settings: Setting
     async with AsyncTestClient(app=create_app(down)) as api:
         response = await api.get("/me/suggestions/people", headers=who.headers)
         assert response.status_code == 503 and response.json()["error"] == "graph_unavailable"
+        assert int(response.headers["Retry-After"]) >= 1
 
 
 def test_the_strongest_signal_explains_a_pick() -> None:

@@ -18,7 +18,7 @@ import msgspec
 CLOSE_SHUTDOWN = 4001  # the server is going away; reconnect (to another instance)
 CLOSE_INTERNAL_ERROR = 4004  # the server failed while serving this socket
 CLOSE_TOKEN_EXPIRED = 4005  # the token expired and was not refreshed in time
-CLOSE_SLOW_CONSUMER = 4008  # the client did not read fast enough; its send queue overflowed
+CLOSE_SLOW_CONSUMER = 4008  # the client did not read fast enough: too many bytes or frames waited for it
 CLOSE_BUS_GAP = 4010  # delivery was interrupted inside the server; reconnect and recover
 CLOSE_TOO_FAST = 4013  # too many messages per second
 CLOSE_ROLE_CHANGED = 4014  # the user's role changed; reconnect (channels are authorized again)

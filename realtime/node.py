@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable
 
 import msgspec
 
@@ -24,6 +25,16 @@ log = logging.getLogger(__name__)
 def user_of(connection: Connection) -> protocol.User | None:
     principal = connection.principal
     return protocol.User(id=str(principal.id), handle=principal.handle) if principal else None
+
+
+async def _quietly(step: Awaitable[None], what: str) -> None:
+    """Presence is best effort: without Redis, entries lapse with the node's heartbeat and
+    join/leave events are missed (clients refresh presence after a reconnect). A subscription
+    or an unsubscription must not fail for it."""
+    try:
+        await step
+    except Exception as exc:
+        log.warning("could not %s: %r", what, exc)
 
 
 class Node:
@@ -145,9 +156,10 @@ class Node:
         self._subscribers.setdefault(channel, set()).add(connection)
         try:
             async with self._locks[channel]:
-                if channel not in self._on_bus:
-                    await self.bus.subscribe(channel)
-                    self._on_bus.add(channel)
+                # Even on a channel the node has: after a lost connection the bus must prove
+                # delivery again before this subscriber is given a position (at once otherwise).
+                await self.bus.subscribe(channel)
+                self._on_bus.add(channel)
             position = await self.bus.position(channel)
             missed: list[protocol.Publication] = []
             recovered = False
@@ -181,11 +193,10 @@ class Node:
             if message.epoch == position.epoch and message.offset > top:
                 connection.send_message(message)
         user = user_of(connection)
-        await self.presence.join(channel, connection.id, user)
-        if user is not None:
-            await self.bus.broadcast(
-                channel, protocol.encoder.encode(protocol.Join(channel=channel, user=user))
-            )
+        join = protocol.encoder.encode(protocol.Join(channel=channel, user=user)) if user else None
+        await _quietly(self.presence.join(channel, connection.id, user), "join presence")
+        if join is not None:
+            await _quietly(self.bus.broadcast(channel, join), "announce a join")
 
     async def unsubscribe(self, connection: Connection, channel: str) -> None:
         was_live = channel in connection.channels and channel not in connection.pending
@@ -195,11 +206,11 @@ class Node:
         if subscribers is not None:  # at once: not even its own leave reaches it
             subscribers.discard(connection)
         if was_live:
-            await self.presence.leave(channel, connection.id)
+            await _quietly(self.presence.leave(channel, connection.id), "leave presence")
             user = user_of(connection)
             if user is not None:
-                leave = protocol.Leave(channel=channel, user=user)
-                await self.bus.broadcast(channel, protocol.encoder.encode(leave))
+                leave = protocol.encoder.encode(protocol.Leave(channel=channel, user=user))
+                await _quietly(self.bus.broadcast(channel, leave), "announce a leave")
         if subscribers is None or subscribers:
             return
         lock = self._locks[channel]

@@ -8,7 +8,6 @@ silent gap, duplicate or reorder, on an answer other than 201, and on forbidden 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +16,8 @@ from tests.services import DatabaseFactory
 
 
 @pytest.fixture(scope="module")
-def fault_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with postgres(tmp_path_factory.mktemp("fault-postgres")) as url:
+def fault_postgres() -> Iterator[str]:
+    with postgres() as url:
         yield url
 
 
@@ -35,17 +34,17 @@ def check(report: Report) -> None:
     assert not report.problems, report.table()
 
 
-async def test_redis_killed_and_restarted_empty(fault_databases: DatabaseFactory, tmp_path: Path) -> None:
-    async with Rig.running(tmp_path, fault_databases) as rig:
+async def test_redis_killed_and_restarted_empty(fault_databases: DatabaseFactory) -> None:
+    async with Rig.running(fault_databases) as rig:
         fault = "Redis kill -9, 2.5 s down, restarted without persistence"
         check(await rig.run(fault, kill_and_restart(2.5)))
 
 
-async def test_redis_frozen(fault_databases: DatabaseFactory, tmp_path: Path) -> None:
-    async with Rig.running(tmp_path, fault_databases) as rig:
+async def test_redis_frozen(fault_databases: DatabaseFactory) -> None:
+    async with Rig.running(fault_databases) as rig:
         check(await rig.run("Redis SIGSTOP for 3 s, then SIGCONT", freeze(3.0)))
 
 
-async def test_redis_restarted_from_its_aof(fault_databases: DatabaseFactory, tmp_path: Path) -> None:
-    async with Rig.running(tmp_path, fault_databases, aof=True) as rig:
+async def test_redis_restarted_from_its_aof(fault_databases: DatabaseFactory) -> None:
+    async with Rig.running(fault_databases, aof=True) as rig:
         check(await rig.run("Redis kill -9, 2.5 s down, restarted from its AOF", kill_and_restart(2.5)))

@@ -160,6 +160,9 @@ class RedisBus(Bus):
             if confirmed is not None and not confirmed.done():
                 confirmed.set_result(None)
             return
+        if message["type"] == "unsubscribe":  # in order with the confirmations: last word wins
+            self._confirmed.discard(name)
+            return
         if message["type"] != "message":
             return
         offset, epoch, data = message["data"].split(b":", 2)

@@ -31,7 +31,7 @@ _PUBLISH = resources.files(__package__).joinpath("publish.lua").read_text()
 _REDACT = resources.files(__package__).joinpath("redact.lua").read_text()
 IDEMPOTENCY_SECONDS = 24 * 3600
 CONFIRM_SECONDS = 3.0  # for Redis to confirm a subscription; past it the subscribe is refused
-RECONNECT_MAX_SECONDS = 1.0  # the longest wait between attempts to get the pub/sub back
+RECONNECT_MAX_SECONDS = 0.5  # the longest wait between attempts to get the pub/sub back
 
 
 @contextlib.contextmanager

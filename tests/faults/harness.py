@@ -325,6 +325,10 @@ class Report:
         return "\n".join(lines)
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f} s"
 
@@ -430,7 +434,7 @@ class Rig:
             deadline = time.monotonic() + within
             while time.monotonic() < deadline:
                 epoch, offset = await client.hmget(key, ["epoch", "offset"])
-                top = protocol.Recover(epoch.decode(), int(offset)) if epoch else None
+                top = protocol.Recover(_text(epoch), int(offset)) if epoch and offset else None
                 if top is not None and all(s.position == top for s in self.subscribers):
                     return
                 await asyncio.sleep(0.05)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable
 import msgspec
 
 from realtime import protocol
-from realtime.bus.base import Bus, Gap, Position, RecoveryFailed
+from realtime.bus.base import Bus, Gap, Position, Publication, RecoveryFailed
 from realtime.connection import Connection
 from realtime.presence.base import Presence
 
@@ -48,6 +48,7 @@ class Node:
         self._task: asyncio.Task[None] | None = None
         self._keepalive: asyncio.Task[None] | None = None
         self._dropping: set[asyncio.Task[None]] = set()
+        self._seen: dict[str, tuple[str, int]] = {}  # channel: (epoch, offset) last delivered
 
     async def start(self) -> None:
         await self.bus.start()
@@ -76,7 +77,7 @@ class Node:
                     await task
         for connection in list(self.connections):
             for channel in connection.channels:
-                await self.presence.leave(channel, connection.id)
+                await _quietly(self.presence.leave(channel, connection.id), "leave presence")
         await self.bus.stop()
         await self.presence.close()
 
@@ -92,10 +93,19 @@ class Node:
     async def _fan_out(self) -> None:
         async for publication in self.bus.publications():
             if isinstance(publication, Gap):
+                self._seen.clear()  # every channel is unknown until its next publication
                 self._drop_subscribers(publication.reason)
                 continue
+            in_sequence = publication.offset == 0 or self._follows(publication)
             subscribers = self._subscribers.get(publication.channel)
             if not subscribers:
+                continue
+            if not in_sequence:
+                # Delivery skipped something the bus did not report: nobody may miss it silently.
+                log.warning("channel %s: publication %s/%d out of sequence", publication.channel,
+                            publication.epoch, publication.offset)  # fmt: skip
+                for connection in list(subscribers):
+                    connection.close(protocol.CLOSE_BUS_GAP, "delivery interrupted (out of sequence)")
                 continue
             if publication.offset == 0:  # an ephemeral event, already a whole server message
                 ephemeral = publication.data.decode()
@@ -118,6 +128,21 @@ class Node:
                 if frame is None:
                     frame = protocol.encoder.encode(message).decode()
                 connection.send(frame)
+
+    def _follows(self, publication: Publication) -> bool:
+        """Whether ``publication`` comes right after the last one this node saw on its channel:
+        the next offset of the same epoch, or the first of a new one (the channel's history
+        expired or was lost meanwhile: nothing of the old epoch went undelivered, since the
+        pub/sub connection held). The first publication after a subscribe or a gap sets it."""
+        if publication.channel not in self._on_bus:  # in flight after the node left it
+            return True
+        last = self._seen.get(publication.channel)
+        self._seen[publication.channel] = (publication.epoch, publication.offset)
+        if last is None:
+            return True
+        if publication.epoch == last[0]:
+            return publication.offset == last[1] + 1
+        return publication.offset == 1
 
     def _drop_subscribers(self, reason: str) -> None:
         """Publications may be lost: send every subscribed client off to reconnect and recover."""
@@ -190,7 +215,10 @@ class Node:
             )
         )
         for message in live:  # what arrived meanwhile, without what the reply already holds
-            if message.epoch == position.epoch and message.offset > top:
+            if message.epoch != position.epoch:  # a new epoch began meanwhile: recover from it
+                connection.close(protocol.CLOSE_BUS_GAP, "the channel's history changed meanwhile")
+                return
+            if message.offset > top:
                 connection.send_message(message)
         user = user_of(connection)
         join = protocol.encoder.encode(protocol.Join(channel=channel, user=user)) if user else None
@@ -218,6 +246,7 @@ class Node:
             if not self._subscribers.get(channel) and channel in self._on_bus:
                 self._subscribers.pop(channel, None)
                 self._on_bus.discard(channel)
+                self._seen.pop(channel, None)
                 await self.bus.unsubscribe(channel)
         # Forget the channel's lock once nobody holds or awaits it and no subscriber is coming.
         if not lock.locked() and channel not in self._subscribers and self._locks.get(channel) is lock:

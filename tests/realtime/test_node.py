@@ -7,7 +7,7 @@ import asyncio
 import uuid
 
 from realtime import protocol
-from realtime.bus.base import BusUnavailable
+from realtime.bus.base import BusUnavailable, Publication
 from realtime.bus.memory import MemoryBus
 from realtime.bus.redis import RedisBus
 from realtime.connection import Connection
@@ -100,3 +100,32 @@ async def test_after_losing_redis_a_subscriber_gets_a_position_only_once_deliver
         await publisher.stop()
         await node.stop()
         await redis.stop()
+
+
+async def test_a_publication_out_of_sequence_sends_the_channel_off_to_recover() -> None:
+    """The bus promises gap-free offsets; should a publication still arrive out of sequence, the
+    node does not pass it on as if nothing were missing: its subscribers get 4010 and recover.
+    A new epoch starting at offset 1 is in sequence (the history expired meanwhile)."""
+    bus = MemoryBus(100, 600)
+    node = Node(bus, MemoryPresence(30))
+    await node.start()
+    try:
+        watched = Watched()
+        connection = Connection(watched.send, watched.close, None, 10)
+        node.add(connection)
+        await node.subscribe(connection, "video:1", 1, None)
+        first = await bus.publish("video:1", b"{}")
+        bus._queue.put_nowait(Publication("video:1", "another", 1, b"{}"))  # a new epoch
+        bus._queue.put_nowait(Publication("video:1", "another", 3, b"{}"))  # 2 went missing
+        await asyncio.wait_for(watched.closed.wait(), 5)
+        frames = [protocol.server_decoder.decode(watched.frames.get_nowait()) for _ in range(4)]
+        assert [type(f) for f in frames] == [
+            protocol.Subscribed,
+            protocol.Publication,
+            protocol.Publication,
+            protocol.Disconnect,
+        ]
+        assert [(f.epoch, f.offset) for f in frames[1:3]] == [(first.epoch, 1), ("another", 1)]
+        assert watched.code == protocol.CLOSE_BUS_GAP
+    finally:
+        await node.stop()

@@ -208,8 +208,9 @@ async def _handle(
     try:
         return await _answer(gateway, connection, message, received, expiry)
     except BusUnavailable as exc:
-        # Nothing was promised to the client: it reconnects (with backoff) and recovers.
-        log.warning("the bus is unavailable: %s", exc)
+        # Nothing was promised to the client: it reconnects (with backoff) and recovers. The bus
+        # logs its outage once; a line per refused subscribe would flood the log meanwhile.
+        log.debug("the bus is unavailable: %s", exc)
         connection.close(protocol.CLOSE_BUS_GAP, "delivery is interrupted inside the server; reconnect")
         return expiry
     except Exception:

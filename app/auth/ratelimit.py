@@ -24,6 +24,7 @@ from app.redis_client import redis_pool
 
 log = logging.getLogger("mydrtv.ratelimit")
 T = TypeVar("T")
+RETRY_SHARED_SECONDS = 1.0
 
 
 def storage_for(redis_url: str, namespace: str) -> Storage:
@@ -51,15 +52,19 @@ class Fallback(Storage, MovingWindowSupport):
         self._shared = shared
         self._local = MemoryStorage()
         self.degraded = False
+        self._local_until = 0.0  # after a failure, count locally until then before trying Redis
 
     @property
     def base_exceptions(self) -> tuple[type[Exception], ...]:
         return (StorageError,)
 
     async def _either(self, shared: Callable[[], Awaitable[T]], local: Callable[[], Awaitable[T]]) -> T:
+        if time.monotonic() < self._local_until:  # a hung Redis must not cost every request
+            return await local()
         try:
             result = await shared()
         except (RedisError, OSError, StorageError, TimeoutError) as exc:
+            self._local_until = time.monotonic() + RETRY_SHARED_SECONDS
             if not self.degraded:
                 self.degraded = True
                 log.warning("rate limits are counted per process: Redis failed (%r)", exc)

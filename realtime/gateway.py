@@ -21,6 +21,7 @@ from app.auth.tokens import Principal
 from app.errors import Unauthorized
 from app.settings import Settings
 from realtime import protocol
+from realtime.bus.base import BusUnavailable
 from realtime.channels import ChannelDenied, ChannelRules, authorize_read
 from realtime.connection import Connection, transport_of
 from realtime.node import Node
@@ -212,6 +213,12 @@ async def _handle(
         return expiry
     try:
         return await _answer(gateway, connection, message, received, expiry)
+    except BusUnavailable as exc:
+        # Nothing was promised to the client: it reconnects (with backoff) and recovers. The bus
+        # logs its outage once; a line per refused subscribe would flood the log meanwhile.
+        log.debug("the bus is unavailable: %s", exc)
+        connection.close(protocol.CLOSE_BUS_GAP, "delivery is interrupted inside the server; reconnect")
+        return expiry
     except Exception:
         # A bug, or a backend (Redis, PostgreSQL) failing: this request fails, the socket lives.
         log.exception("a websocket request failed", extra={"type": type(message).__name__})

@@ -10,11 +10,12 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable
 
 import msgspec
 
 from realtime import protocol
-from realtime.bus.base import Bus, Gap, Position, RecoveryFailed
+from realtime.bus.base import Bus, Gap, Position, Publication, RecoveryFailed
 from realtime.connection import Connection
 from realtime.presence.base import Presence
 
@@ -24,6 +25,16 @@ log = logging.getLogger(__name__)
 def user_of(connection: Connection) -> protocol.User | None:
     principal = connection.principal
     return protocol.User(id=str(principal.id), handle=principal.handle) if principal else None
+
+
+async def _quietly(step: Awaitable[None], what: str) -> None:
+    """Presence is best effort: without Redis, entries lapse with the node's heartbeat and
+    join/leave events are missed (clients refresh presence after a reconnect). A subscription
+    or an unsubscription must not fail for it."""
+    try:
+        await step
+    except Exception as exc:
+        log.warning("could not %s: %r", what, exc)
 
 
 class Node:
@@ -37,6 +48,7 @@ class Node:
         self._task: asyncio.Task[None] | None = None
         self._keepalive: asyncio.Task[None] | None = None
         self._dropping: set[asyncio.Task[None]] = set()
+        self._seen: dict[str, tuple[str, int]] = {}  # channel: (epoch, offset) last delivered
 
     async def start(self) -> None:
         await self.bus.start()
@@ -65,7 +77,7 @@ class Node:
                     await task
         for connection in list(self.connections):
             for channel in connection.channels:
-                await self.presence.leave(channel, connection.id)
+                await _quietly(self.presence.leave(channel, connection.id), "leave presence")
         await self.bus.stop()
         await self.presence.close()
 
@@ -81,10 +93,19 @@ class Node:
     async def _fan_out(self) -> None:
         async for publication in self.bus.publications():
             if isinstance(publication, Gap):
+                self._seen.clear()  # every channel is unknown until its next publication
                 self._drop_subscribers(publication.reason)
                 continue
+            in_sequence = publication.offset == 0 or self._follows(publication)
             subscribers = self._subscribers.get(publication.channel)
             if not subscribers:
+                continue
+            if not in_sequence:
+                # Delivery skipped something the bus did not report: nobody may miss it silently.
+                log.warning("channel %s: publication %s/%d out of sequence", publication.channel,
+                            publication.epoch, publication.offset)  # fmt: skip
+                for connection in list(subscribers):
+                    connection.close(protocol.CLOSE_BUS_GAP, "delivery interrupted (out of sequence)")
                 continue
             if publication.offset == 0:  # an ephemeral event, already a whole server message
                 ephemeral = publication.data.decode()
@@ -107,6 +128,21 @@ class Node:
                 if frame is None:
                     frame = protocol.encoder.encode(message).decode()
                 connection.send(frame)
+
+    def _follows(self, publication: Publication) -> bool:
+        """Whether ``publication`` comes right after the last one this node saw on its channel:
+        the next offset of the same epoch, or the first of a new one (the channel's history
+        expired or was lost meanwhile: nothing of the old epoch went undelivered, since the
+        pub/sub connection held). The first publication after a subscribe or a gap sets it."""
+        if publication.channel not in self._on_bus:  # in flight after the node left it
+            return True
+        last = self._seen.get(publication.channel)
+        self._seen[publication.channel] = (publication.epoch, publication.offset)
+        if last is None:
+            return True
+        if publication.epoch == last[0]:
+            return publication.offset == last[1] + 1
+        return publication.offset == 1
 
     def _drop_subscribers(self, reason: str) -> None:
         """Publications may be lost: send every subscribed client off to reconnect and recover."""
@@ -145,9 +181,10 @@ class Node:
         self._subscribers.setdefault(channel, set()).add(connection)
         try:
             async with self._locks[channel]:
-                if channel not in self._on_bus:
-                    await self.bus.subscribe(channel)
-                    self._on_bus.add(channel)
+                # Even on a channel the node has: after a lost connection the bus must prove
+                # delivery again before this subscriber is given a position (at once otherwise).
+                await self.bus.subscribe(channel)
+                self._on_bus.add(channel)
             position = await self.bus.position(channel)
             missed: list[protocol.Publication] = []
             recovered = False
@@ -178,14 +215,16 @@ class Node:
             )
         )
         for message in live:  # what arrived meanwhile, without what the reply already holds
-            if message.epoch == position.epoch and message.offset > top:
+            if message.epoch != position.epoch:  # a new epoch began meanwhile: recover from it
+                connection.close(protocol.CLOSE_BUS_GAP, "the channel's history changed meanwhile")
+                return
+            if message.offset > top:
                 connection.send_message(message)
         user = user_of(connection)
-        await self.presence.join(channel, connection.id, user)
-        if user is not None:
-            await self.bus.broadcast(
-                channel, protocol.encoder.encode(protocol.Join(channel=channel, user=user))
-            )
+        join = protocol.encoder.encode(protocol.Join(channel=channel, user=user)) if user else None
+        await _quietly(self.presence.join(channel, connection.id, user), "join presence")
+        if join is not None:
+            await _quietly(self.bus.broadcast(channel, join), "announce a join")
 
     async def unsubscribe(self, connection: Connection, channel: str) -> None:
         was_live = channel in connection.channels and channel not in connection.pending
@@ -195,11 +234,11 @@ class Node:
         if subscribers is not None:  # at once: not even its own leave reaches it
             subscribers.discard(connection)
         if was_live:
-            await self.presence.leave(channel, connection.id)
+            await _quietly(self.presence.leave(channel, connection.id), "leave presence")
             user = user_of(connection)
             if user is not None:
-                leave = protocol.Leave(channel=channel, user=user)
-                await self.bus.broadcast(channel, protocol.encoder.encode(leave))
+                leave = protocol.encoder.encode(protocol.Leave(channel=channel, user=user))
+                await _quietly(self.bus.broadcast(channel, leave), "announce a leave")
         if subscribers is None or subscribers:
             return
         lock = self._locks[channel]
@@ -207,6 +246,7 @@ class Node:
             if not self._subscribers.get(channel) and channel in self._on_bus:
                 self._subscribers.pop(channel, None)
                 self._on_bus.discard(channel)
+                self._seen.pop(channel, None)
                 await self.bus.unsubscribe(channel)
         # Forget the channel's lock once nobody holds or awaits it and no subscriber is coming.
         if not lock.locked() and channel not in self._subscribers and self._locks.get(channel) is lock:

@@ -37,6 +37,13 @@ class RecoveryFailed(Exception):
     """The missed publications are no longer all in history (or the epoch changed)."""
 
 
+class BusUnavailable(Exception):
+    """The bus cannot serve this now (it lost Redis, or Redis does not answer): try again later.
+
+    A subscribe that fails this way has reported nothing to the client, so the client can
+    reconnect and recover as after any interruption."""
+
+
 class Bus(ABC):
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Connect; called once before use."""
@@ -58,7 +65,12 @@ class Bus(ABC):
 
     @abstractmethod
     async def subscribe(self, channel: str) -> None:
-        """Deliver this channel's publications to this node's ``publications()``."""
+        """Deliver this channel's publications to this node's ``publications()``.
+
+        Call it for every new subscriber, even on a channel the node already has: it returns once
+        delivery is certain from now on (at once when it already is), or raises ``BusUnavailable``.
+        A position read after it returns is one the bus delivers from, which is what keeps a
+        ``subscribed`` reply and the publications after it free of gaps."""
 
     @abstractmethod
     async def unsubscribe(self, channel: str) -> None: ...
@@ -66,7 +78,9 @@ class Bus(ABC):
     @abstractmethod
     def publications(self) -> AsyncIterator[Publication | Gap]:
         """Every publication of the channels this node subscribes to, in offset order per channel;
-        a ``Gap`` where some may have been lost, after which delivery goes on."""
+        a ``Gap`` where some may have been lost, after which delivery goes on. After a ``Gap``
+        every channel the node had is unknown: subscribers must recover (the epoch may have
+        changed), and ``subscribe`` proves delivery again before it returns."""
 
     @abstractmethod
     async def position(self, channel: str) -> Position:

@@ -10,20 +10,37 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from importlib import resources
 from typing import Any
 
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from app.redis_client import redis_client
-from realtime.bus.base import Bus, Gap, Position, Publication, RecoveryFailed
+from realtime.bus.base import Bus, BusUnavailable, Gap, Position, Publication, RecoveryFailed
+
+log = logging.getLogger(__name__)
 
 _PUBLISH = resources.files(__package__).joinpath("publish.lua").read_text()
 _REDACT = resources.files(__package__).joinpath("redact.lua").read_text()
 IDEMPOTENCY_SECONDS = 24 * 3600
+CONFIRM_SECONDS = 3.0  # for Redis to confirm a subscription; past it the subscribe is refused
+RECONNECT_MAX_SECONDS = 0.5  # the longest wait between attempts to get the pub/sub back
+
+
+@contextlib.contextmanager
+def _unavailable(what: str) -> Iterator[None]:
+    """Redis away or not answering, as the one exception callers handle: ``BusUnavailable``."""
+    try:
+        yield
+    except (ConnectionError, OSError, RedisError, TimeoutError) as exc:
+        raise BusUnavailable(f"{what}: {exc!r}") from exc
 
 
 class RedisBus(Bus):
@@ -31,6 +48,10 @@ class RedisBus(Bus):
         self, url: str, namespace: str, history_size: int = 1000, history_seconds: int = 600
     ) -> None:
         self._redis = redis_client(url)
+        # The pub/sub connection never reconnects on its own: a silent reconnect would lose what
+        # was published meanwhile without a ``Gap``. ``_read`` reconnects it, and says so.
+        listener_pool = BlockingConnectionPool.from_url(url, max_connections=4, retry=Retry(NoBackoff(), 0))
+        self._listener = Redis(connection_pool=listener_pool)
         self._prefix = f"{namespace}:bus"
         self._history_size = history_size
         self._history_seconds = history_seconds
@@ -42,7 +63,10 @@ class RedisBus(Bus):
         self._reader: asyncio.Task[None] | None = None
         self._queue: asyncio.Queue[Publication | Gap | None] = asyncio.Queue()
         self._live: set[str] = set()  # pub/sub channels to restore after a reconnect
+        # Channels Redis confirmed on the current pub/sub connection: delivery from them is certain.
+        self._confirmed: set[str] = set()
         self._confirmations: dict[str, asyncio.Future[None]] = {}
+        self._ready = asyncio.Event()  # the pub/sub connection is up and every live channel confirmed
 
     def _keys(self, channel: str) -> tuple[str, str, str]:
         base = f"{self._prefix}:{{{channel}}}"  # one hash slot per channel, for Redis Cluster
@@ -52,9 +76,9 @@ class RedisBus(Bus):
         return f"{self._prefix}:key:{{{channel}}}:{key}"
 
     async def start(self) -> None:
-        self._pubsub = self._redis.pubsub()
         # A pub/sub connection needs one subscription before it can be listened on.
-        await self._subscribe(f"{self._prefix}:__node__:{uuid.uuid4().hex}")
+        self._live.add(f"{self._prefix}:__node__:{uuid.uuid4().hex}")
+        await self._connect()
         self._reader = asyncio.create_task(self._read(), name="redis-bus-reader")
 
     async def stop(self) -> None:
@@ -65,22 +89,42 @@ class RedisBus(Bus):
         with contextlib.suppress(ConnectionError, OSError, RedisError):
             if self._pubsub is not None:
                 await self._pubsub.aclose()  # type: ignore[no-untyped-call]
-            await self._redis.aclose()
+        for client in (self._redis, self._listener):
+            with contextlib.suppress(ConnectionError, OSError, RedisError):
+                await client.aclose()
         self._queue.put_nowait(None)
+
+    async def _connect(self) -> None:
+        """A new pub/sub connection with every live channel, confirmed before it counts as ready."""
+        if self._pubsub is not None:
+            with contextlib.suppress(ConnectionError, OSError, RedisError):
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        self._pubsub = self._listener.pubsub()
+        wanted = set(self._live)
+        async with asyncio.timeout(CONFIRM_SECONDS):
+            await self._pubsub.subscribe(*wanted)
+            while not wanted <= self._confirmed:
+                message = await self._pubsub.get_message(timeout=CONFIRM_SECONDS)
+                if message is not None:
+                    self._handle(message)
+        self._ready.set()
 
     async def _subscribe(self, name: str) -> None:
         """Subscribe and wait for Redis to confirm, so no publication after this is missed."""
-        assert self._pubsub is not None, "start() the bus first"
-        confirmed = self._confirmations.setdefault(name, asyncio.get_running_loop().create_future())
+        if name in self._confirmed and self._ready.is_set():
+            return
+        if not self._ready.is_set() or self._pubsub is None:
+            raise BusUnavailable("the bus is reconnecting to Redis")
+        loop = asyncio.get_running_loop()
+        confirmed = self._confirmations.setdefault(name, loop.create_future())
         self._live.add(name)
-        await self._pubsub.subscribe(name)
-        if self._reader is None:  # before start() finishes: read the confirmation here
-            while not confirmed.done():
-                message = await self._pubsub.get_message(timeout=5.0)
-                if message is None:
-                    raise ConnectionError("Redis did not confirm the subscription")
-                self._handle(message)
-        await asyncio.wait_for(confirmed, 10.0)
+        try:
+            with _unavailable("subscribing"):
+                await self._pubsub.subscribe(name)
+                await asyncio.wait_for(asyncio.shield(confirmed), CONFIRM_SECONDS)
+        except BusUnavailable:
+            self._live.discard(name)
+            raise
 
     async def _read(self) -> None:
         """Deliver messages; when Redis goes away, report a gap and resubscribe once it is back."""
@@ -90,27 +134,34 @@ class RedisBus(Bus):
                 async for message in self._pubsub.listen():
                     self._handle(message)
             except (ConnectionError, OSError, RedisError) as exc:
+                # Nothing is certain any more: no subscribe succeeds until every channel is
+                # confirmed again on a new connection, and every subscriber must recover.
+                self._ready.clear()
+                self._confirmed.clear()
                 self._queue.put_nowait(Gap(reason=f"lost Redis: {exc}"))
+                log.warning("the bus lost Redis (%s); reconnecting", exc)
                 await self._reconnect()
+                log.warning("the bus has Redis again")
 
     async def _reconnect(self) -> None:
-        delay = 0.1
+        delay = 0.05
         while True:
             await asyncio.sleep(delay)  # back off between attempts while Redis is away
-            delay = min(delay * 2, 5.0)
-            with contextlib.suppress(ConnectionError, OSError, RedisError):
-                if self._pubsub is not None:
-                    await self._pubsub.aclose()  # type: ignore[no-untyped-call]
-                self._pubsub = self._redis.pubsub()
-                await self._pubsub.subscribe(*self._live)
+            delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+            with contextlib.suppress(ConnectionError, OSError, RedisError, TimeoutError):
+                await self._connect()
                 return
 
     def _handle(self, message: dict[str, Any]) -> None:
         name = message["channel"].decode()
         if message["type"] == "subscribe":
+            self._confirmed.add(name)
             confirmed = self._confirmations.pop(name, None)
             if confirmed is not None and not confirmed.done():
                 confirmed.set_result(None)
+            return
+        if message["type"] == "unsubscribe":  # in order with the confirmations: last word wins
+            self._confirmed.discard(name)
             return
         if message["type"] != "message":
             return
@@ -142,8 +193,12 @@ class RedisBus(Bus):
 
     async def unsubscribe(self, channel: str) -> None:
         assert self._pubsub is not None, "start() the bus first"
-        self._live.discard(self._keys(channel)[2])
-        await self._pubsub.unsubscribe(self._keys(channel)[2])
+        name = self._keys(channel)[2]
+        self._live.discard(name)
+        self._confirmed.discard(name)
+        # Without Redis there is nothing to leave: the next pub/sub connection will not have it.
+        with contextlib.suppress(ConnectionError, OSError, RedisError, TimeoutError):
+            await self._pubsub.unsubscribe(name)
 
     async def publications(self) -> AsyncIterator[Publication | Gap]:
         while (publication := await self._queue.get()) is not None:
@@ -151,18 +206,20 @@ class RedisBus(Bus):
 
     async def position(self, channel: str) -> Position:
         meta = self._keys(channel)[0]
-        await self._redis.hsetnx(meta, "epoch", uuid.uuid4().hex[:12])
-        await self._redis.expire(meta, self._history_seconds, nx=True)
-        epoch, offset = await self._redis.hmget(meta, ["epoch", "offset"])
+        with _unavailable("reading a position"):
+            await self._redis.hsetnx(meta, "epoch", uuid.uuid4().hex[:12])
+            await self._redis.expire(meta, self._history_seconds, nx=True)
+            epoch, offset = await self._redis.hmget(meta, ["epoch", "offset"])
         assert isinstance(epoch, bytes)
         return Position(epoch=epoch.decode(), offset=int(offset or 0))
 
     async def recover(self, channel: str, since: Position) -> list[Publication]:
         meta, history, _ = self._keys(channel)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hmget(meta, ["epoch", "offset", "trimmed"])
-            pipe.xrange(history, min=f"{since.offset + 1}-0")
-            (epoch, top, trimmed), entries = await pipe.execute()
+        with _unavailable("recovering"):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hmget(meta, ["epoch", "offset", "trimmed"])
+                pipe.xrange(history, min=f"{since.offset + 1}-0")
+                (epoch, top, trimmed), entries = await pipe.execute()
         if epoch is None or epoch.decode() != since.epoch:
             raise RecoveryFailed(f"channel {channel} is in another epoch")
         if since.offset > int(top or 0) or since.offset < int(trimmed or 0):

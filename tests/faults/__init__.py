@@ -1,0 +1,1 @@
+"""Fault tests: real servers of their own, killed, frozen and restarted while clients watch."""

@@ -1,13 +1,20 @@
-"""The node's own bookkeeping: what a channel leaves behind once its last socket is gone."""
+"""The node's own bookkeeping: what a channel leaves behind once its last socket is gone, and what
+it may promise a subscriber after losing Redis."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 
+from realtime import protocol
+from realtime.bus.base import BusUnavailable, Publication
 from realtime.bus.memory import MemoryBus
+from realtime.bus.redis import RedisBus
 from realtime.connection import Connection
 from realtime.node import Node
 from realtime.presence.memory import MemoryPresence
+from realtime.presence.redis import RedisPresence
+from tests.faults.harness import RedisServer
 
 
 class Socket:
@@ -19,6 +26,22 @@ class Socket:
 
     async def close(self, code: int, reason: str) -> None:
         pass
+
+
+class Watched:
+    """A socket whose frames and close can be awaited."""
+
+    def __init__(self) -> None:
+        self.frames: asyncio.Queue[str] = asyncio.Queue()
+        self.closed = asyncio.Event()
+        self.code: int | None = None
+
+    async def send(self, frame: str) -> None:
+        self.frames.put_nowait(frame)
+
+    async def close(self, code: int, reason: str) -> None:
+        self.code = code
+        self.closed.set()
 
 
 async def test_a_channel_leaves_nothing_behind_when_its_last_socket_goes() -> None:
@@ -33,3 +56,76 @@ async def test_a_channel_leaves_nothing_behind_when_its_last_socket_goes() -> No
         await node.remove(connection)
     assert node._subscribers == {} and node._on_bus == set() and dict(node._locks) == {}
     await node.stop()
+
+
+async def test_after_losing_redis_a_subscriber_gets_a_position_only_once_delivery_is_back() -> None:
+    """Issue 20: a node that lost Redis kept believing it was on the bus for its channels; a
+    subscriber right after Redis came back got a position while the node's pub/sub was still
+    away, and the publications after it never came. Now the node asks the bus, which refuses
+    (``BusUnavailable``, the socket is sent off with 4010) until delivery is proven again."""
+    redis = RedisServer()
+    await redis.start()
+    namespace = f"node-{uuid.uuid4().hex[:6]}"
+    node = Node(RedisBus(redis.url, namespace), RedisPresence(redis.url, namespace, 30))
+    publisher = RedisBus(redis.url, namespace)
+    try:
+        await node.start()
+        watched = Watched()
+        first = Connection(watched.send, watched.close, None, 10)
+        node.add(first)
+        await node.subscribe(first, "video:1", 1, None)
+        await redis.kill()
+        await asyncio.wait_for(watched.closed.wait(), 10)  # the bus reported the gap
+        assert watched.code == protocol.CLOSE_BUS_GAP
+        await asyncio.gather(*node._dropping)
+        await redis.start()
+        await publisher.start()
+
+        socket = Watched()
+        second = Connection(socket.send, socket.close, None, 10)
+        node.add(second)
+        while True:  # a new connection each time, as a client sent off with 4010 would make
+            try:
+                await node.subscribe(second, "video:1", 1, None)
+                break
+            except BusUnavailable:
+                await asyncio.sleep(0.05)
+        published = await publisher.publish("video:1", b'{"n": 1}')
+        reply = protocol.server_decoder.decode(await asyncio.wait_for(socket.frames.get(), 5))
+        publication = protocol.server_decoder.decode(await asyncio.wait_for(socket.frames.get(), 5))
+        assert isinstance(reply, protocol.Subscribed) and isinstance(publication, protocol.Publication)
+        assert (publication.epoch, publication.offset) == (reply.epoch, reply.offset + 1)
+        assert publication.offset == published.offset
+    finally:
+        await publisher.stop()
+        await node.stop()
+        await redis.stop()
+
+
+async def test_a_publication_out_of_sequence_sends_the_channel_off_to_recover() -> None:
+    """The bus promises gap-free offsets; should a publication still arrive out of sequence, the
+    node does not pass it on as if nothing were missing: its subscribers get 4010 and recover.
+    A new epoch starting at offset 1 is in sequence (the history expired meanwhile)."""
+    bus = MemoryBus(100, 600)
+    node = Node(bus, MemoryPresence(30))
+    await node.start()
+    try:
+        watched = Watched()
+        connection = Connection(watched.send, watched.close, None, 10)
+        node.add(connection)
+        await node.subscribe(connection, "video:1", 1, None)
+        first = await bus.publish("video:1", b"{}")
+        bus._queue.put_nowait(Publication("video:1", "another", 1, b"{}"))  # a new epoch
+        bus._queue.put_nowait(Publication("video:1", "another", 3, b"{}"))  # 2 went missing
+        await asyncio.wait_for(watched.closed.wait(), 5)
+        frames = [protocol.server_decoder.decode(watched.frames.get_nowait()) for _ in range(4)]
+        assert [type(f) for f in frames] == [
+            protocol.Subscribed,
+            protocol.Publication,
+            protocol.Publication,
+            protocol.Disconnect,
+        ]
+        assert [(f.epoch, f.offset) for f in frames[1:3]] == [(first.epoch, 1), ("another", 1)]
+        assert watched.code == protocol.CLOSE_BUS_GAP
+    finally:
+        await node.stop()

@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 
+from app.auth import ratelimit
+from app.auth.ratelimit import LoginLimiter, storage_for
+from app.errors import TooManyRequests
 from app.settings import Settings
+from tests.faults.harness import RedisServer
 from tests.users import register, unique_handle
 
 
@@ -94,3 +100,50 @@ async def test_registrations_are_limited_per_address(
         assert 1 <= int(limited.headers["retry-after"]) <= 60
         assert limited.json()["details"]["retry_after"] == int(limited.headers["retry-after"])
         assert (await client.get(f"/users/{handle}")).status_code == 404  # refused before any work
+
+
+async def test_without_redis_limits_are_counted_per_process_and_logged_once(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Redis outage must not fail requests that limits guard: each process counts on its own
+    meanwhile (one warning), and the shared counters take over again once Redis answers."""
+    monkeypatch.setattr(ratelimit, "RETRY_SHARED_SECONDS", 0.0)  # try Redis again at every call
+    redis = RedisServer()
+    await redis.start()
+    try:
+        limiter = LoginLimiter(storage_for(redis.url, "fallback"), "2/minute", "1000/minute")
+        await limiter.attempt(account="ada@example.com", address="127.0.0.1")
+        await redis.kill()
+        with caplog.at_level(logging.WARNING, logger="mydrtv.ratelimit"):
+            await limiter.attempt(account="ada@example.com", address="127.0.0.1")
+            await limiter.attempt(account="ada@example.com", address="127.0.0.1")
+            with pytest.raises(TooManyRequests):  # the process's own count: 2 in its window
+                await limiter.attempt(account="ada@example.com", address="127.0.0.1")
+        assert [r.message for r in caplog.records].count(caplog.records[0].message) == 1
+        assert "per process" in caplog.records[0].message
+        await redis.start()  # empty: the shared count starts again
+        await limiter.attempt(account="ada@example.com", address="127.0.0.1")
+        await limiter.attempt(account="ada@example.com", address="127.0.0.1")
+        with pytest.raises(TooManyRequests):
+            await limiter.attempt(account="ada@example.com", address="127.0.0.1")
+    finally:
+        await redis.stop()
+
+
+async def test_a_hung_redis_costs_one_request_its_deadline_not_every_request() -> None:
+    redis = RedisServer()
+    await redis.start()
+    try:
+        limiter = LoginLimiter(storage_for(redis.url, "hung"), "100/minute", "1000/minute")
+        await limiter.attempt(account="ada@example.com", address="127.0.0.1")
+        redis.freeze()
+        started = time.monotonic()
+        await limiter.attempt(account="ada@example.com", address="127.0.0.1")  # waits, then local
+        first = time.monotonic() - started
+        for _ in range(5):
+            await limiter.attempt(account="ada@example.com", address="127.0.0.1")
+        rest = time.monotonic() - started - first
+        assert first >= 1.0 and rest < 0.5, (first, rest)
+    finally:
+        redis.thaw()
+        await redis.stop()

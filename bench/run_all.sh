@@ -10,3 +10,4 @@ PY=${PY:-.venv/bin/python}
 "$PY" -m bench.comments
 "$PY" -m bench.graph
 "$PY" -m bench.media
+"$PY" -m bench.faults

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -37,6 +38,7 @@ def as_json(report: Report) -> dict[str, Any]:
         "statuses_during_outage": {str(k): v for k, v in report.statuses.items()},
         "first_delivery_seconds": report.first_delivery,
         "every_subscriber_delivering_seconds": report.all_delivering,
+        "latency": None if report.latency is None else dataclasses.asdict(report.latency),
         "subscribers": report.rows,
         "problems": report.problems,
     }

@@ -150,6 +150,7 @@ class Subscriber:
     received: list[Received] = field(default_factory=list)
     segment: int = 0  # +1 at every reload (or fresh start)
     reloads: int = 0
+    reloaded_at: list[float] = field(default_factory=list)  # when each reload was told
     position: protocol.Recover | None = None
     violations: list[str] = field(default_factory=list)
     gaps: int = 0  # publications skipped without a reload, by offset
@@ -226,6 +227,7 @@ class Subscriber:
         else:
             if asked is not None:
                 self.reloads += 1
+                self.reloaded_at.append(time.monotonic())
             self.segment += 1
         self.position = protocol.Recover(reply.epoch, reply.offset)
         self.subscribed.set()
@@ -306,6 +308,7 @@ class Report:
     first_delivery: float | None  # seconds from Redis answering again to the first delivery
     all_delivering: float | None  # ... to the moment every subscriber had received one
     problems: list[str]
+    latency: Latency | None = None
 
     def table(self) -> str:
         lines = [
@@ -313,6 +316,7 @@ class Report:
             f"statuses during the outage: {dict(self.statuses)}",
             "time to recover (Redis answering -> first delivery / every subscriber delivered): "
             + " / ".join(_seconds(s) for s in (self.first_delivery, self.all_delivering)),
+            f"delivery latency: {self.latency}" if self.latency else "delivery latency: -",
             f"{'subscriber':<12}{'committed':>10}{'delivered':>10}{'reloads':>9}{'gaps':>6}{'dups':>6}"
             f"{'reorders':>9}  closes",
         ]
@@ -323,6 +327,64 @@ class Report:
             )
         lines += [f"PROBLEM: {p}" for p in self.problems]
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Post-to-delivery latency before the fault, and how soon it was back to that after it.
+
+    A comment's latency is from the start of its POST to the moment the last subscriber had it:
+    live, or through the first reload it was told after the POST (which is when a client
+    following the protocol reads it over REST). ``back_within`` is the time from Redis answering
+    again to the POST of the first comment from which every later one was delivered within
+    ``bound`` (twice the pre-fault p99, and at least 50 ms, so scheduling noise on two shared
+    cores is not taken for a fault)."""
+
+    before_p99: float
+    bound: float
+    back_within: float
+    after_p99: float | None  # comments posted from ``back_within`` on
+
+    def __str__(self) -> str:
+        after = "-" if self.after_p99 is None else f"{self.after_p99 * 1000:.0f} ms"
+        return (
+            f"p99 before {self.before_p99 * 1000:.0f} ms; back within {self.bound * 1000:.0f} ms "
+            f"{self.back_within:.2f} s after Redis answered; p99 from then on {after}"
+        )
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+def measure_latency(writer: Writer, subscribers: list[Subscriber], outage: Outage) -> Latency | None:
+    posted = {c: at for at, status, c in writer.answers if status == 201 and c is not None}
+    delivered: dict[int, float] = {}
+    for subscriber in subscribers:
+        live = {r.comment: r.at for r in subscriber.received}
+        for comment, at in posted.items():
+            had = live.get(comment)
+            if had is None:
+                had = min((t for t in subscriber.reloaded_at if t >= at), default=None)
+            if had is not None:
+                delivered[comment] = max(delivered.get(comment, had), had)
+    timeline = sorted((posted[c], at - posted[c]) for c, at in delivered.items())
+    before = [latency for at, latency in timeline if at < outage.began]
+    after = [(at, latency) for at, latency in timeline if at >= outage.back]
+    if not before or not after:
+        return None
+    before_p99 = _p99(before)
+    bound = max(2 * before_p99, 0.05)
+    slow = [at for at, latency in after if latency > bound]
+    since = max(slow) if slow else outage.back
+    settled = [latency for at, latency in after if at > since]
+    return Latency(
+        before_p99=before_p99,
+        bound=bound,
+        back_within=since - outage.back,
+        after_p99=_p99(settled) if settled else None,
+    )
 
 
 def _text(value: bytes | str) -> str:
@@ -472,6 +534,7 @@ class Rig:
             first_delivery=min(seen) - outage.back if seen else None,
             all_delivering=max(seen) - outage.back if len(seen) == len(firsts) else None,
             problems=problems,
+            latency=measure_latency(writer, self.subscribers, outage),
         )
 
     @staticmethod

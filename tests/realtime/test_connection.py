@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from realtime import protocol
 from realtime.connection import Connection, CutOffs
@@ -85,12 +86,16 @@ class HeldTransport:
     def __init__(self, held: int) -> None:
         self.held = held
         self.hung_up: list[tuple[str, int, str]] = []
+        self.stalled: Callable[[], None] | None = None
 
     def buffered(self) -> int:
         return self.held
 
     def hang_up(self, goodbye: str, code: int, reason: str) -> None:
         self.hung_up.append((goodbye, code, reason))
+
+    def watch(self, stalled: Callable[[], None]) -> None:
+        self.stalled = stalled
 
 
 async def test_bytes_in_the_queue_and_the_transport_cut_a_slow_consumer_off() -> None:

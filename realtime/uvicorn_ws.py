@@ -17,8 +17,9 @@ reads again; here each is followed by an abort ``close_timeout`` later).
 
 And a client that stops reading while little is published fills no buffer of the server's before
 its ping times out (the kernel's socket buffers take megabytes): a ping timeout with frames sent
-since the last pong is that slow consumer, and the gateway's watcher (``Transport.watch``) cuts it
-off with 4008 instead of uvicorn's 1011, which stays for a client sent nothing meanwhile.
+since the last pong, from a client that has answered one, is that slow consumer, and the gateway's
+watcher (``Transport.watch``) cuts it off with 4008 instead of uvicorn's 1011, which stays for a
+client sent nothing meanwhile, or that never answered a ping.
 
 Everything else (pings, backpressure, the close handshake) is uvicorn's own code, unchanged.
 uvicorn's version is pinned because this relies on how it uses these attributes: ``queue``
@@ -128,10 +129,11 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.queue = cast("asyncio.Queue[ASGIReceiveEvent]", _Inbox())
         self.writable = cast(asyncio.Event, _Gate())
         # Frames the app has sent; how many of them had gone when the ping in flight was sent;
-        # and how many a pong has confirmed as read (a pong comes after what was sent before it).
+        # and how many a pong has confirmed as read (a pong comes after what was sent before it;
+        # -1: no pong yet, so nothing shows that the client's library answers pings at all).
         self.sent = 0
         self.sent_at_ping = 0
-        self.confirmed = 0
+        self.confirmed = -1
         self.stalled: Callable[[], None] | None = None
 
     def handle_connect(self, event: Request) -> None:
@@ -179,12 +181,14 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         super().connection_lost(exc)
 
     def keepalive_timeout(self) -> None:
-        """A client sent frames since its last pong that does not answer is not reading them: a
-        slow consumer, whatever the buffers took, cut off by the watcher (4008)."""
+        """A client that answered pings, then stops answering with frames sent since its last pong,
+        is not reading them: a slow consumer, whatever the buffers took, cut off by the watcher
+        (4008). One sent nothing since (a dead network), or that never answered a ping (a library
+        without pings, or one that died at once), is closed with uvicorn's 1011."""
         if self.close_sent or self.transport.is_closing():
             return
         stalled, self.stalled = self.stalled, None
-        if stalled is not None and self.sent > self.confirmed:
+        if stalled is not None and 0 <= self.confirmed < self.sent:
             self.pong_timer = None
             self.pending_ping_payload = None
             stalled()  # hangs up (``hang_up``) with the goodbye and 4008

@@ -250,7 +250,7 @@ async def test_a_client_that_stops_reading_at_a_low_rate_is_cut_with_4008_by_the
         await slow.open((await person(slow_settings)).token, channel)
         reader, _ = await Client.connect(server.ws_url, (await person(slow_settings)).token)
         await reader.subscribe(channel)
-        await asyncio.wait_for(slow.answer_a_ping(), 10)  # its library answers pings; then it stops
+        await asyncio.wait_for(slow.answer_a_ping(), PING + 10)  # its library answers pings; then it stops
         stopped_reading = time.monotonic()
         published = 0
         while not cut_offs(server) and not any("did not answer pings" in line for line in server.lines):
@@ -302,7 +302,7 @@ async def test_a_client_sent_nothing_that_stops_answering_pings_is_closed_with_1
     try:
         silent = UnreadSocket(server.port)
         await silent.open((await person(slow_settings)).token, f"video:{uuid.uuid4().hex[:10]}")
-        await asyncio.wait_for(silent.answer_a_ping(), 10)  # then its network dies
+        await asyncio.wait_for(silent.answer_a_ping(), PING + 10)  # then its network dies
         messages, code = await silent.rest()
         assert code == 1011
         assert messages == []

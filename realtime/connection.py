@@ -6,6 +6,9 @@ every byte waiting for it in this process: the queue here and what the server's 
 (``Transport``, offered by ``realtime.uvicorn_ws``), since the writer hands frames on until the
 transport's own buffer is full, and a count of queued frames alone never saw those.
 The writer task and the queue exist only while frames wait, so an idle socket costs neither.
+A client that stops reading while little is published fills none of these before the kernel's
+socket buffers (megabytes) are full: the transport tells when such a client lets a ping go
+unanswered with frames sent since its last pong (``Transport.watch``), and that cuts it off too.
 A client may vanish in the middle of a write: the writer then ends quietly (nobody awaits it, so
 an exception would only surface as "Task exception was never retrieved").
 """
@@ -32,8 +35,8 @@ TRANSPORT = "mydrtv.transport"
 
 
 class Transport(Protocol):
-    """What the server offers beyond ASGI for one socket: how much it holds, and a close that
-    does not wait for the client to read what it holds."""
+    """What the server offers beyond ASGI for one socket: how much it holds, a close that does
+    not wait for the client to read what it holds, and word of a client that stopped reading."""
 
     def buffered(self) -> int:
         """Bytes written to the socket's transport that the kernel has not taken yet."""
@@ -42,6 +45,11 @@ class Transport(Protocol):
     def hang_up(self, goodbye: str, code: int, reason: str) -> None:
         """Write ``goodbye`` and the close frame behind what is buffered, at once; drop the
         socket if the client has not read them within the server's close timeout."""
+        ...
+
+    def watch(self, stalled: Callable[[], None]) -> None:
+        """Call ``stalled`` instead of closing the socket when the client lets a ping go
+        unanswered while frames sent since its last pong may still wait for it."""
         ...
 
 
@@ -109,6 +117,8 @@ class Connection:
         self._transport = transport
         self._on_close = on_close
         self.closing: tuple[int, str] | None = None
+        if transport is not None:
+            transport.watch(self._stalled)
 
     def send(self, frame: str) -> None:
         """Queue a frame; never blocks. A frame that finds ``queue_size`` frames or
@@ -125,7 +135,14 @@ class Connection:
         self._append(queue, frame)
         self._wake_writer()
 
-    def _cut_off(self, frames: int, held: int) -> None:
+    def _stalled(self) -> None:
+        """The client left a ping unanswered with frames it has not read: a slow consumer that
+        the kernel's buffers hid from the bounds above."""
+        if self.closing is None:
+            queued = len(self._queue) if self._queue is not None else 0
+            self._cut_off(queued, self._transport.buffered() if self._transport is not None else 0, "ping")
+
+    def _cut_off(self, frames: int, held: int, cause: str = "buffer") -> None:
         CutOffs.total += 1
         log.warning(
             "slow consumer cut off (4008)",
@@ -135,6 +152,7 @@ class Connection:
                 "waiting_bytes": self._queued_bytes + held,
                 "waiting_frames": frames,
                 "transport_bytes": held,
+                "cause": cause,  # "buffer": the bounds above; "ping": an unanswered ping
                 "cut_offs": CutOffs.total,
             },
         )

@@ -15,6 +15,12 @@ instead of waiting for a client that no longer reads (uvicorn's close, its close
 timeout and its close at shutdown wait for the transport to drain: for ever, if the client never
 reads again; here each is followed by an abort ``close_timeout`` later).
 
+And a client that stops reading while little is published fills no buffer of the server's before
+its ping times out (the kernel's socket buffers take megabytes): a ping timeout with frames sent
+since the last pong, from a client that has answered one, is that slow consumer, and the gateway's
+watcher (``Transport.watch``) cuts it off with 4008 instead of uvicorn's 1011, which stays for a
+client sent nothing meanwhile, or that never answered a ping.
+
 Everything else (pings, backpressure, the close handshake) is uvicorn's own code, unchanged.
 uvicorn's version is pinned because this relies on how it uses these attributes: ``queue``
 through ``put_nowait``, ``get`` and ``empty``, by one receiving task; ``writable`` through ``set``,
@@ -26,10 +32,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any, cast
 
 from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame
 from websockets.http11 import Request
 
 from realtime.connection import TRANSPORT
@@ -102,6 +110,7 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     __slots__ = (
         "close_timeout",
         "close_timer",
+        "confirmed",
         "last_ping_rtt",
         "pending_ping_payload",
         "ping_sent_at",
@@ -110,12 +119,22 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         "request",
         "response",
         "scope",
+        "sent",
+        "sent_at_ping",
+        "stalled",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = cast("asyncio.Queue[ASGIReceiveEvent]", _Inbox())
         self.writable = cast(asyncio.Event, _Gate())
+        # Frames the app has sent; how many of them had gone when the ping in flight was sent;
+        # and how many a pong has confirmed as read (a pong comes after what was sent before it;
+        # -1: no pong yet, so nothing shows that the client's library answers pings at all).
+        self.sent = 0
+        self.sent_at_ping = 0
+        self.confirmed = -1
+        self.stalled: Callable[[], None] | None = None
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -143,7 +162,42 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             self.transport.resume_reading()
         self.close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)
 
+    def watch(self, stalled: Callable[[], None]) -> None:
+        """Call ``stalled`` (once) instead of closing with 1011 when a ping goes unanswered while
+        frames sent since the last pong may still wait for the client."""
+        self.stalled = stalled
+
+    def send_keepalive_ping(self) -> None:
+        self.sent_at_ping = self.sent
+        super().send_keepalive_ping()
+
+    def handle_pong(self, event: Frame) -> None:
+        if self.pending_ping_payload is not None and bytes(event.data) == self.pending_ping_payload:
+            self.confirmed = self.sent_at_ping  # the client has read everything up to the ping
+        super().handle_pong(event)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.stalled = None  # the watcher (a connection) refers back to this protocol
+        super().connection_lost(exc)
+
     def keepalive_timeout(self) -> None:
+        """A client that answered pings, then stops answering with frames sent since its last pong,
+        is not reading them: a slow consumer, whatever the buffers took, cut off by the watcher
+        (4008). One sent nothing since (a dead network), or that never answered a ping (a library
+        without pings, or one that died at once), is closed with uvicorn's 1011."""
+        if self.close_sent or self.transport.is_closing():
+            return
+        stalled, self.stalled = self.stalled, None
+        if stalled is not None and 0 <= self.confirmed < self.sent:
+            self.pong_timer = None
+            self.pending_ping_payload = None
+            stalled()  # hangs up (``hang_up``) with the goodbye and 4008
+            if not self.close_sent:  # the watcher had already let go: close as uvicorn would
+                self._time_out()
+            return
+        self._time_out()
+
+    def _time_out(self) -> None:
         """uvicorn closes with 1011, but its close frame waits behind whatever the transport
         holds, and the transport's close waits for that to drain: a client that stopped reading
         kept the socket and its buffer for ever. Drop it after ``close_timeout``; say so."""
@@ -160,6 +214,8 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)
 
     async def send(self, message: ASGISendEvent) -> None:
+        if message["type"] == "websocket.send":
+            self.sent += 1
         await super().send(message)
         if message["type"] == "websocket.accept" and self.handshake_complete:
             self._forget_handshake()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from realtime import protocol
 from realtime.connection import Connection, CutOffs
@@ -85,12 +86,16 @@ class HeldTransport:
     def __init__(self, held: int) -> None:
         self.held = held
         self.hung_up: list[tuple[str, int, str]] = []
+        self.stalled: Callable[[], None] | None = None
 
     def buffered(self) -> int:
         return self.held
 
     def hang_up(self, goodbye: str, code: int, reason: str) -> None:
         self.hung_up.append((goodbye, code, reason))
+
+    def watch(self, stalled: Callable[[], None]) -> None:
+        self.stalled = stalled
 
 
 async def test_bytes_in_the_queue_and_the_transport_cut_a_slow_consumer_off() -> None:
@@ -118,3 +123,27 @@ async def test_bytes_in_the_queue_and_the_transport_cut_a_slow_consumer_off() ->
         code=protocol.CLOSE_SLOW_CONSUMER, reason=connection.closing[1], reconnect=True
     )
     assert not socket.closed.done()  # the transport closed it; the stuck send was abandoned
+
+
+async def test_a_transport_that_reports_an_unanswered_ping_cuts_the_client_off() -> None:
+    """Far below every bound, the transport's word that a ping went unanswered with frames
+    unread is a slow consumer too: the same goodbye, hang-up and count, once."""
+    socket = StuckSocket(accepts=0)
+    transport = HeldTransport(held=2_000)
+    connection = Connection(
+        socket.send, socket.close, None, queue_size=1000, buffer_bytes=100_000, transport=transport
+    )
+    connection.send("a frame")
+    await asyncio.sleep(0)
+    cut_before = CutOffs.total
+    assert transport.stalled is not None
+    transport.stalled()
+    assert connection.closing is not None and connection.closing[0] == protocol.CLOSE_SLOW_CONSUMER
+    ((goodbye, code, _),) = transport.hung_up
+    assert code == protocol.CLOSE_SLOW_CONSUMER
+    assert protocol.server_decoder.decode(goodbye) == protocol.Disconnect(
+        code=protocol.CLOSE_SLOW_CONSUMER, reason=connection.closing[1], reconnect=True
+    )
+    transport.stalled()  # already closing: nothing more
+    assert len(transport.hung_up) == 1
+    assert CutOffs.total == cut_before + 1

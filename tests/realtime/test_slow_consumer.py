@@ -1,5 +1,6 @@
 """A client that stops reading is cut off with 4008 once the bytes waiting for it pass
-``MYDRTV_WS_SEND_BUFFER_BYTES``, logged and counted, while the others on the instance go on.
+``MYDRTV_WS_SEND_BUFFER_BYTES``, or, at a rate too low for that, once it lets a ping go
+unanswered with frames unread; logged and counted, while the others on the instance go on.
 
 A real server process (uvicorn, its transport and the kernel's buffers all take part), a raw
 client with a 4 KB receive buffer that stops reading once subscribed, and publications through
@@ -104,6 +105,12 @@ class UnreadSocket:
             reply = protocol.server_decoder.decode(bytes((await self._frame()).data))
             assert isinstance(reply, protocol.Connected | protocol.Subscribed)
 
+    async def answer_a_ping(self) -> None:
+        """Read up to the server's next ping and answer it (what came before it is read too)."""
+        while (await self._frame()).opcode is not Opcode.PING:
+            pass
+        await self._flush()  # the protocol queued the pong
+
     async def rest(self) -> tuple[list[protocol.ServerMessage], int | None]:
         """Read everything left: the messages, and the close frame's code (None: no close frame)."""
         messages: list[protocol.ServerMessage] = []
@@ -114,6 +121,8 @@ class UnreadSocket:
                 return messages, None
             if frame.opcode is Opcode.CLOSE:
                 return messages, Close.parse(bytes(frame.data)).code
+            if frame.opcode is not Opcode.TEXT:  # the server's pings, unanswered
+                continue
             messages.append(protocol.server_decoder.decode(bytes(frame.data)))
 
 
@@ -193,7 +202,7 @@ async def test_a_ping_timeout_drops_a_socket_whose_buffers_are_full(
             event = await asyncio.wait_for(watcher.events.get(), 30)
             if isinstance(event, protocol.Leave) and event.user.id == str(silent_user.id):
                 break
-        assert any("did not answer pings" in line for line in server.lines)
+        assert any("did not answer pings" in line for line in server.lines)  # it never answered one
         assert isinstance(await watcher.request(protocol.Ping()), protocol.Pong)
         await watcher.close()
     finally:
@@ -218,3 +227,86 @@ async def test_a_client_that_stops_reading_does_not_hold_a_shutdown(
         assert (await watcher.publication(10)).offset == sent.offset
     assert await server.stop() == 0  # within its 30 s
     await watcher.close()
+
+
+PING = 1.0
+RATE = 20  # publications a second of 1.5 KB: 30 KB/s, far below any byte bound
+
+
+async def test_a_client_that_stops_reading_at_a_low_rate_is_cut_with_4008_by_the_ping(
+    slow_settings: Settings, publisher: RedisBus
+) -> None:
+    """At a low rate the kernel's buffers take everything for as long as pings are allowed to go
+    unanswered, so no byte bound is reached: the ping timeout, with frames sent since the last
+    pong, is what shows the client stopped reading. Before, it closed with 1011 and logged no cut.
+    The client answers a ping first, as every websocket library does while it reads."""
+    server = ServerProcess(
+        msgspec.structs.replace(slow_settings, ws_ping_seconds=PING, ws_send_buffer_bytes=1024 * 1024)
+    )
+    await server.start()
+    try:
+        channel = f"video:{uuid.uuid4().hex[:10]}"
+        slow = UnreadSocket(server.port)
+        await slow.open((await person(slow_settings)).token, channel)
+        reader, _ = await Client.connect(server.ws_url, (await person(slow_settings)).token)
+        await reader.subscribe(channel)
+        await asyncio.wait_for(slow.answer_a_ping(), PING + 10)  # its library answers pings; then it stops
+        stopped_reading = time.monotonic()
+        published = 0
+        while not cut_offs(server) and not any("did not answer pings" in line for line in server.lines):
+            assert time.monotonic() - stopped_reading < 2 * PING + 5, "never cut off"
+            sent = await publisher.publish(channel, BODY)
+            published += 1
+            assert (await asyncio.wait_for(reader.publication(), 10)).offset == sent.offset
+            await asyncio.sleep(1 / RATE)  # the rate is the point: low enough for no byte bound
+        cut_seen = time.monotonic()
+        (line,) = cut_offs(server)
+        assert line["level"] == "warning"
+        assert line["cause"] == "ping"
+        assert line["waiting_bytes"] < 1024 * 1024
+        # Within the bound: a ping answered just before it stopped, the next one unanswered.
+        assert cut_seen - stopped_reading <= 2 * PING + 1
+
+        for _ in range(3):  # the others go on after the cut-off
+            after = await publisher.publish(channel, BODY)
+            assert (await asyncio.wait_for(reader.publication(), 10)).offset == after.offset
+        assert isinstance(await reader.request(protocol.Ping()), protocol.Pong)
+        await reader.close()
+
+        messages, code = await slow.rest()
+        assert code == protocol.CLOSE_SLOW_CONSUMER
+        assert messages[-1] == protocol.Disconnect(
+            code=protocol.CLOSE_SLOW_CONSUMER,
+            reason=messages[-1].reason,
+            reconnect=True,  # type: ignore[union-attr]
+        ), messages[-1]
+        got = [m for m in messages if isinstance(m, protocol.Publication)]
+        assert [p.offset for p in got] == list(range(got[0].offset, got[0].offset + len(got)))
+        print(
+            f"\nslow consumer at {RATE}/s, pings every {PING}s: cut {cut_seen - stopped_reading:.2f}s "
+            f"after it stopped reading, {published} publications ({published * len(BODY)} bytes) "
+            f"published by then; waiting in the server at the cut: {line['waiting_bytes']} bytes; "
+            f"the client then read {len(got)} publications before the goodbye"
+        )
+    finally:
+        assert await server.stop() == 0
+
+
+async def test_a_client_sent_nothing_that_stops_answering_pings_is_closed_with_1011(
+    slow_settings: Settings,
+) -> None:
+    """Nothing was sent to it since its last pong: a dead network, not a slow reader. It keeps
+    the ping timeout's 1011, and no cut-off is counted."""
+    server = ServerProcess(msgspec.structs.replace(slow_settings, ws_ping_seconds=PING))
+    await server.start()
+    try:
+        silent = UnreadSocket(server.port)
+        await silent.open((await person(slow_settings)).token, f"video:{uuid.uuid4().hex[:10]}")
+        await asyncio.wait_for(silent.answer_a_ping(), PING + 10)  # then its network dies
+        messages, code = await silent.rest()
+        assert code == 1011
+        assert messages == []
+        assert any("did not answer pings" in line for line in server.lines)
+        assert cut_offs(server) == []
+    finally:
+        assert await server.stop() == 0

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 
@@ -23,15 +23,46 @@ class _Engine(PostgresEngine):
     Connectivity is checked when the pool starts, inside the event loop, instead.
     """
 
+    bound: float | None = None  # seconds to wait for a pooled connection; None: for ever
+
     async def check_version(self) -> None:
         return None
 
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return _Transaction(self, allow_nested=allow_nested)
+
+    async def _run_in_pool(self, query: str, args: Sequence[Any] | None = None) -> Any:
+        """Piccolo's own, but waiting at most ``bound`` for a connection (Piccolo waits for ever)."""
+        if self.pool is None:
+            raise ValueError("A pool isn't currently running.")
+        async with self.pool.acquire(timeout=self.bound) as connection:
+            return await connection.fetch(query, *(args or ()))
+
+
+class _Transaction(PostgresTransaction):
+    engine: _Engine
+
+    async def get_connection(self) -> Any:
+        if self.engine.pool is not None:
+            return await self.engine.pool.acquire(timeout=self.engine.bound)
+        return await self.engine.get_new_connection()
+
 
 class Database:
-    def __init__(self, name: str, url: str, tables: Sequence[type[Table]] = ()) -> None:
+    """``timeout`` bounds, in seconds, connecting, waiting for a pooled connection and each
+    statement on the pool, so that a hung server fails requests (503) instead of holding them for
+    ever; asyncpg's cancel of a timed-out statement is bounded by it too, so a request fails
+    within about twice ``timeout``. None (the CLI's maintenance commands, migrations, which run
+    on connections of their own): no bound."""
+
+    def __init__(
+        self, name: str, url: str, tables: Sequence[type[Table]] = (), *, timeout: float | None = None
+    ) -> None:
         self.name = name
         self.url = url
-        self.engine: PostgresEngine = _Engine(config={"dsn": url}, extensions=())
+        self.timeout = timeout
+        self.engine: _Engine = _Engine(config={"dsn": url}, extensions=())
+        self.engine.bound = timeout
         self.tables = tuple(tables)
         self.bind()
 
@@ -43,7 +74,8 @@ class Database:
 
     async def start(self, max_size: int = 10) -> None:
         self.bind()
-        await self.engine.start_connection_pool(min_size=1, max_size=max_size)
+        bounds = {} if self.timeout is None else {"timeout": self.timeout, "command_timeout": self.timeout}
+        await self.engine.start_connection_pool(min_size=1, max_size=max_size, **bounds)
 
     async def stop(self) -> None:
         if self.engine.pool is not None:

@@ -182,8 +182,9 @@ def create_app(settings: Settings) -> Litestar:
     storage = media_storage(settings)
     if storage is not None:
         probes["storage"] = storage.ping
-    main = Database("main", settings.database_url, MAIN_TABLES)
-    identity = Database("identity", settings.identity_database_url, IDENTITY_TABLES)
+    bound = settings.database_timeout_seconds
+    main = Database("main", settings.database_url, MAIN_TABLES, timeout=bound)
+    identity = Database("identity", settings.identity_database_url, IDENTITY_TABLES, timeout=bound)
     redis = redis_client(settings.redis_url) if settings.redis_url else None
     probes = {"database": main.ping, "identity_database": identity.ping, **probes}
     if redis is not None:

@@ -27,6 +27,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     graph_url: str = ""  # falkor://, redis:// (FalkorDB) or bolt://, neo4j:// (Neo4j); empty: none
     storage_url: str = ""  # file:///path or s3://bucket/prefix?endpoint_url=...; empty: no media
     redis_namespace: str = "mydrtv"  # prefix of every Redis key this deployment writes
+    # Seconds the app waits on PostgreSQL to connect, lend a pooled connection or run a statement:
+    # a hung server answers 503 within about twice this. Migrations and the CLI wait for ever.
+    database_timeout_seconds: float = 5.0
     # Auth.
     jwt_secret: str = ""
     jwt_issuer: str = "mydrtv"

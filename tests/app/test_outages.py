@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import msgspec
 import psutil
 import pytest
 import redis.asyncio
@@ -94,6 +96,29 @@ async def down(postgres: EmbeddedPostgres, sig: signal.Signals) -> AsyncIterator
         await asyncio.to_thread(postgres.start)
 
 
+@asynccontextmanager
+async def frozen(postgres: EmbeddedPostgres, at_most: float) -> AsyncIterator[None]:
+    """PostgreSQL hung, not gone: its postmaster and every backend stopped (SIGSTOP) inside, its
+    sockets open and silent; resumed (SIGCONT) after, or after ``at_most`` seconds at the latest,
+    so that a request hung on it (the defect under test) ends and the test fails, not hangs."""
+    assert postgres.process is not None
+    postmaster = psutil.Process(postgres.process.pid)
+    processes = [postmaster, *postmaster.children()]
+
+    def resume() -> None:
+        for process in processes:
+            process.resume()
+
+    deadline = asyncio.get_running_loop().call_later(at_most, resume)
+    try:
+        for process in processes:
+            process.suspend()
+        yield
+    finally:
+        deadline.cancel()
+        resume()
+
+
 def assert_unavailable(response: Any, code: str) -> None:
     assert response.status_code == 503, response.text
     assert response.json()["error"] == code
@@ -124,6 +149,34 @@ async def test_postgres_down_answers_503_and_comes_back_without_a_restart(
     assert after.status_code == 201, after.text
     listed = await api.get(f"/videos/{video}/comments")
     assert [item["body"] for item in listed.json()["items"]] == ["after", "before"]
+
+
+async def test_a_frozen_postgres_answers_503_within_the_bound_and_comes_back(
+    settings: Settings, postgres: EmbeddedPostgres
+) -> None:
+    """No pool acquire or statement waits for ever: a hung server is an outage, not a hang."""
+    bound = 1.0
+    quick = msgspec.structs.replace(settings, database_timeout_seconds=bound)
+    async with AsyncTestClient(app=create_app(quick)) as api:
+        ada = await person(quick)
+        video = await new_video(api, ada)
+        assert (await write(api, ada, video, "before")).status_code == 201
+        async with frozen(postgres, at_most=10 * bound):
+            for request in (
+                lambda: write(api, ada, video, "during"),
+                lambda: api.get(f"/videos/{video}/comments"),
+            ):
+                started = time.monotonic()
+                answer = await request()
+                took = time.monotonic() - started
+                assert_unavailable(answer, "database_unavailable")
+                # A statement's bound, then asyncpg's bounded cancel of it; half a bound of slack.
+                assert took < 2.5 * bound, took
+        after = await write(api, ada, video, "after")
+        assert after.status_code == 201, after.text
+        listed = await api.get(f"/videos/{video}/comments")
+        assert listed.status_code == 200, listed.text
+        assert [item["body"] for item in listed.json()["items"]] == ["after", "before"]
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -109,7 +110,10 @@ async def frozen(postgres: EmbeddedPostgres, at_most: float) -> AsyncIterator[No
         for process in processes:
             process.resume()
 
-    deadline = asyncio.get_running_loop().call_later(at_most, resume)
+    # A thread of its own, so the deadline holds even if the hang blocks this event loop.
+    deadline = threading.Timer(at_most, resume)
+    deadline.daemon = True
+    deadline.start()
     try:
         for process in processes:
             process.suspend()

@@ -203,8 +203,8 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         kept the socket and its buffer for ever. Drop it after ``close_timeout``; say so."""
         if self.close_sent or self.transport.is_closing():
             return
-        super().keepalive_timeout()
         log.info("a websocket did not answer pings in time: closed (1011)", extra={"client": self.client})
+        super().keepalive_timeout()
         self.close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)
 
     def shutdown(self) -> None:

@@ -4,15 +4,12 @@ moderator and admin, on a public video and someone else's comment."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
-from app.factory import create_app
 from app.settings import Settings
-from tests.app.video_helpers import Client, new_video, post, roomy
+from tests.app.video_helpers import Client, new_video, post
 from tests.users import Person, person
 
 ROLES = ("anonymous", "viewer", "moderator", "admin")
@@ -52,17 +49,6 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, int, dict[str, int]]] = [
     ("DELETE", "/moderation/held-words/{held_word}", None, 204, STAFF_ONLY),
     ("GET", "/moderation/log", None, 200, ADMIN_ONLY),
 ]
-
-
-@pytest.fixture(scope="module")
-def social(settings: Settings) -> Settings:
-    return roomy(settings)
-
-
-@pytest.fixture(scope="module")
-async def api(social: Settings) -> AsyncIterator[Client]:
-    async with AsyncTestClient(app=create_app(social)) as test_client:
-        yield test_client
 
 
 @pytest.fixture(scope="module")

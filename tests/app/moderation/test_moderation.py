@@ -3,14 +3,11 @@ timeouts, bans, slow mode and the audit log."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from app.db import Database
-from app.factory import create_app
 from app.settings import Settings
 from tests.app.video_helpers import (
     Client,
@@ -18,22 +15,10 @@ from tests.app.video_helpers import (
     new_video,
     next_event,
     post,
-    roomy,
     video_channel,
     watching,
 )
 from tests.users import Person, person
-
-
-@pytest.fixture(scope="module")
-def social(settings: Settings) -> Settings:
-    return roomy(settings)
-
-
-@pytest.fixture(scope="module")
-async def api(social: Settings) -> AsyncIterator[Client]:
-    async with AsyncTestClient(app=create_app(social)) as test_client:
-        yield test_client
 
 
 @pytest.fixture(scope="module")

@@ -3,27 +3,13 @@ moderation powers while the restriction is in force."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
-from app.factory import create_app
 from app.settings import Settings
-from tests.app.video_helpers import Client, new_video, post, roomy
+from tests.app.video_helpers import Client, new_video, post
 from tests.users import Person, person
-
-
-@pytest.fixture(scope="module")
-def social(settings: Settings) -> Settings:
-    return roomy(settings)
-
-
-@pytest.fixture(scope="module")
-async def api(social: Settings) -> AsyncIterator[Client]:
-    async with AsyncTestClient(app=create_app(social)) as test_client:
-        yield test_client
 
 
 async def restrict(api: Client, by: Person, target: Person, **fields: Any) -> int:

@@ -7,8 +7,11 @@ import json
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import msgspec
 
 from app.settings import Settings
@@ -75,3 +78,25 @@ def _message(line: str) -> Any:
         return json.loads(line).get("message")
     except ValueError:
         return None
+
+
+@asynccontextmanager
+async def instances(settings: Settings, count: int = 2) -> AsyncIterator[list[ServerProcess]]:
+    """``count`` servers sharing ``settings`` (one database, one Redis), started together."""
+    servers = [ServerProcess(settings) for _ in range(count)]
+    await asyncio.gather(*(server.start() for server in servers))
+    try:
+        yield servers
+    finally:
+        await asyncio.gather(*(server.stop() for server in servers))
+
+
+@asynccontextmanager
+async def http_clients(servers: list[ServerProcess]) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """One REST client per server, in the same order."""
+    clients = [httpx.AsyncClient(base_url=server.http_url, timeout=30) for server in servers]
+    try:
+        yield clients
+    finally:
+        for client in clients:
+            await client.aclose()

@@ -4,7 +4,6 @@ in the database), the connections and requests on the other follow at once."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -14,24 +13,21 @@ import pytest
 from app.settings import Settings
 from realtime import protocol
 from realtime.client import Client
+from tests import processes
 from tests.processes import ServerProcess
 from tests.users import person
 
 
 @pytest.fixture(scope="module")
 async def instances(settings: Settings) -> AsyncIterator[list[ServerProcess]]:
-    servers = [ServerProcess(settings), ServerProcess(settings)]
-    await asyncio.gather(*(server.start() for server in servers))
-    yield servers
-    await asyncio.gather(*(server.stop() for server in servers))
+    async with processes.instances(settings) as servers:
+        yield servers
 
 
 @pytest.fixture(scope="module")
 async def http(instances: list[ServerProcess]) -> AsyncIterator[list[httpx.AsyncClient]]:
-    clients = [httpx.AsyncClient(base_url=server.http_url, timeout=30) for server in instances]
-    yield clients
-    for client in clients:
-        await client.aclose()
+    async with processes.http_clients(instances) as clients:
+        yield clients
 
 
 async def test_a_demoted_moderators_sockets_close_and_other_instances_refuse_the_old_role(

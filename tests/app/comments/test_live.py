@@ -16,6 +16,7 @@ import pytest
 from app.settings import Settings
 from realtime import protocol
 from realtime.client import Client
+from tests import processes
 from tests.app.video_helpers import roomy
 from tests.processes import ServerProcess
 from tests.users import Person, person
@@ -28,18 +29,14 @@ def social(settings: Settings) -> Settings:
 
 @pytest.fixture(scope="module")
 async def instances(social: Settings) -> AsyncIterator[list[ServerProcess]]:
-    servers = [ServerProcess(social), ServerProcess(social)]
-    await asyncio.gather(*(server.start() for server in servers))
-    yield servers
-    await asyncio.gather(*(server.stop() for server in servers))
+    async with processes.instances(social) as servers:
+        yield servers
 
 
 @pytest.fixture(scope="module")
 async def http(instances: list[ServerProcess]) -> AsyncIterator[list[httpx.AsyncClient]]:
-    clients = [httpx.AsyncClient(base_url=server.http_url, timeout=30) for server in instances]
-    yield clients
-    for client in clients:
-        await client.aclose()
+    async with processes.http_clients(instances) as clients:
+        yield clients
 
 
 async def video_of(api: httpx.AsyncClient, owner: Person) -> str:

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 import msgspec
 import uvicorn
 
-from app import logs
-from app.errors import AppError
-from app.settings import Settings, SettingsError
+from core import logs
+from core.errors import DomainError
+from core.settings import Settings, SettingsError
 from graph.base import GraphUnavailable
 from migrations.runner import NotMigrated
 
@@ -43,7 +43,7 @@ def _with_embedded_urls(settings: Settings) -> Settings:
 
 
 async def migrate(settings: Settings) -> None:
-    from app.db import Database
+    from core.db import Database
     from migrations import runner
 
     urls = {"main": settings.database_url, "identity": settings.identity_database_url}
@@ -58,8 +58,8 @@ async def migrate(settings: Settings) -> None:
 
 async def seed_demo(settings: Settings) -> None:
     """Demo videos for the embedded default (see ``app/videos/demo.py``)."""
-    from app.db import Database
     from app.videos import demo
+    from core.db import Database
 
     db = Database("main", settings.database_url)
     await db.start(max_size=1)
@@ -72,9 +72,9 @@ async def seed_demo(settings: Settings) -> None:
 
 async def seed_demo_media(settings: Settings) -> None:
     """Give the demo videos real HLS: test patterns made by ffmpeg, queued for the worker."""
-    from app.db import Database
     from app.factory import job_queue, media_storage
     from app.videos.service import VideoService
+    from core.db import Database
     from media import demo
     from media.uploads import Uploads
 
@@ -149,9 +149,9 @@ async def serve(settings: Settings) -> None:
 
 async def worker(settings: Settings) -> None:
     """The worker role: transcoding jobs only, for deployments that keep them off the API."""
-    from app.db import Database
     from app.factory import bus_for, media_storage, transcode_worker
     from app.videos.service import VideoService
+    from core.db import Database
     from migrations import runner
 
     settings.require("database_url", "storage_url")
@@ -217,9 +217,9 @@ async def create_admin(settings: Settings, email: str, handle: str, password: st
     from app.accounts.schemas import Registration
     from app.accounts.service import AccountService
     from app.accounts.tables import TABLES as MAIN_TABLES
-    from app.db import Database
     from app.identity.store import IdentityStore
     from app.identity.tables import TABLES as IDENTITY_TABLES
+    from core.db import Database
 
     main = Database("main", settings.database_url, MAIN_TABLES)
     identity = Database("identity", settings.identity_database_url, IDENTITY_TABLES)
@@ -236,8 +236,8 @@ async def create_admin(settings: Settings, email: str, handle: str, password: st
 
 async def graph_command(settings: Settings, action: str) -> int:
     """``graph rebuild``: rebuild the graph from PostgreSQL; ``graph check``: compare the two."""
-    from app.db import Database
     from app.factory import graph_backend
+    from core.db import Database
     from graph.rebuild import differences, rebuild
     from migrations import runner
 
@@ -309,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(graph_command(_with_embedded_urls(settings), args.action))
     except KeyboardInterrupt:
         return 0
-    except (SettingsError, AppError, NotMigrated, GraphUnavailable) as exc:
+    except (SettingsError, DomainError, NotMigrated, GraphUnavailable) as exc:
         print(f"mydrtv: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from litestar import Litestar
 from litestar.di import Provide
 
-from app import logs, openapi
+from app import openapi
 from app.accounts.controller import AccountController
 from app.accounts.service import AccountService
 from app.accounts.tables import TABLES as MAIN_TABLES
@@ -21,12 +21,8 @@ from app.auth.dependencies import provide_principal, provide_viewer
 from app.auth.principals import Principals
 from app.auth.ratelimit import LoginLimiter, RegistrationLimiter, storage_for
 from app.auth.refresh import RefreshTokens
-from app.auth.tokens import AccessTokens
-from app.bodies import check_json_body
 from app.comments.controller import CommentController
 from app.comments.service import CommentService
-from app.db import Database
-from app.errors import EXCEPTION_HANDLERS
 from app.feed.controller import FeedController
 from app.feed.push import FeedPusher
 from app.feed.service import FeedService
@@ -44,8 +40,6 @@ from app.parties.service import PartyService
 from app.ratings.broadcaster import RatingBroadcaster
 from app.ratings.controller import RatingController
 from app.ratings.service import RATINGS_CHANNEL, RatingService
-from app.redis_client import redis_client
-from app.settings import Settings, SettingsError
 from app.social.controller import DiscoveryController, SocialController
 from app.social.recommendations import VideoRecommendations
 from app.social.relations import SocialService
@@ -53,6 +47,13 @@ from app.social.suggestions import PeopleSuggestions
 from app.social.watches import WatchService
 from app.videos.controller import VideoController
 from app.videos.service import VideoService
+from core import logs
+from core.bodies import check_json_body
+from core.db import Database
+from core.errors import EXCEPTION_HANDLERS
+from core.redis_client import redis_client
+from core.settings import Settings, SettingsError
+from core.tokens import AccessTokens
 from graph.base import Graph
 from graph.falkordb import FalkorGraph
 from graph.neo4j import Neo4jGraph

@@ -15,7 +15,7 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
-from app.errors import ErrorBody
+from core.errors import ErrorBody
 
 HSTS = "max-age=31536000; includeSubDomains"
 _ALWAYS = {

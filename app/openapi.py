@@ -243,7 +243,7 @@ def _statuses(key: str, operation: Operation, security: list[dict[str, list[str]
 def _bigint_ids(operation: Operation) -> None:
     """Integer ids in paths are PostgreSQL bigserials: say so, so clients use 64-bit integers.
 
-    Exact integers, not the bounds Litestar derives from ``app.params.IdPath``: it writes them as
+    Exact integers, not the bounds Litestar derives from ``core.params.IdPath``: it writes them as
     floats, and 2**63 - 1 as a float rounds up to 2**63, which no id can be."""
     for parameter in operation.parameters or ():
         if not isinstance(parameter, Parameter) or parameter.param_in != "path":

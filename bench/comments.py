@@ -34,13 +34,13 @@ import httpx
 import msgspec
 import psutil
 
-from app.auth.tokens import AccessTokens, Principal
 from app.comments.events import CommentCreated
 from app.comments.schemas import Comment
-from app.settings import Settings
 from app.videos.schemas import UserRef
 from bench.fleet import Fleet
 from bench.harness import embedded_settings, gateways, latency_summary, write_results
+from core.settings import Settings
+from core.tokens import AccessTokens, Principal
 from realtime.bus.redis import RedisBus
 from tests.processes import ServerProcess
 

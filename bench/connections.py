@@ -21,9 +21,9 @@ from typing import Any
 import msgspec
 import psutil
 
-from app.settings import Settings
 from bench.fleet import Fleet
 from bench.harness import embedded_settings, gateways, run_worker, write_results
+from core.settings import Settings
 from tests.services import free_port
 
 

@@ -28,9 +28,9 @@ import msgspec
 import psutil
 import websockets
 
-from app.settings import Settings
 from bench.fleet import Fleet
 from bench.harness import embedded_settings, gateways, latency_summary, run_worker, write_results
+from core.settings import Settings
 from realtime.bus.redis import RedisBus
 from tests.services import free_port
 

@@ -28,12 +28,12 @@ import asyncpg
 import msgspec
 from falkordb.asyncio import FalkorDB
 
-from app.auth.tokens import Principal
-from app.db import Database
 from app.social.recommendations import GOOD_STARS, TRENDING_DAYS, VideoRecommendations
 from app.social.suggestions import CANDIDATES, PeopleSuggestions
 from app.videos.service import VideoService
 from bench.harness import embedded_settings, latency_summary, write_results
+from core.db import Database
+from core.tokens import Principal
 from graph import queries
 from graph.falkordb import FalkorGraph
 from graph.queries import Dialect

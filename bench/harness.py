@@ -21,10 +21,10 @@ from typing import Any
 
 import msgspec
 
-from app.auth.tokens import AccessTokens, Principal
 from app.cli import migrate
 from app.embedded.stack import EmbeddedStack
-from app.settings import Settings
+from core.settings import Settings
+from core.tokens import AccessTokens, Principal
 from tests.processes import ServerProcess
 from tests.services import free_port
 

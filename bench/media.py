@@ -59,8 +59,8 @@ import httpx
 import msgspec
 import psutil
 
-from app.settings import Settings
 from bench.harness import embedded_settings, latency_summary, write_results
+from core.settings import Settings
 from media.ffmpeg import ffmpeg_binary
 from media.probe import MediaInfo, probe
 from media.storage import open_storage

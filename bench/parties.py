@@ -39,8 +39,8 @@ import asyncpg
 import httpx
 import msgspec
 
-from app.auth.tokens import AccessTokens, Principal
 from bench.harness import embedded_settings, gateways, percentile, read_line, run_worker, tell, write_results
+from core.tokens import AccessTokens, Principal
 from realtime.parties.simulation import Segment, position_at
 from realtime.parties.state import Playback
 

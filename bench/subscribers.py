@@ -35,7 +35,7 @@ import msgspec
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from app.auth.tokens import AccessTokens, Principal
+from core.tokens import AccessTokens, Principal
 
 
 class Payload(msgspec.Struct):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import msgspec
 
-from app.db import Database
+from core.db import Database
 from realtime.outbox import enqueue
 
 GRAPH_CHANNEL = "@graph"

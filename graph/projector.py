@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from app.db import Database
+from core.db import Database
 from graph import queries
 from graph.base import Graph
 from graph.events import (

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from app.db import Database
+from core.db import Database
 from graph import queries
 from graph.base import Graph
 from graph.events import GRAPH_CHANNEL, decoder

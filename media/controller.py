@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, head, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from app.auth.tokens import Principal
+from core.tokens import Principal
 from media.serving import MediaServer, Playback
 from media.uploads import UploadAccepted, Uploads
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from app.db import Database
 from app.videos.demo import DEMO_VIDEOS
+from core.db import Database
 from media.testclips import make_test_clip
 from media.uploads import Uploads
 

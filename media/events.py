@@ -11,9 +11,9 @@ from typing import Literal
 
 import msgspec
 
-from app.db import Database
 from app.videos.schemas import Status, Video
 from app.videos.service import VideoService
+from core.db import Database
 from realtime.outbox import enqueue
 
 

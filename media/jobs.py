@@ -17,7 +17,7 @@ from datetime import datetime
 
 import msgspec
 
-from app.db import Database
+from core.db import Database
 
 NOTIFY_CHANNEL = "mydrtv_jobs"
 

@@ -10,7 +10,7 @@ import uuid
 
 import msgspec
 
-from app.db import Database
+from core.db import Database
 from media.storage.base import Storage
 from realtime.outbox import enqueue
 

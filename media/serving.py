@@ -24,10 +24,10 @@ import msgspec
 from litestar import Response
 from litestar.response import Redirect, Stream
 
-from app.auth.tokens import Principal
-from app.db import Database
-from app.errors import Conflict, Forbidden, NotFound
 from app.videos.service import VideoService
+from core.db import Database
+from core.errors import Conflict, Forbidden, NotFound
+from core.tokens import Principal
 from media.ranges import RangeNotSatisfiable, parse_range
 from media.signing import MediaTokens
 from media.storage.base import ObjectInfo, Storage

@@ -14,7 +14,7 @@ import uuid
 
 import jwt
 
-from app.errors import Forbidden
+from core.errors import Forbidden
 
 _AUDIENCE = "media"
 

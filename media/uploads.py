@@ -19,11 +19,11 @@ from pathlib import Path
 
 import msgspec
 
-from app.auth.tokens import Principal
-from app.db import Database
-from app.errors import AppError, NotFound
 from app.videos.schemas import Video
 from app.videos.service import VideoService
+from core.db import Database
+from core.errors import DomainError, NotFound
+from core.tokens import Principal
 from media.events import report_status
 from media.jobs import JobQueue
 from media.probe import MediaInfo, MediaRejected, probe
@@ -32,12 +32,12 @@ from media.storage.base import Storage
 _SPOOL_WRITE = 1024 * 1024  # bytes gathered before each write to the spool file
 
 
-class PayloadTooLarge(AppError):
+class PayloadTooLarge(DomainError):
     status_code = 413
     code = "upload_too_large"
 
 
-class Unplayable(AppError):
+class Unplayable(DomainError):
     status_code = 422
     code = "not_a_video"
 

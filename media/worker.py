@@ -25,10 +25,10 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
-from app.db import Database, notified
 from app.feed import activity
 from app.videos.schemas import Status, Video
 from app.videos.service import VideoService
+from core.db import Database, notified
 from media.events import MediaProgress, Stage, report_status
 from media.ffmpeg import FfmpegFailed
 from media.jobs import NOTIFY_CHANNEL, Job, JobQueue

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from app.auth.tokens import Principal
+from core.tokens import Principal
 
 NAME = re.compile(r"^(video|party|user):[A-Za-z0-9_-]{1,64}$")
 

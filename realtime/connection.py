@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from app.auth.tokens import Principal
+from core.tokens import Principal
 from realtime import protocol
 
 log = logging.getLogger(__name__)

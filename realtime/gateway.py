@@ -17,9 +17,9 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.types import WebSocketDisconnectEvent, WebSocketReceiveEvent
 
 from app.auth.principals import Principals
-from app.auth.tokens import Principal
-from app.errors import Unauthorized
-from app.settings import Settings
+from core.errors import Unauthorized
+from core.settings import Settings
+from core.tokens import Principal
 from realtime import protocol
 from realtime.bus.base import BusUnavailable
 from realtime.channels import ChannelDenied, ChannelRules, authorize_read

@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import msgspec
 
-from app.db import Database, notified
+from core.db import Database, notified
 from realtime.bus.base import Bus
 from realtime.lease import Lease, LostLead
 

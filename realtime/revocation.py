@@ -15,8 +15,8 @@ import logging
 import uuid
 from typing import Protocol
 
-from app.auth.tokens import Principal
-from app.errors import Unauthorized
+from core.errors import Unauthorized
+from core.tokens import Principal
 from realtime import protocol
 from realtime.node import Node
 

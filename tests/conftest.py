@@ -20,9 +20,9 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.db import Database
 from app.factory import create_app
-from app.settings import Settings
+from core.db import Database
+from core.settings import Settings
 from tests.graph_servers import falkordb_server
 from tests.services import DatabaseFactory, embedded_postgres, embedded_redis
 

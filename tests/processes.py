@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from app.settings import Settings
+from core.settings import Settings
 from tests.services import free_port
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import asyncpg
 
-from app.db import Database
+from core.db import Database
 from migrations import runner
 
 

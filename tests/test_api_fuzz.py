@@ -24,7 +24,7 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 
-from app.settings import Settings
+from core.settings import Settings
 from tests.processes import ServerProcess
 from tests.users import PASSWORD, unique_handle
 

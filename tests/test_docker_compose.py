@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from app.cli import _parser
-from app.settings import ENV_PREFIX, Settings
+from core.settings import ENV_PREFIX, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"

@@ -9,8 +9,8 @@ import asyncpg
 import msgspec
 from litestar.testing import AsyncTestClient
 
-from app.auth.tokens import AccessTokens, Principal
-from app.settings import Settings
+from core.settings import Settings
+from core.tokens import AccessTokens, Principal
 
 PASSWORD = "correct horse battery staple"
 

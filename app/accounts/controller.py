@@ -13,8 +13,8 @@ from app.accounts.schemas import Me, PublicUser, Registration, RoleChange
 from app.accounts.service import AccountService
 from app.auth.dependencies import require_role
 from app.auth.ratelimit import RegistrationLimiter
-from app.auth.tokens import Principal
-from app.errors import NotFound
+from core.errors import NotFound
+from core.tokens import Principal
 
 
 class AccountController(Controller):

@@ -19,11 +19,11 @@ from app.accounts.schemas import Consent, Me, PublicUser, Registration
 from app.accounts.tables import ROLES, User
 from app.auth.passwords import check_strength, hash_password, verify_password
 from app.auth.principals import Principals
-from app.auth.tokens import RANKS, Principal
-from app.db import Database
-from app.errors import BadRequest, Conflict, NotFound
 from app.identity.store import IdentityStore
 from app.moderation import audit
+from core.db import Database
+from core.errors import BadRequest, Conflict, NotFound
+from core.tokens import RANKS, Principal
 
 HANDLE = re.compile(r"^[a-z0-9_]{3,30}$")
 

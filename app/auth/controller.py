@@ -11,8 +11,8 @@ from app.accounts.schemas import TokenResponse
 from app.accounts.service import AccountService, normalise_email
 from app.auth.ratelimit import LoginLimiter
 from app.auth.refresh import RefreshTokens
-from app.auth.tokens import AccessTokens, Principal
-from app.errors import BadRequest, OAuthError
+from core.errors import BadRequest, OAuthError
+from core.tokens import AccessTokens, Principal
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 

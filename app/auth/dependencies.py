@@ -12,8 +12,8 @@ from litestar import Request
 from litestar.di import NamedDependency
 
 from app.auth.principals import Principals
-from app.auth.tokens import Principal
-from app.errors import Forbidden, Unauthorized
+from core.errors import Forbidden, Unauthorized
+from core.tokens import Principal
 
 
 def bearer_token(request: Request[Any, Any, Any]) -> str | None:

@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
-from app.errors import BadRequest
+from core.errors import BadRequest
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128  # argon2 takes any length; the cap bounds the strength estimator's work

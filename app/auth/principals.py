@@ -28,9 +28,9 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from app.auth.tokens import AccessTokens, Principal
-from app.db import Database
-from app.errors import Unauthorized
+from core.db import Database
+from core.errors import Unauthorized
+from core.tokens import AccessTokens, Principal
 
 log = logging.getLogger("mydrtv.principals")
 

@@ -19,8 +19,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from redis.exceptions import RedisError
 
-from app.errors import TooManyRequests
-from app.redis_client import redis_pool
+from core.errors import TooManyRequests
+from core.redis_client import redis_pool
 
 log = logging.getLogger("mydrtv.ratelimit")
 T = TypeVar("T")

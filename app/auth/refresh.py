@@ -13,8 +13,8 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from app.db import Database
-from app.errors import OAuthError
+from core.db import Database
+from core.errors import OAuthError
 
 
 def _hash(secret: str) -> str:

@@ -9,11 +9,11 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from app.auth.tokens import Principal
 from app.comments.schemas import Comment, CommentChange, CommentPage, NewComment, NewReport
 from app.comments.service import CommentService
-from app.pagination import Cursor, Limit
-from app.params import IdPath
+from core.pagination import Cursor, Limit
+from core.params import IdPath
+from core.tokens import Principal
 
 Seconds = Annotated[float, QueryParameter(ge=0, description="media position in seconds")]
 MaybeSeconds = Annotated[float | None, QueryParameter(ge=0, description="media position in seconds")]

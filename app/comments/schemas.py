@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from app.params import BigInt
 from app.videos.schemas import UserRef
+from core.params import BigInt
 
 Position = Annotated[float, msgspec.Meta(ge=0, le=7 * 24 * 3600)]
 Reason = Annotated[str, msgspec.Meta(max_length=500)]

@@ -16,18 +16,18 @@ from typing import Any, Literal
 
 import msgspec
 
-from app.auth.tokens import Principal
 from app.comments.events import CommentCreated, CommentEdited, CommentRemoved, channel, encoder
 from app.comments.schemas import Comment, CommentChange, CommentPage, NewComment, NewReport
-from app.db import Database
-from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.feed.activity import FEED_CHANNEL, ActivityRecorded, record
 from app.moderation import audit
 from app.moderation.policy import ModerationPolicy
 from app.moderation.throttle import Throttle, rule
-from app.pagination import decode_cursor, encode_cursor
 from app.videos.schemas import UserRef
 from app.videos.service import STAFF, VideoService
+from core.db import Database
+from core.errors import BadRequest, Conflict, Forbidden, NotFound
+from core.pagination import decode_cursor, encode_cursor
+from core.tokens import Principal
 from realtime.outbox import enqueue, publication_key, withdraw
 
 SELECT_COMMENT = """

@@ -12,7 +12,7 @@ import asyncpg
 
 from app.embedded.postgres import EmbeddedPostgres
 from app.embedded.redis import EmbeddedRedis
-from app.settings import Settings
+from core.settings import Settings
 
 MAIN_DATABASE = "mydrtv"
 IDENTITY_DATABASE = "mydrtv_identity"

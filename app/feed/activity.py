@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from app.db import Database
+from core.db import Database
 from realtime.outbox import enqueue
 
 FEED_CHANNEL = "@feed"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
-from app.auth.tokens import Principal
 from app.feed.schemas import FeedPage
 from app.feed.service import FeedService
-from app.pagination import Cursor, Limit
+from core.pagination import Cursor, Limit
+from core.tokens import Principal
 
 
 class FeedController(Controller):

@@ -17,10 +17,10 @@ import uuid
 
 import msgspec
 
-from app.db import Database
 from app.feed.activity import ActivityRecorded
 from app.feed.schemas import FeedItemAdded
 from app.feed.service import FeedService
+from core.db import Database
 from realtime.bus.base import Bus
 from realtime.presence.base import Presence
 

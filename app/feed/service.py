@@ -18,12 +18,12 @@ from typing import Any
 
 import msgspec
 
-from app.auth.tokens import Principal
-from app.db import Database
 from app.feed.schemas import FeedItem, FeedPage, VideoRef
-from app.pagination import decode_cursor, encode_cursor
 from app.videos.schemas import UserRef
 from app.videos.service import VideoService
+from core.db import Database
+from core.pagination import decode_cursor, encode_cursor
+from core.tokens import Principal
 
 _SELECT = """
 SELECT a.id, a.verb, a.object_id, a.data, a.created_at, a.video_id, v.title AS video_title,

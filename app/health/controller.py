@@ -8,8 +8,8 @@ import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
-from app.errors import ServiceUnavailable
 from app.health.probes import Probe
+from core.errors import ServiceUnavailable
 
 PROBE_TIMEOUT = 3.0
 

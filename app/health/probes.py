@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 
-from app.db import Database
-from app.settings import SettingsError
+from core.db import Database
+from core.settings import SettingsError
 from realtime.outbox import Relay, backlog
 
 Probe = Callable[[], Awaitable[None]]

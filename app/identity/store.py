@@ -8,8 +8,8 @@ from datetime import date, datetime
 import asyncpg
 import msgspec
 
-from app.errors import Conflict
 from app.identity.tables import Account, Consent
+from core.errors import Conflict
 
 
 class AccountRecord(msgspec.Struct, frozen=True):

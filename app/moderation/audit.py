@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from app.auth.tokens import Principal
-from app.db import Database
+from core.db import Database
+from core.tokens import Principal
 
 Action = Literal[
     "comment.remove",  # a visible comment taken down

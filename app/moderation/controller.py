@@ -13,7 +13,6 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.auth.dependencies import require_role
-from app.auth.tokens import Principal
 from app.comments.schemas import Comment, ModeratorNote
 from app.comments.service import CommentService
 from app.moderation.schemas import (
@@ -29,8 +28,9 @@ from app.moderation.schemas import (
     SlowModeChange,
 )
 from app.moderation.service import ModerationService
-from app.pagination import Cursor, Limit
-from app.params import IdPath
+from core.pagination import Cursor, Limit
+from core.params import IdPath
+from core.tokens import Principal
 
 
 async def provide_moderator(

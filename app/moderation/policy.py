@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from app.auth.tokens import Principal
-from app.db import Database
-from app.errors import Forbidden
 from app.moderation.throttle import Throttle, one_per, rule
 from app.videos.service import STAFF
+from core.db import Database
+from core.errors import Forbidden
+from core.tokens import Principal
 
 _CONTEXT = """
 SELECT r.kind, r.ends_at, r.video_id AS restricted_on, r.reason,

@@ -13,10 +13,7 @@ from typing import Any
 
 import msgspec
 
-from app.auth.tokens import Principal
 from app.comments.service import SELECT_COMMENT, comment_from_row
-from app.db import Database
-from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.moderation import audit
 from app.moderation.policy import ModerationPolicy
 from app.moderation.schemas import (
@@ -33,9 +30,12 @@ from app.moderation.schemas import (
     SlowModeChange,
     SlowModeChanged,
 )
-from app.pagination import decode_cursor, encode_cursor
 from app.videos.schemas import UserRef
 from app.videos.service import VideoService
+from core.db import Database
+from core.errors import BadRequest, Conflict, Forbidden, NotFound
+from core.pagination import decode_cursor, encode_cursor
+from core.tokens import Principal
 from realtime.outbox import enqueue
 
 _RESTRICTION = """

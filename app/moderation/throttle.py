@@ -12,7 +12,7 @@ from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from app.errors import TooManyRequests
+from core.errors import TooManyRequests
 
 
 class Throttle:

@@ -9,8 +9,6 @@ from litestar import Controller, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from app.auth.tokens import Principal
-from app.pagination import Cursor, Limit
 from app.parties.schemas import (
     HandOver,
     Invite,
@@ -23,6 +21,8 @@ from app.parties.schemas import (
     PartyPage,
 )
 from app.parties.service import PartyService
+from core.pagination import Cursor, Limit
+from core.tokens import Principal
 
 VideoFilter = Annotated[uuid.UUID | None, QueryParameter(description="only parties watching this video")]
 

@@ -17,11 +17,7 @@ from typing import Any
 
 import msgspec
 
-from app.auth.tokens import Principal
-from app.db import Database
-from app.errors import AppError, BadRequest, Conflict, Forbidden, NotFound
 from app.feed.activity import record
-from app.pagination import decode_cursor, encode_cursor
 from app.parties.schemas import (
     Invite,
     MessagePage,
@@ -33,6 +29,10 @@ from app.parties.schemas import (
 )
 from app.videos.schemas import UserRef
 from app.videos.service import VideoService, parse_id
+from core.db import Database
+from core.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
+from core.pagination import decode_cursor, encode_cursor
+from core.tokens import Principal
 from realtime import protocol
 from realtime.outbox import enqueue
 from realtime.parties import state
@@ -62,7 +62,7 @@ FROM party_messages m JOIN users u ON u.id = m.user_id
 _STATUS = {"party_not_found": NotFound, "not_member": Forbidden, "not_host": Forbidden}
 
 
-def http_error(refused: Refused) -> AppError:
+def http_error(refused: Refused) -> DomainError:
     """A refused live change as an HTTP error: 404, 403, 409 (stale or racing) or 400."""
     kind = _STATUS.get(refused.code)
     if kind is None:

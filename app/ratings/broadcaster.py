@@ -19,9 +19,9 @@ import uuid
 
 import msgspec
 
-from app.db import Database
 from app.ratings.schemas import RatingUpdated, mean
 from app.ratings.service import RatingsChanged
+from core.db import Database
 from realtime.bus.base import Bus
 
 log = logging.getLogger("mydrtv.ratings")

@@ -8,9 +8,9 @@ from litestar import Controller, delete, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from app.auth.tokens import Principal
 from app.ratings.schemas import NewRating, RatingSummary
 from app.ratings.service import RatingService
+from core.tokens import Principal
 
 
 class RatingController(Controller):

@@ -13,13 +13,13 @@ from typing import Any
 
 import msgspec
 
-from app.auth.tokens import Principal
-from app.db import Database
 from app.feed.activity import record
 from app.moderation.policy import ModerationPolicy
 from app.moderation.throttle import Throttle, rule
 from app.ratings.schemas import RatingSummary, mean
 from app.videos.service import VideoService
+from core.db import Database
+from core.tokens import Principal
 from graph.events import RatingChanged, enqueue_change
 from realtime.outbox import enqueue
 

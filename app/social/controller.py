@@ -9,13 +9,13 @@ from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
-from app.auth.tokens import Principal
-from app.pagination import Cursor, Limit
 from app.social.recommendations import VideoRecommendations
 from app.social.relations import SocialService
 from app.social.schemas import ConnectionPage, PersonSuggestion, Relationship, VideoRecommendation, Watch
 from app.social.suggestions import PeopleSuggestions
 from app.social.watches import WatchService
+from core.pagination import Cursor, Limit
+from core.tokens import Principal
 
 Few = Annotated[int, QueryParameter(ge=1, le=50, description="how many (1-50)")]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.errors import ServiceUnavailable
+from core.errors import ServiceUnavailable
 from graph.base import Graph, GraphUnavailable
 from graph.queries import Query
 

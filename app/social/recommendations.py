@@ -17,11 +17,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from app.auth.tokens import Principal
-from app.db import Database
 from app.social.graph_reads import run_read
 from app.social.schemas import Reason, VideoRecommendation
 from app.videos.service import VideoService
+from core.db import Database
+from core.tokens import Principal
 from graph import queries
 from graph.base import Graph
 

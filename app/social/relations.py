@@ -16,13 +16,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from app.auth.tokens import Principal
-from app.db import Database
-from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.feed.activity import record
-from app.pagination import decode_cursor, encode_cursor
 from app.social.schemas import Connection, ConnectionPage, Relationship
 from app.videos.schemas import UserRef
+from core.db import Database
+from core.errors import BadRequest, Conflict, Forbidden, NotFound
+from core.pagination import decode_cursor, encode_cursor
+from core.tokens import Principal
 from graph.events import BlockChanged, FollowChanged, MuteChanged, enqueue_change
 
 # Leaves out users (``u``) the viewer blocked or who blocked the viewer; takes the viewer twice.

@@ -13,12 +13,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from app.auth.tokens import Principal
-from app.db import Database
-from app.errors import BadRequest, NotFound
 from app.social.graph_reads import run_read
 from app.social.schemas import PersonSuggestion
 from app.videos.schemas import UserRef
+from core.db import Database
+from core.errors import BadRequest, NotFound
+from core.tokens import Principal
 from graph import queries
 from graph.base import Graph
 from graph.events import DismissalChanged, enqueue_change

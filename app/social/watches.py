@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import uuid
 
-from app.auth.tokens import Principal
-from app.db import Database
 from app.social.schemas import Watch
 from app.videos.service import VideoService
+from core.db import Database
+from core.tokens import Principal
 from graph.events import WatchChanged, enqueue_change
 
 

@@ -8,10 +8,10 @@ from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from app.auth.tokens import Principal
-from app.pagination import Cursor, Limit
 from app.videos.schemas import Member, NewVideo, Video, VideoChange, VideoPage
 from app.videos.service import VideoService
+from core.pagination import Cursor, Limit
+from core.tokens import Principal
 
 
 class VideoController(Controller):

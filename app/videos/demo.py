@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from app.db import Database
+from core.db import Database
 
 DEMO_OWNER = uuid.UUID("00000000-0000-4000-8000-00000000d000")
 DEMO_HANDLE = "mydrtv_demo"

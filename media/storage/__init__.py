@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from app.settings import SettingsError
+from core.settings import SettingsError
 from media.storage.base import ObjectInfo, ObjectNotFound, Storage, StorageError, check_key
 from media.storage.filesystem import FilesystemStorage
 

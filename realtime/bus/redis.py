@@ -22,7 +22,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from app.redis_client import redis_client
+from core.redis_client import redis_client
 from realtime.bus.base import Bus, BusUnavailable, Gap, Position, Publication, RecoveryFailed
 
 log = logging.getLogger(__name__)

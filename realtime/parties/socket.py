@@ -13,8 +13,8 @@ from typing import Protocol
 
 import msgspec
 
-from app.auth.tokens import Principal
-from app.errors import AppError
+from core.errors import DomainError
+from core.tokens import Principal
 from realtime import protocol
 from realtime.connection import Connection
 from realtime.node import user_of
@@ -68,7 +68,7 @@ class PartySocket:
                     id=message.id, code=refused.code, message=refused.message, details=refused.details
                 )
             )
-        except AppError as error:
+        except DomainError as error:
             connection.send_message(
                 protocol.Error(id=message.id, code=error.code, message=error.message, details=error.details)
             )

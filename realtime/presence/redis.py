@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import msgspec
 
-from app.redis_client import redis_client
+from core.redis_client import redis_client
 from realtime.presence.base import Presence
 from realtime.protocol import User
 

@@ -7,7 +7,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.factory import create_app
-from app.settings import Settings, SettingsError
+from core.settings import Settings, SettingsError
 
 
 async def test_openapi_describes_the_api(client: AsyncTestClient[Any]) -> None:

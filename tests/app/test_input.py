@@ -10,7 +10,7 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.settings import Settings
+from core.settings import Settings
 from tests.app.video_helpers import new_video, post
 from tests.users import Person, person, unique_handle
 

@@ -24,12 +24,12 @@ import pytest
 import redis.asyncio
 from litestar.testing import AsyncTestClient
 
-from app.db import Database
 from app.embedded.postgres import EmbeddedPostgres
 from app.embedded.redis import EmbeddedRedis
 from app.factory import create_app
-from app.outages import BUS, DATABASE, outage_of
-from app.settings import Settings
+from core.db import Database
+from core.outages import BUS, DATABASE, outage_of
+from core.settings import Settings
 from migrations import runner
 from tests.app.video_helpers import new_video, roomy
 from tests.services import DatabaseFactory, free_port, with_database

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 from litestar.testing import AsyncTestClient
 
-from app.settings import Settings
+from core.settings import Settings
 from realtime.bus.base import Position, Publication
 from realtime.bus.redis import RedisBus
 from tests.users import Person

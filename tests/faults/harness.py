@@ -33,7 +33,7 @@ import redis.asyncio
 import websockets
 
 from app.embedded.redis import answers
-from app.settings import Settings
+from core.settings import Settings
 from realtime import protocol
 from tests.processes import ServerProcess
 from tests.services import DatabaseFactory, embedded_postgres, free_port

@@ -18,7 +18,7 @@ import msgspec
 import psutil
 
 from app.embedded.postgres import EmbeddedPostgres
-from app.settings import Settings
+from core.settings import Settings
 from realtime.client import Client
 from tests.processes import ServerProcess
 from tests.services import free_port

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.settings import Settings
+from core.settings import Settings
 from realtime.outbox import HEARTBEAT_SECONDS, LEASE_SECONDS, POLL_SECONDS
 from tests.app.video_helpers import roomy
 from tests.faults.relay_support import (

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from app.factory import graph_backend
-from app.settings import Settings, SettingsError
+from core.settings import Settings, SettingsError
 from graph.falkordb import FalkorGraph
 from graph.neo4j import FALKORDB_BOLT_BATCH, Neo4jGraph
 from graph.queries import Dialect

@@ -10,7 +10,7 @@ import uuid
 
 import asyncpg
 
-from app.settings import Settings
+from core.settings import Settings
 
 
 async def mydrtv(env: dict[str, str], *args: str) -> tuple[int, str, str]:

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from app.auth.tokens import Principal
-from app.db import Database
 from app.social.relations import SocialService
 from app.social.suggestions import PeopleSuggestions
 from app.social.watches import WatchService
 from app.videos.schemas import NewVideo, VideoChange, Visibility
 from app.videos.service import VideoService
+from core.db import Database
+from core.tokens import Principal
 from graph import queries
 from graph.base import Graph, Row
 from graph.events import DismissalChanged, RatingChanged, UserChanged, WatchChanged, enqueue_change

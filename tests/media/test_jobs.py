@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from app.db import Database
-from app.settings import Settings
+from core.db import Database
+from core.settings import Settings
 from media.jobs import JobQueue
 from tests.users import person
 

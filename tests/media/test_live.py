@@ -10,7 +10,7 @@ import httpx
 import msgspec
 import pytest
 
-from app.settings import Settings
+from core.settings import Settings
 from media.testclips import make_test_clip
 from realtime import protocol
 from realtime.client import Client

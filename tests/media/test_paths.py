@@ -13,7 +13,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.factory import create_app
-from app.settings import Settings
+from core.settings import Settings
 from media.storage import open_storage
 from media.worker import hls_prefix
 from tests.app.video_helpers import new_video

@@ -14,7 +14,7 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.settings import Settings
+from core.settings import Settings
 from media.signing import MediaTokens
 from media.testclips import make_test_clip
 from tests.app.video_helpers import new_video

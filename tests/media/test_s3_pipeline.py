@@ -13,7 +13,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.factory import create_app
-from app.settings import Settings
+from core.settings import Settings
 from media.storage import open_storage
 from media.storage.s3 import S3Storage
 from media.testclips import make_test_clip

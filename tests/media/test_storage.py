@@ -14,7 +14,7 @@ import aioboto3
 import httpx
 import pytest
 
-from app.settings import SettingsError
+from core.settings import SettingsError
 from media.storage import FilesystemStorage, ObjectNotFound, Storage, StorageError, open_storage
 from media.storage.s3 import S3Storage
 from tests.s3_server import ACCESS_KEY, REGION, SECRET_KEY, moto_server, storage_url

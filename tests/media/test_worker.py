@@ -16,11 +16,11 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.db import Database
-from app.errors import NotFound
 from app.factory import create_app, transcode_worker
-from app.settings import Settings
 from app.videos.service import VideoService
+from core.db import Database
+from core.errors import NotFound
+from core.settings import Settings
 from media.jobs import Job
 from media.purge import MEDIA_CHANNEL, Purger
 from media.serving import MediaServer

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 from litestar.testing import AsyncTestClient
 
-from app.settings import Settings
+from core.settings import Settings
 from realtime import protocol
 from realtime.bus.base import Publication
 from realtime.bus.redis import RedisBus

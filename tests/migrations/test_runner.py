@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from app.db import Database
-from app.settings import Settings
+from core.db import Database
+from core.settings import Settings
 from migrations import runner
 from tests.services import DatabaseFactory, free_port
 

@@ -18,8 +18,8 @@ from websockets.frames import Close, Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from app.auth.tokens import AccessTokens, Principal
-from app.settings import Settings
+from core.settings import Settings
+from core.tokens import AccessTokens, Principal
 from realtime import protocol
 from realtime.bus.redis import RedisBus
 from realtime.client import Client, ClientError

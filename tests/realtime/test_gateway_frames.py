@@ -10,7 +10,7 @@ import msgspec
 import pytest
 import websockets
 
-from app.settings import Settings
+from core.settings import Settings
 from realtime import protocol
 from realtime.client import Client
 from tests.processes import ServerProcess

@@ -20,7 +20,7 @@ import asyncpg
 import httpx
 import msgspec
 
-from app.settings import Settings
+from core.settings import Settings
 from realtime import protocol
 from realtime.bus.redis import RedisBus
 from realtime.client import Client

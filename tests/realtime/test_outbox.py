@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from app.db import Database
 from app.health.probes import outbox_probe
-from app.settings import Settings
+from core.db import Database
+from core.settings import Settings
 from realtime.bus.base import Bus, Position, Publication
 from realtime.bus.redis import RedisBus
 from realtime.outbox import Relay, enqueue, withdraw

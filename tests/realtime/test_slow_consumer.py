@@ -24,7 +24,7 @@ from websockets.frames import Close, Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from app.settings import Settings
+from core.settings import Settings
 from realtime import protocol
 from realtime.bus.redis import RedisBus
 from realtime.client import Client

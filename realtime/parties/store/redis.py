@@ -11,7 +11,7 @@ from importlib import resources
 
 import msgspec
 
-from app.redis_client import redis_client
+from core.redis_client import redis_client
 from realtime.parties.state import Party
 from realtime.parties.store.base import PartyStore
 

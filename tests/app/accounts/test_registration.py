@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.settings import Settings
+from core.settings import Settings
 from tests.users import PASSWORD, bearer, login, register, unique_handle
 
 

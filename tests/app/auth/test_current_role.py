@@ -14,7 +14,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.factory import create_app
-from app.settings import Settings
+from core.settings import Settings
 from tests.app.video_helpers import Client, new_video, post, roomy
 from tests.users import Person, bearer, login, person, register
 

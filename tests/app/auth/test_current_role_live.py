@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
-from app.settings import Settings
+from core.settings import Settings
 from realtime import protocol
 from realtime.client import Client
 from tests import processes

@@ -10,8 +10,8 @@ from litestar.testing import AsyncTestClient
 
 from app.auth import ratelimit
 from app.auth.ratelimit import LoginLimiter, storage_for
-from app.errors import TooManyRequests
-from app.settings import Settings
+from core.errors import TooManyRequests
+from core.settings import Settings
 from tests.faults.harness import RedisServer
 from tests.users import register, unique_handle
 

@@ -9,7 +9,7 @@ import jwt
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.settings import Settings
+from core.settings import Settings
 from tests.users import PASSWORD, bearer, login, refresh, register, unique_handle
 
 

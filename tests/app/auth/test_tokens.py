@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.auth.tokens import AccessTokens, Principal
-from app.settings import Settings
+from core.settings import Settings
+from core.tokens import AccessTokens, Principal
 from tests.users import bearer, login, refresh, register
 
 

@@ -13,7 +13,7 @@ import httpx
 import msgspec
 import pytest
 
-from app.settings import Settings
+from core.settings import Settings
 from realtime import protocol
 from realtime.client import Client
 from tests.app.video_helpers import roomy

@@ -5,9 +5,9 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from app.db import Database
 from app.feed.activity import FEED_CHANNEL, ActivityRecorded, record
-from app.settings import Settings
+from core.db import Database
+from core.settings import Settings
 from tests.users import person
 
 

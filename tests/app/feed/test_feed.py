@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.db import Database
 from app.feed.activity import Verb, record
-from app.settings import Settings
+from core.db import Database
+from core.settings import Settings
 from tests.users import Person, person
 
 Client = AsyncTestClient[Any]

@@ -10,16 +10,16 @@ import httpx
 import msgspec
 import pytest
 
-from app.auth.tokens import Principal
-from app.db import Database
 from app.feed.activity import ActivityRecorded, record
 from app.feed.push import FeedPusher
 from app.feed.schemas import FeedItemAdded
 from app.feed.service import FeedService
-from app.settings import Settings
 from app.social.relations import SocialService
 from app.videos.schemas import NewVideo
 from app.videos.service import VideoService
+from core.db import Database
+from core.settings import Settings
+from core.tokens import Principal
 from realtime import protocol
 from realtime.bus.base import Publication
 from realtime.bus.redis import RedisBus

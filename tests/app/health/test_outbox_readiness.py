@@ -12,8 +12,8 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from app.db import Database
 from app.health.probes import OUTBOX_STALL_SECONDS
+from core.db import Database
 from realtime.bus.memory import MemoryBus
 from realtime.outbox import Relay
 

@@ -8,7 +8,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.factory import create_app
-from app.settings import Settings
+from core.settings import Settings
 from tests.app.video_helpers import Client, roomy
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.settings import Settings
+from core.settings import Settings
 from tests.app.video_helpers import Client, new_video, post
 from tests.users import Person, person
 

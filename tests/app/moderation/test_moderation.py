@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from app.db import Database
-from app.settings import Settings
+from core.db import Database
+from core.settings import Settings
 from tests.app.video_helpers import (
     Client,
     history,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from litestar.testing import AsyncTestClient
 
-from app.db import Database
 from app.factory import create_app
-from app.settings import Settings
+from core.db import Database
+from core.settings import Settings
 from realtime.outbox import Relay
 from tests.app.video_helpers import history, new_video, next_event, post, roomy, video_channel, watching
 from tests.users import person

@@ -12,9 +12,9 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.db import Database
 from app.factory import create_app
-from app.settings import Settings
+from core.db import Database
+from core.settings import Settings
 from graph.events import RatingChanged
 from graph.events import decoder as graph_decoder
 from tests.app.video_helpers import Client, new_video, next_event, roomy, video_channel, watching

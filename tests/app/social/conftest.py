@@ -11,9 +11,9 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.db import Database
 from app.factory import create_app
-from app.settings import Settings
+from core.db import Database
+from core.settings import Settings
 from graph.falkordb import FalkorGraph
 from graph.projector import Projector
 from realtime.bus.memory import MemoryBus

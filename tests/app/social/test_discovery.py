@@ -9,12 +9,12 @@ from typing import Any
 import msgspec
 from litestar.testing import AsyncTestClient
 
-from app.auth.tokens import Principal
-from app.db import Database
 from app.factory import create_app
-from app.settings import Settings
 from app.social.recommendations import explain
 from app.social.suggestions import PeopleSuggestions
+from core.db import Database
+from core.settings import Settings
+from core.tokens import Principal
 from graph.events import RatingChanged, enqueue_change
 from graph.falkordb import FalkorGraph
 from tests.users import Person, person

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.db import Database
-from app.settings import Settings
 from app.videos import demo
+from core.db import Database
+from core.settings import Settings
 from tests.users import Person, person
 
 Client = AsyncTestClient[Any]

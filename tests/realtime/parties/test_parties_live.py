@@ -14,7 +14,7 @@ import httpx
 import msgspec
 import pytest
 
-from app.settings import Settings
+from core.settings import Settings
 from realtime import protocol
 from realtime.client import Client, ClientError
 from realtime.parties.client import PartyClient

@@ -13,8 +13,8 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 from litestar.params import QueryParameter
 
-from app.errors import BadRequest
-from app.params import fits_bigint
+from core.errors import BadRequest
+from core.params import fits_bigint
 
 T = TypeVar("T")
 

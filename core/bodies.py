@@ -21,7 +21,7 @@ from typing import Any
 from litestar import Request
 from litestar.exceptions import SerializationException
 
-from app.errors import BadRequest, UnsupportedMediaType
+from core.errors import BadRequest, UnsupportedMediaType
 
 MAX_DEPTH = 32  # our deepest schema nests 3 levels
 _JSON_TYPE = re.compile(r"application/(?:[\w.+-]+\+)?json")

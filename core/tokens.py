@@ -8,7 +8,7 @@ import uuid
 import jwt
 import msgspec
 
-from app.errors import Unauthorized
+from core.errors import Unauthorized
 
 # Roles from least to most powerful (``app.accounts.tables.ROLES`` lists the same).
 RANKS = {"viewer": 0, "moderator": 1, "admin": 2}

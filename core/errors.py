@@ -1,6 +1,6 @@
 """Typed errors and the one JSON error shape every response uses.
 
-Domain code raises an ``AppError`` subclass; the handlers here turn it (and Litestar's own
+Domain code raises an ``DomainError`` subclass; the handlers here turn it (and Litestar's own
 exceptions) into ``{"error": code, "message": text, "details": ...}``.
 """
 
@@ -16,7 +16,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
-from app import outages
+from core import outages
 
 log = logging.getLogger("mydrtv.errors")
 
@@ -29,7 +29,7 @@ class ErrorBody(msgspec.Struct, omit_defaults=True):
     error_description: str | None = None
 
 
-class AppError(Exception):
+class DomainError(Exception):
     status_code = 400
     code = "bad_request"
 
@@ -51,12 +51,12 @@ class AppError(Exception):
         return ErrorBody(error=self.code, message=self.message, details=self.details)
 
 
-class BadRequest(AppError):
+class BadRequest(DomainError):
     status_code = 400
     code = "invalid_request"
 
 
-class Unauthorized(AppError):
+class Unauthorized(DomainError):
     status_code = 401
     code = "unauthorized"
 
@@ -65,27 +65,27 @@ class Unauthorized(AppError):
         self.headers.setdefault("WWW-Authenticate", "Bearer")
 
 
-class Forbidden(AppError):
+class Forbidden(DomainError):
     status_code = 403
     code = "forbidden"
 
 
-class NotFound(AppError):
+class NotFound(DomainError):
     status_code = 404
     code = "not_found"
 
 
-class Conflict(AppError):
+class Conflict(DomainError):
     status_code = 409
     code = "conflict"
 
 
-class UnsupportedMediaType(AppError):
+class UnsupportedMediaType(DomainError):
     status_code = 415
     code = "unsupported_media_type"
 
 
-class TooManyRequests(AppError):
+class TooManyRequests(DomainError):
     status_code = 429
     code = "rate_limited"
 
@@ -99,7 +99,7 @@ class TooManyRequests(AppError):
 RETRY_AFTER_SECONDS = 5  # a backend that restarts is usually back within a few seconds
 
 
-class ServiceUnavailable(AppError):
+class ServiceUnavailable(DomainError):
     """A backend is away: try again after ``Retry-After`` seconds (every 503 carries it)."""
 
     status_code = 503
@@ -110,14 +110,14 @@ class ServiceUnavailable(AppError):
         self.headers["Retry-After"] = str(retry_after)
 
 
-# The code and message of each backend's outage (``app.outages``).
+# The code and message of each backend's outage (``core.outages``).
 OUTAGES = {
     outages.DATABASE: ("database_unavailable", "the database is unavailable; try again later"),
     outages.BUS: ("bus_unavailable", "the message bus (Redis) is unavailable; try again later"),
 }
 
 
-class OAuthError(AppError):
+class OAuthError(DomainError):
     """An error of the token endpoints, with the RFC 6749 code as ``error``."""
 
     def __init__(self, code: str, message: str, *, status_code: int = 400) -> None:
@@ -134,7 +134,7 @@ def _respond(status: int, body: ErrorBody, headers: dict[str, str] | None = None
     return Response(content=body, status_code=status, headers=headers, media_type="application/json")
 
 
-def app_error_handler(_: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
+def app_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     return _respond(exc.status_code, exc.body(), exc.headers)
 
 
@@ -188,7 +188,7 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
-    AppError: app_error_handler,
+    DomainError: app_error_handler,
     HTTPException: http_error_handler,
     asyncpg.exceptions.DataError: data_error_handler,
     Exception: internal_error_handler,

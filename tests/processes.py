@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,8 @@ import msgspec
 
 from core.settings import Settings
 from tests.services import free_port
+
+ROOT = Path(__file__).resolve().parents[1]  # the tree under test: children run its code
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -47,7 +50,13 @@ class ServerProcess:
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "app.cli", "serve", env=self._env(), stderr=asyncio.subprocess.PIPE
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            env=self._env(),
+            cwd=ROOT,
+            stderr=asyncio.subprocess.PIPE,
         )
         started = asyncio.get_running_loop().create_future()
         self._reader = asyncio.create_task(self._read(started))

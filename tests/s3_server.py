@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from app.embedded import children
+from server.embedded import children
 from tests.services import free_port
 
 # moto accepts any credentials; these go in storage URLs' userinfo, not in os.environ.

@@ -29,7 +29,7 @@ def with_database(url: str, database: str) -> str:
 
 @contextmanager
 def embedded_postgres(root: Path) -> Iterator[str]:
-    from app.embedded.postgres import EmbeddedPostgres
+    from server.embedded.postgres import EmbeddedPostgres
 
     server = EmbeddedPostgres(root, free_port())
     server.start()
@@ -41,7 +41,7 @@ def embedded_postgres(root: Path) -> Iterator[str]:
 
 @contextmanager
 def embedded_redis(root: Path) -> Iterator[str]:
-    from app.embedded.redis import EmbeddedRedis
+    from server.embedded.redis import EmbeddedRedis
 
     server = EmbeddedRedis(root, free_port())
     server.start()

@@ -20,24 +20,10 @@ from limits.errors import StorageError
 from redis.exceptions import RedisError
 
 from core.errors import TooManyRequests
-from core.redis_client import redis_pool
 
 log = logging.getLogger("mydrtv.ratelimit")
 T = TypeVar("T")
 RETRY_SHARED_SECONDS = 1.0
-
-
-def storage_for(redis_url: str, namespace: str) -> Storage:
-    if not redis_url:
-        return MemoryStorage()
-    uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
-    shared = RedisStorage(
-        uri,
-        implementation="redispy",
-        key_prefix=f"{namespace}:limits",
-        connection_pool=redis_pool(redis_url),  # type: ignore[arg-type]
-    )
-    return Fallback(shared)
 
 
 class Fallback(Storage, MovingWindowSupport):

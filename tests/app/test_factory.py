@@ -6,8 +6,8 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.factory import create_app
 from core.settings import Settings, SettingsError
+from server.factory import create_app
 
 
 async def test_openapi_describes_the_api(client: AsyncTestClient[Any]) -> None:

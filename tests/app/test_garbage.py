@@ -17,8 +17,8 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.factory import create_app
 from core.settings import Settings
+from server.factory import create_app
 from tests.app.video_helpers import new_video, post, roomy
 from tests.users import Person, person
 

@@ -13,7 +13,7 @@ from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 from openapi_spec_validator import validate
 
-from app import openapi
+from server import openapi
 
 METHODS = ("get", "put", "post", "patch", "delete", "head")
 ERROR_REF = "#/components/schemas/Error"

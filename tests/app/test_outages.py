@@ -24,13 +24,13 @@ import pytest
 import redis.asyncio
 from litestar.testing import AsyncTestClient
 
-from app.embedded.postgres import EmbeddedPostgres
-from app.embedded.redis import EmbeddedRedis
-from app.factory import create_app
 from core.db import Database
 from core.outages import BUS, DATABASE, outage_of
 from core.settings import Settings
 from migrations import runner
+from server.embedded.postgres import EmbeddedPostgres
+from server.embedded.redis import EmbeddedRedis
+from server.factory import create_app
 from tests.app.video_helpers import new_video, roomy
 from tests.services import DatabaseFactory, free_port, with_database
 from tests.users import Person, person

@@ -32,9 +32,9 @@ import msgspec
 import redis.asyncio
 import websockets
 
-from app.embedded.redis import answers
 from core.settings import Settings
 from realtime import protocol
+from server.embedded.redis import answers
 from tests.processes import ServerProcess
 from tests.services import DatabaseFactory, embedded_postgres, free_port
 from tests.users import Person, person

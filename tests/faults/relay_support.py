@@ -17,9 +17,9 @@ import httpx
 import msgspec
 import psutil
 
-from app.embedded.postgres import EmbeddedPostgres
 from core.settings import Settings
 from realtime.client import Client
+from server.embedded.postgres import EmbeddedPostgres
 from tests.processes import ServerProcess
 from tests.services import free_port
 from tests.users import Person

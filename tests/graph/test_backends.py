@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app.factory import graph_backend
 from core.settings import Settings, SettingsError
 from graph.falkordb import FalkorGraph
 from graph.neo4j import FALKORDB_BOLT_BATCH, Neo4jGraph
 from graph.queries import Dialect
+from server import backends
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 
@@ -27,7 +27,7 @@ COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
     ],
 )
 async def test_the_url_chooses_the_backend(url: str, kind: type, dialect: Dialect) -> None:
-    graph = graph_backend(Settings(graph_url=url))
+    graph = backends.graph(Settings(graph_url=url))
     assert isinstance(graph, kind) and graph.dialect is dialect
     if isinstance(graph, Neo4jGraph) and dialect is Dialect.FALKORDB:
         assert graph.batch_size == FALKORDB_BOLT_BATCH  # the Bolt listener's 4 KB parameter buffer
@@ -35,13 +35,13 @@ async def test_the_url_chooses_the_backend(url: str, kind: type, dialect: Dialec
 
 
 def test_no_url_no_graph_and_a_bad_dialect_is_refused() -> None:
-    assert graph_backend(Settings()) is None
+    assert backends.graph(Settings()) is None
     with pytest.raises(SettingsError, match="dialect"):
-        graph_backend(Settings(graph_url="bolt://127.0.0.1:7687?dialect=sparql"))
+        backends.graph(Settings(graph_url="bolt://127.0.0.1:7687?dialect=sparql"))
 
 
 async def test_docker_compose_runs_the_neo4j_backend() -> None:
     api = yaml.safe_load(COMPOSE.read_text())["services"]["api"]
-    graph = graph_backend(Settings(graph_url=api["environment"]["MYDRTV_GRAPH_URL"]))
+    graph = backends.graph(Settings(graph_url=api["environment"]["MYDRTV_GRAPH_URL"]))
     assert isinstance(graph, Neo4jGraph) and graph.dialect is Dialect.NEO4J
     await graph.close()

@@ -17,7 +17,7 @@ async def mydrtv(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "app.cli",
+        "server.cli",
         *args,
         env=env,
         stdout=asyncio.subprocess.PIPE,

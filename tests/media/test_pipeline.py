@@ -42,7 +42,7 @@ def media_settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture(scope="module")
 async def api(media_settings: Settings) -> AsyncIterator[Client]:
-    from app.factory import create_app
+    from server.factory import create_app
 
     async with AsyncTestClient(app=create_app(media_settings)) as client:
         yield client

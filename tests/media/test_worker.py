@@ -16,7 +16,6 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.factory import create_app, transcode_worker
 from app.videos.service import VideoService
 from core.db import Database
 from core.errors import NotFound
@@ -31,6 +30,7 @@ from media.testclips import make_test_clip
 from media.worker import TranscodeWorker
 from realtime.bus.memory import MemoryBus
 from realtime.outbox import Relay
+from server.factory import create_app, transcode_worker
 from tests.app.video_helpers import new_video, watching
 from tests.media.waiting import media_events, settled
 from tests.processes import settings_env
@@ -270,7 +270,7 @@ async def _start_worker(settings: Settings) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "app.cli",
+        "server.cli",
         "worker",
         env=settings_env(settings),
         stderr=asyncio.subprocess.DEVNULL,

@@ -38,7 +38,7 @@ async def test_the_server_refuses_an_unmigrated_database(
         "MYDRTV_PORT": str(free_port()),
     }
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", "serve", env=env, stderr=asyncio.subprocess.PIPE
+        sys.executable, "-m", "server.cli", "serve", env=env, stderr=asyncio.subprocess.PIPE
     )
     _, stderr = await asyncio.wait_for(server.communicate(), 60)
     assert server.returncode != 0
@@ -50,7 +50,7 @@ async def test_the_server_refuses_an_unmigrated_database(
 def test_the_server_names_a_missing_setting() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MYDRTV_")}
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "serve"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "server.cli", "serve"], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
     assert "MYDRTV_DATABASE_URL" in result.stderr

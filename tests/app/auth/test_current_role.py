@@ -13,8 +13,8 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.factory import create_app
 from core.settings import Settings
+from server.factory import create_app
 from tests.app.video_helpers import Client, new_video, post, roomy
 from tests.users import Person, bearer, login, person, register
 

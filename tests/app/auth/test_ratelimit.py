@@ -9,9 +9,10 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.auth import ratelimit
-from app.auth.ratelimit import LoginLimiter, storage_for
+from app.auth.ratelimit import LoginLimiter
 from core.errors import TooManyRequests
 from core.settings import Settings
+from server import backends
 from tests.faults.harness import RedisServer
 from tests.users import register, unique_handle
 
@@ -111,7 +112,11 @@ async def test_without_redis_limits_are_counted_per_process_and_logged_once(
     redis = RedisServer()
     await redis.start()
     try:
-        limiter = LoginLimiter(storage_for(redis.url, "fallback"), "2/minute", "1000/minute")
+        limiter = LoginLimiter(
+            backends.rate_limits(Settings(redis_url=redis.url, redis_namespace="fallback")),
+            "2/minute",
+            "1000/minute",
+        )
         await limiter.attempt(account="ada@example.com", address="127.0.0.1")
         await redis.kill()
         with caplog.at_level(logging.WARNING, logger="mydrtv.ratelimit"):
@@ -134,7 +139,11 @@ async def test_a_hung_redis_costs_one_request_its_deadline_not_every_request() -
     redis = RedisServer()
     await redis.start()
     try:
-        limiter = LoginLimiter(storage_for(redis.url, "hung"), "100/minute", "1000/minute")
+        limiter = LoginLimiter(
+            backends.rate_limits(Settings(redis_url=redis.url, redis_namespace="hung")),
+            "100/minute",
+            "1000/minute",
+        )
         await limiter.attempt(account="ada@example.com", address="127.0.0.1")
         redis.freeze()
         started = time.monotonic()

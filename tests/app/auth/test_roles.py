@@ -27,7 +27,7 @@ def admin(settings: Settings) -> dict[str, str]:
         [
             sys.executable,
             "-m",
-            "app.cli",
+            "server.cli",
             "create-admin",
             "--email",
             f"{handle}@example.com",

@@ -11,8 +11,8 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.factory import create_app
 from core.settings import Settings
+from server.factory import create_app
 from tests.app.video_helpers import (
     Client,
     history,

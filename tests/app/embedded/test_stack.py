@@ -14,8 +14,8 @@ import httpx
 import psutil
 import pytest
 
-from app.embedded.postgres import EmbeddedPostgres
-from app.embedded.redis import EmbeddedRedis
+from server.embedded.postgres import EmbeddedPostgres
+from server.embedded.redis import EmbeddedRedis
 from tests.services import free_port
 from tests.users import PASSWORD
 
@@ -94,7 +94,7 @@ class Dev:
         )
         self.base = f"http://127.0.0.1:{ports['http']}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "dev"], env=env, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-m", "server.cli", "dev"], env=env, stderr=subprocess.PIPE, text=True
         )
         self.lines: list[str] = []
         self.children: list[int] = []

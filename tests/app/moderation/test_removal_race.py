@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from litestar.testing import AsyncTestClient
 
-from app.factory import create_app
 from core.db import Database
 from core.settings import Settings
 from realtime.outbox import Relay
+from server.factory import create_app
 from tests.app.video_helpers import history, new_video, next_event, post, roomy, video_channel, watching
 from tests.users import person
 

@@ -12,11 +12,11 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.factory import create_app
 from core.db import Database
 from core.settings import Settings
 from graph.events import RatingChanged
 from graph.events import decoder as graph_decoder
+from server.factory import create_app
 from tests.app.video_helpers import Client, new_video, next_event, roomy, video_channel, watching
 from tests.users import Person, person
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from litestar.testing import AsyncTestClient
 
-from app.factory import create_app
 from app.ratings.broadcaster import RatingBroadcaster
 from core.db import Database
 from core.settings import Settings
+from server.factory import create_app
 from tests.app.video_helpers import new_video, next_event, roomy, video_channel, watching
 from tests.users import person
 

@@ -11,13 +11,13 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.factory import create_app
 from core.db import Database
 from core.settings import Settings
 from graph.falkordb import FalkorGraph
 from graph.projector import Projector
 from realtime.bus.memory import MemoryBus
 from realtime.outbox import Relay
+from server.factory import create_app
 
 
 @pytest.fixture(scope="module")

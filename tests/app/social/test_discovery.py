@@ -9,7 +9,6 @@ from typing import Any
 import msgspec
 from litestar.testing import AsyncTestClient
 
-from app.factory import create_app
 from app.social.recommendations import explain
 from app.social.suggestions import PeopleSuggestions
 from core.db import Database
@@ -17,6 +16,7 @@ from core.settings import Settings
 from core.tokens import Principal
 from graph.events import RatingChanged, enqueue_change
 from graph.falkordb import FalkorGraph
+from server.factory import create_app
 from tests.users import Person, person
 
 Client = AsyncTestClient[Any]

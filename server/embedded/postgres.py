@@ -21,7 +21,7 @@ with warnings.catch_warnings():
         ensure_user_exists,
     )
 
-from app.embedded import children
+from server.embedded import children
 
 BIN = Path(pg_commands.POSTGRES_BIN_PATH)
 # PostgreSQL refuses to run as root; as root we run it as this system user instead.

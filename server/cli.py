@@ -32,7 +32,7 @@ log = logging.getLogger("mydrtv")
 
 def _with_embedded_urls(settings: Settings) -> Settings:
     """Commands other than ``serve`` default to the embedded stack that ``mydrtv dev`` runs."""
-    from app.embedded.stack import IDENTITY_DATABASE, MAIN_DATABASE
+    from server.embedded.stack import IDENTITY_DATABASE, MAIN_DATABASE
 
     base = f"postgresql://postgres@127.0.0.1:{settings.embedded_postgres_port}/"
     return msgspec.structs.replace(
@@ -72,13 +72,14 @@ async def seed_demo(settings: Settings) -> None:
 
 async def seed_demo_media(settings: Settings) -> None:
     """Give the demo videos real HLS: test patterns made by ffmpeg, queued for the worker."""
-    from app.factory import job_queue, media_storage
     from app.videos.service import VideoService
     from core.db import Database
     from media import demo
     from media.uploads import Uploads
+    from server import backends
+    from server.factory import job_queue
 
-    storage = media_storage(settings)
+    storage = backends.storage(settings)
     if storage is None:
         return
     db = Database("main", settings.database_url)
@@ -120,8 +121,8 @@ GC_THRESHOLDS = (50_000, 50, 100)
 
 
 async def serve(settings: Settings) -> None:
-    from app.factory import create_app
     from realtime.uvicorn_ws import LeanWebSocketProtocol
+    from server.factory import create_app
 
     app = create_app(settings)
     gc.set_threshold(*GC_THRESHOLDS)
@@ -149,16 +150,17 @@ async def serve(settings: Settings) -> None:
 
 async def worker(settings: Settings) -> None:
     """The worker role: transcoding jobs only, for deployments that keep them off the API."""
-    from app.factory import bus_for, media_storage, transcode_worker
     from app.videos.service import VideoService
     from core.db import Database
     from migrations import runner
+    from server import backends
+    from server.factory import transcode_worker
 
     settings.require("database_url", "storage_url")
-    storage = media_storage(settings)
+    storage = backends.storage(settings)
     assert storage is not None
     db = Database("main", settings.database_url)
-    bus = bus_for(settings)
+    bus = backends.bus(settings)
     await db.start(max_size=4)
     try:
         await runner.check(db.engine, db.name, db.url)
@@ -179,7 +181,7 @@ async def worker(settings: Settings) -> None:
 
 
 def dev(settings: Settings) -> None:
-    from app.embedded.stack import EmbeddedStack, StackBusy
+    from server.embedded.stack import EmbeddedStack, StackBusy
 
     stack = EmbeddedStack(settings)
     log.info("starting the embedded stack", extra={"data_dir": str(stack.data_dir)})
@@ -236,15 +238,15 @@ async def create_admin(settings: Settings, email: str, handle: str, password: st
 
 async def graph_command(settings: Settings, action: str) -> int:
     """``graph rebuild``: rebuild the graph from PostgreSQL; ``graph check``: compare the two."""
-    from app.factory import graph_backend
     from core.db import Database
     from graph.rebuild import differences, rebuild
     from migrations import runner
+    from server import backends
 
     if not settings.graph_url:  # like the databases, default to the embedded stack's server
         embedded = f"falkor://127.0.0.1:{settings.embedded_redis_port}"
         settings = msgspec.structs.replace(settings, graph_url=embedded)
-    graph = graph_backend(settings)
+    graph = backends.graph(settings)
     assert graph is not None
     db = Database("main", settings.database_url)
     try:

@@ -10,9 +10,9 @@ from typing import IO
 
 import asyncpg
 
-from app.embedded.postgres import EmbeddedPostgres
-from app.embedded.redis import EmbeddedRedis
 from core.settings import Settings
+from server.embedded.postgres import EmbeddedPostgres
+from server.embedded.redis import EmbeddedRedis
 
 MAIN_DATABASE = "mydrtv"
 IDENTITY_DATABASE = "mydrtv_identity"

@@ -1,0 +1,92 @@
+"""Which backend serves each interface, chosen from the settings' URLs in this one place.
+
+Every pluggable part has a memory (or embedded) backend for one process and a shared one for many;
+the URL says which. The app factory and every CLI command build their backends here, so a new
+scheme or a new backend is added once and all of them serve it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage import Storage as LimitsStorage
+
+from app.auth.ratelimit import Fallback
+from core.redis_client import redis_pool
+from core.settings import Settings, SettingsError
+from graph.base import Graph
+from graph.falkordb import FalkorGraph
+from graph.neo4j import Neo4jGraph
+from media.storage import open_storage
+from media.storage.base import Storage
+from realtime.bus.base import Bus
+from realtime.bus.memory import MemoryBus
+from realtime.bus.redis import RedisBus
+from realtime.parties.store.base import PartyStore
+from realtime.parties.store.memory import MemoryPartyStore
+from realtime.parties.store.redis import RedisPartyStore
+from realtime.presence.base import Presence
+from realtime.presence.memory import MemoryPresence
+from realtime.presence.redis import RedisPresence
+
+
+def bus(settings: Settings) -> Bus:
+    """Redis when ``redis_url`` is set (many processes), else in-process memory (one process)."""
+    if settings.redis_url:
+        return RedisBus(
+            settings.redis_url,
+            settings.redis_namespace,
+            settings.bus_history_size,
+            settings.bus_history_seconds,
+        )
+    return MemoryBus(settings.bus_history_size, settings.bus_history_seconds)
+
+
+def presence(settings: Settings) -> Presence:
+    """Who is online: in Redis with ``redis_url`` (every instance sees it), else in this process."""
+    if settings.redis_url:
+        return RedisPresence(settings.redis_url, settings.redis_namespace, settings.presence_ttl_seconds)
+    return MemoryPresence(settings.presence_ttl_seconds)
+
+
+def party_store(settings: Settings) -> PartyStore:
+    """Watch parties' live state: in Redis with ``redis_url``, else in this process."""
+    if settings.redis_url:
+        return RedisPartyStore(settings.redis_url, settings.redis_namespace, settings.party_state_ttl_seconds)
+    return MemoryPartyStore(settings.party_state_ttl_seconds)
+
+
+def graph(settings: Settings) -> Graph | None:
+    """The graph backend ``graph_url`` names: FalkorDB (falkor://, redis://) or Neo4j (bolt://,
+    neo4j://; ``?dialect=falkordb`` for FalkorDB's Bolt listener); none when it is empty."""
+    if not settings.graph_url:
+        return None
+    if urlsplit(settings.graph_url).scheme.startswith(("bolt", "neo4j")):
+        try:
+            return Neo4jGraph(settings.graph_url)
+        except ValueError as exc:
+            raise SettingsError(f"MYDRTV_GRAPH_URL: {exc}; dialect is neo4j or falkordb") from exc
+    return FalkorGraph(settings.graph_url, settings.graph_name)
+
+
+def storage(settings: Settings) -> Storage | None:
+    """The object storage ``storage_url`` names (file:// or s3://); none when it is empty."""
+    if not settings.storage_url:
+        return None
+    return open_storage(settings.storage_url, part_bytes=settings.s3_part_bytes)
+
+
+def rate_limits(settings: Settings) -> LimitsStorage:
+    """Rate-limit counters: shared in Redis with ``redis_url`` (counted per process while Redis
+    fails, see ``Fallback``), else in this process."""
+    if not settings.redis_url:
+        return MemoryStorage()
+    url = settings.redis_url
+    shared = RedisStorage(
+        url if url.startswith("async+") else "async+" + url,
+        implementation="redispy",
+        key_prefix=f"{settings.redis_namespace}:limits",
+        connection_pool=redis_pool(url),  # type: ignore[arg-type]
+    )
+    return Fallback(shared)

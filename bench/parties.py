@@ -3,8 +3,8 @@ and drift policy, beside SyncPlay's policy and a naive client in the same run.
 
     python -m bench.parties [--viewers 20] [--processes 2] [--instances 2] [--rounds 1]
 
-Viewers are reference party clients (``realtime/parties/client.py``) driving simulated players
-(``realtime/parties/simulation.py``), spread over ``--processes`` worker processes
+Viewers are reference party clients (``clients/party.py``) driving simulated players
+(``clients/simulation.py``), spread over ``--processes`` worker processes
 (``bench/party_viewers.py``) and over ``--instances`` gateway processes sharing one Redis. Each has
 a clock up to ±10 s off (and ±100 ppm fast or slow), 20-150 ms of jittered one-way latency each
 way, and a player that takes 5-40 ms to start and 50-300 ms to seek, with a media clock up to
@@ -39,10 +39,10 @@ import asyncpg
 import httpx
 import msgspec
 
+from app.parties.state import Playback
 from bench.harness import embedded_settings, gateways, percentile, read_line, run_worker, tell, write_results
+from clients.simulation import Segment, position_at
 from core.tokens import AccessTokens, Principal
-from realtime.parties.simulation import Segment, position_at
-from realtime.parties.state import Playback
 
 POLICIES = ("mydrtv", "syncplay", "naive")
 CONVERGED_MS = 30.0

@@ -27,11 +27,11 @@ from typing import Any
 
 import msgspec
 
-from realtime.client import Client
-from realtime.parties.client import PartyClient
-from realtime.parties.clock import ClockFilter
-from realtime.parties.drift import MYDRTV, SYNCPLAY
-from realtime.parties.simulation import LaggySocket, SimulatedPlayer, SkewedClock, Traits, true_ms
+from app.parties.drift import MYDRTV, SYNCPLAY
+from clients.party import PartyClient
+from clients.simulation import LaggySocket, SimulatedPlayer, SkewedClock, Traits, true_ms
+from clients.websocket import Client
+from realtime.clock import ClockFilter
 
 MAX_OFFSET_MS = 10_000.0
 CLOCK_SKEW = 1e-4

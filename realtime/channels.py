@@ -2,7 +2,8 @@
 
 ``video:{id}`` is public unless the video is private (the catalog answers through
 ``VideoReaders``); ``user:{id}`` is that user's own; ``party:{id}`` is for the party's members,
-which the watch-party feature answers through ``Memberships``.
+which the watch-party feature answers through ``Memberships``. The features hand their answers
+in at the composition root; this module knows none of them.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class AllVideos:
 
 
 class NoMemberships:
-    """Until watch parties exist, nobody is a member of any party."""
+    """Nobody is a member of any party: for a gateway without watch parties (tests, benchmarks)."""
 
     async def is_member(self, party_id: str, user_id: str) -> bool:
         return False

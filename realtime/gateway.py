@@ -16,22 +16,27 @@ from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 from litestar.types import WebSocketDisconnectEvent, WebSocketReceiveEvent
 
-from app.auth.principals import Principals
 from core.errors import Unauthorized
 from core.settings import Settings
 from core.tokens import Principal
 from realtime import protocol
 from realtime.bus.base import BusUnavailable
 from realtime.channels import ChannelDenied, ChannelRules, authorize_read
+from realtime.clock import server_now_ms
 from realtime.connection import Connection, transport_of
 from realtime.node import Node
-from realtime.parties.clock import server_now_ms
 
 log = logging.getLogger("mydrtv.gateway")
 
 
+class Tokens(Protocol):
+    """Verifies a token and reads the user's current role (``app.auth.principals.Principals``)."""
+
+    async def verify(self, token: str) -> Principal: ...
+
+
 class PartyMessages(Protocol):
-    """Answers watch-party messages (``realtime.parties.socket.PartySocket``)."""
+    """Answers watch-party messages (``app.parties.socket.PartySocket``)."""
 
     async def handle(self, connection: Connection, message: protocol.PartyMessage) -> None: ...
 
@@ -47,7 +52,7 @@ class Gateway:
     def __init__(
         self,
         node: Node,
-        tokens: Principals,  # verifies a token and reads the user's current role
+        tokens: Tokens,
         settings: Settings,
         rules: ChannelRules,
         rate_storage: Storage,

@@ -83,7 +83,7 @@ class TimeSync(msgspec.Struct, tag="time_sync", frozen=True):
     id: int = 0
 
 
-# Watch parties (realtime/parties; docs/protocol.md "Watch parties"). ``party`` is the party id.
+# Watch parties (app/parties; docs/protocol.md "Watch parties"). ``party`` is the party id.
 
 PartyAction = Literal["play", "pause", "seek", "rate", "video"]
 
@@ -236,7 +236,7 @@ class PartyState(msgspec.Struct, tag="party_state", frozen=True):
 
     id: int
     party: str
-    state: msgspec.Raw  # realtime.parties.events.PartyView
+    state: msgspec.Raw  # app.parties.events.PartyView
 
 
 class PartySent(msgspec.Struct, tag="party_sent", frozen=True):

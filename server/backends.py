@@ -13,6 +13,9 @@ from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.storage import Storage as LimitsStorage
 
 from app.auth.ratelimit import Fallback
+from app.parties.store.base import PartyStore
+from app.parties.store.memory import MemoryPartyStore
+from app.parties.store.redis import RedisPartyStore
 from core.redis_client import redis_pool
 from core.settings import Settings, SettingsError
 from graph.base import Graph
@@ -23,9 +26,6 @@ from media.storage.base import Storage
 from realtime.bus.base import Bus
 from realtime.bus.memory import MemoryBus
 from realtime.bus.redis import RedisBus
-from realtime.parties.store.base import PartyStore
-from realtime.parties.store.memory import MemoryPartyStore
-from realtime.parties.store.redis import RedisPartyStore
 from realtime.presence.base import Presence
 from realtime.presence.memory import MemoryPresence
 from realtime.presence.redis import RedisPresence

@@ -30,7 +30,11 @@ from app.moderation.policy import ModerationPolicy
 from app.moderation.service import ModerationService
 from app.moderation.throttle import Throttle
 from app.parties.controller import PartyController
+from app.parties.drift import MYDRTV
+from app.parties.live import Leads, LiveParties
 from app.parties.service import PartyService
+from app.parties.socket import PartySocket
+from app.parties.state import Party
 from app.ratings.broadcaster import RatingBroadcaster
 from app.ratings.controller import RatingController
 from app.ratings.service import RATINGS_CHANNEL, RatingService
@@ -61,10 +65,6 @@ from realtime.channels import ChannelRules
 from realtime.gateway import Gateway, gateway_socket
 from realtime.node import Node
 from realtime.outbox import Handler, Relay
-from realtime.parties.drift import MYDRTV
-from realtime.parties.live import Leads, LiveParties
-from realtime.parties.socket import PartySocket
-from realtime.parties.state import Party
 from realtime.revocation import Revocation
 from server import backends, openapi
 from server.errors import EXCEPTION_HANDLERS

@@ -8,10 +8,10 @@ from typing import Literal
 
 import msgspec
 
+from app.parties.drift import SyncPolicy
+from app.parties.events import ChatMessage, PartyView
+from app.parties.state import Control
 from app.videos.schemas import UserRef
-from realtime.parties.drift import SyncPolicy
-from realtime.parties.events import ChatMessage, PartyView
-from realtime.parties.state import Control
 
 Visibility = Literal["public", "private"]
 

@@ -1,5 +1,5 @@
 """The party's records: who created it, who is in it, its invite and chat (PostgreSQL), and the
-REST operations that also touch its live state (``realtime.parties.live``).
+REST operations that also touch its live state (``app.parties.live``).
 
 Membership is written to PostgreSQL first, with its outbox event, then to the live state; both
 writes are idempotent, so retrying a join or leave that failed half-way makes them agree again.
@@ -18,6 +18,18 @@ from typing import Any
 import msgspec
 
 from app.feed.activity import record
+from app.parties import state
+from app.parties.drift import SyncPolicy
+from app.parties.events import (
+    ChatMessage,
+    ChatPosted,
+    Ended,
+    MemberJoined,
+    MemberLeft,
+    PartyView,
+    view,
+)
+from app.parties.live import LiveParties, channel_of
 from app.parties.schemas import (
     Invite,
     MessagePage,
@@ -27,6 +39,7 @@ from app.parties.schemas import (
     PartyMember,
     PartyPage,
 )
+from app.parties.state import Member, Party, Refused
 from app.videos.schemas import UserRef
 from app.videos.service import VideoService, parse_id
 from core.db import Database
@@ -35,19 +48,6 @@ from core.pagination import decode_cursor, encode_cursor
 from core.tokens import Principal
 from realtime import protocol
 from realtime.outbox import enqueue
-from realtime.parties import state
-from realtime.parties.drift import SyncPolicy
-from realtime.parties.events import (
-    ChatMessage,
-    ChatPosted,
-    Ended,
-    MemberJoined,
-    MemberLeft,
-    PartyView,
-    view,
-)
-from realtime.parties.live import LiveParties, channel_of
-from realtime.parties.state import Member, Party, Refused
 
 _SELECT = """
 SELECT p.id, p.video_id, p.visibility, p.invite, p.control, p.wait_for_buffering, p.created_at,

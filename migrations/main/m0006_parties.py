@@ -1,7 +1,7 @@
 """Watch parties: the party's record, its members and its chat.
 
 Only what must last is here. What changes many times a minute (playback, host, control mode,
-readiness) is the party's live state, kept in Redis by ``realtime/parties``. ``video_id``,
+readiness) is the party's live state, kept in Redis by ``app/parties/live.py``. ``video_id``,
 ``control`` and ``wait_for_buffering`` are what the party started with: if the live state is ever
 lost, the party starts again from them.
 """

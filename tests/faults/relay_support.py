@@ -17,8 +17,8 @@ import httpx
 import msgspec
 import psutil
 
+from clients.websocket import Client
 from core.settings import Settings
-from realtime.client import Client
 from server.embedded.postgres import EmbeddedPostgres
 from tests.processes import ServerProcess
 from tests.services import free_port

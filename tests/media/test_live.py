@@ -10,10 +10,10 @@ import httpx
 import msgspec
 import pytest
 
+from clients.websocket import Client
 from core.settings import Settings
 from media.testclips import make_test_clip
 from realtime import protocol
-from realtime.client import Client
 from tests.processes import ServerProcess
 from tests.users import person
 

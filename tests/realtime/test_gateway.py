@@ -18,11 +18,11 @@ from websockets.frames import Close, Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
+from clients.websocket import Client, ClientError
 from core.settings import Settings
 from core.tokens import AccessTokens, Principal
 from realtime import protocol
 from realtime.bus.redis import RedisBus
-from realtime.client import Client, ClientError
 from tests.processes import ServerProcess
 from tests.users import person
 

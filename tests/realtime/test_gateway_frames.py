@@ -10,9 +10,9 @@ import msgspec
 import pytest
 import websockets
 
+from clients.websocket import Client
 from core.settings import Settings
 from realtime import protocol
-from realtime.client import Client
 from tests.processes import ServerProcess
 
 # About 2 KB of nesting, deeper than any decoder's recursion allows, where a decoder must descend.

@@ -20,11 +20,11 @@ import asyncpg
 import httpx
 import msgspec
 
+from app.parties.events import ChatPosted
+from clients.websocket import Client
 from core.settings import Settings
 from realtime import protocol
 from realtime.bus.redis import RedisBus
-from realtime.client import Client
-from realtime.parties.events import ChatPosted
 from tests.processes import ServerProcess
 from tests.realtime.fuzz import Fuzzer, Generator, Tally
 from tests.users import Person, person

@@ -24,10 +24,10 @@ from websockets.frames import Close, Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
+from clients.websocket import Client
 from core.settings import Settings
 from realtime import protocol
 from realtime.bus.redis import RedisBus
-from realtime.client import Client
 from tests.processes import ServerProcess
 from tests.users import person
 

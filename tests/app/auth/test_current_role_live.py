@@ -10,9 +10,9 @@ import asyncpg
 import httpx
 import pytest
 
+from clients.websocket import Client
 from core.settings import Settings
 from realtime import protocol
-from realtime.client import Client
 from tests import processes
 from tests.processes import ServerProcess
 from tests.users import person

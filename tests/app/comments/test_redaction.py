@@ -13,9 +13,9 @@ import httpx
 import msgspec
 import pytest
 
+from clients.websocket import Client
 from core.settings import Settings
 from realtime import protocol
-from realtime.client import Client
 from tests.app.video_helpers import roomy
 from tests.processes import ServerProcess
 from tests.users import Person, person

@@ -17,13 +17,13 @@ from app.feed.service import FeedService
 from app.social.relations import SocialService
 from app.videos.schemas import NewVideo
 from app.videos.service import VideoService
+from clients.websocket import Client
 from core.db import Database
 from core.settings import Settings
 from core.tokens import Principal
 from realtime import protocol
 from realtime.bus.base import Publication
 from realtime.bus.redis import RedisBus
-from realtime.client import Client
 from realtime.presence.redis import RedisPresence
 from tests.processes import ServerProcess
 from tests.users import Person, person

@@ -11,9 +11,9 @@ from importlib import resources
 
 import msgspec
 
+from app.parties.state import Party
+from app.parties.store.base import PartyStore
 from core.redis_client import redis_client
-from realtime.parties.state import Party
-from realtime.parties.store.base import PartyStore
 
 _SAVE = resources.files(__package__).joinpath("save.lua").read_text()
 _decoder = msgspec.json.Decoder(Party)

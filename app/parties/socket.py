@@ -13,15 +13,15 @@ from typing import Protocol
 
 import msgspec
 
+from app.parties import state
+from app.parties.events import PartyView, view
+from app.parties.live import LiveParties, channel_of
+from app.parties.state import Refused
 from core.errors import DomainError
 from core.tokens import Principal
 from realtime import protocol
 from realtime.connection import Connection
 from realtime.node import user_of
-from realtime.parties import state
-from realtime.parties.events import PartyView, view
-from realtime.parties.live import LiveParties, channel_of
-from realtime.parties.state import Refused
 
 log = logging.getLogger("mydrtv.parties")
 

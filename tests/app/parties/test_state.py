@@ -5,8 +5,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from realtime.parties import state
-from realtime.parties.state import Member, Party, Refused
+from app.parties import state
+from app.parties.state import Member, Party, Refused
 
 HOST, GUEST, OTHER = Member("h", "host"), Member("g", "guest"), Member("o", "other")
 T0 = 1_000_000.0  # server time, ms

@@ -7,8 +7,8 @@ import statistics
 
 import pytest
 
-from realtime.parties.clock import ClockFilter, Sample
-from realtime.parties.drift import MYDRTV, SYNCPLAY, Hold, SeekTo, SetRate, SyncPolicy, correct
+from app.parties.drift import MYDRTV, SYNCPLAY, Hold, SeekTo, SetRate, SyncPolicy, correct
+from realtime.clock import ClockFilter, Sample
 
 TRUE_OFFSET = 7_345.25  # server clock minus client clock, ms
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import msgspec
 
-from realtime.parties.state import Control, Member, Party, Playback
+from app.parties.state import Control, Member, Party, Playback
 
 
 class PartyView(msgspec.Struct, frozen=True):

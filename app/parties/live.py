@@ -15,13 +15,13 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 
+from app.parties import state
+from app.parties.events import PartyView, StateChanged, view
+from app.parties.state import Party, Refused
+from app.parties.store.base import PartyStore
 from realtime import protocol
 from realtime.bus.base import Bus
-from realtime.parties import state
-from realtime.parties.clock import server_now_ms
-from realtime.parties.events import PartyView, StateChanged, view
-from realtime.parties.state import Party, Refused
-from realtime.parties.store.base import PartyStore
+from realtime.clock import server_now_ms
 from realtime.presence.base import Presence
 
 log = logging.getLogger("mydrtv.parties")

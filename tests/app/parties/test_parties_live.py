@@ -14,12 +14,12 @@ import httpx
 import msgspec
 import pytest
 
+from app.parties.events import ChatPosted, MemberJoined
+from clients.party import PartyClient
+from clients.simulation import SimulatedPlayer, Traits
+from clients.websocket import Client, ClientError
 from core.settings import Settings
 from realtime import protocol
-from realtime.client import Client, ClientError
-from realtime.parties.client import PartyClient
-from realtime.parties.events import ChatPosted, MemberJoined
-from realtime.parties.simulation import SimulatedPlayer, Traits
 from tests.processes import ServerProcess
 from tests.users import Person, person
 

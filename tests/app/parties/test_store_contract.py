@@ -10,11 +10,11 @@ import msgspec
 import pytest
 import redis.asyncio as redis
 
-from realtime.parties import state
-from realtime.parties.state import Member, Party
-from realtime.parties.store.base import PartyStore
-from realtime.parties.store.memory import MemoryPartyStore
-from realtime.parties.store.redis import RedisPartyStore
+from app.parties import state
+from app.parties.state import Member, Party
+from app.parties.store.base import PartyStore
+from app.parties.store.memory import MemoryPartyStore
+from app.parties.store.redis import RedisPartyStore
 
 Factory = Callable[[float], PartyStore]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 
-from realtime.parties.state import Party
+from app.parties.state import Party
 
 
 class PartyStore(ABC):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from realtime.parties.state import Party
-from realtime.parties.store.base import PartyStore
+from app.parties.state import Party
+from app.parties.store.base import PartyStore
 
 
 class MemoryPartyStore(PartyStore):

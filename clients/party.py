@@ -23,12 +23,12 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
+from app.parties.drift import MYDRTV, SeekTo, SetRate, SyncPolicy, correct
+from app.parties.events import PartyEvent, PartyView, StateChanged, event_decoder, view_decoder
+from app.parties.state import Playback
+from clients.websocket import Client
 from realtime import protocol
-from realtime.client import Client
-from realtime.parties.clock import ClockFilter, Sample
-from realtime.parties.drift import MYDRTV, SeekTo, SetRate, SyncPolicy, correct
-from realtime.parties.events import PartyEvent, PartyView, StateChanged, event_decoder, view_decoder
-from realtime.parties.state import Playback
+from realtime.clock import ClockFilter, Sample
 
 LEARNING = 0.5  # how much of each observed start or seek latency error the estimate takes in
 BUFFERING_AFTER_MS = 500.0  # a player busy this long while the party plays (or waits) is buffering

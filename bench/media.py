@@ -59,6 +59,7 @@ import httpx
 import msgspec
 import psutil
 
+from app.videos.media.worker import hls_prefix
 from bench.harness import embedded_settings, latency_summary, write_results
 from core.settings import Settings
 from media.ffmpeg import ffmpeg_binary
@@ -67,7 +68,6 @@ from media.storage import open_storage
 from media.storage.base import guess_content_type
 from media.testclips import make_test_clip
 from media.transcode import HlsOutput, transcode
-from media.worker import hls_prefix
 from tests.services import free_port
 
 GENERATION = "1a1"  # what the worker names a first upload's first attempt

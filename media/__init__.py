@@ -1,1 +1,5 @@
-"""Media storage, transcoding and segment serving (see the media issue)."""
+"""The media library: object storage, probing, transcoding to HLS, byte ranges and signed URLs.
+
+It knows no feature (it imports only ``core``); uploads, the transcoding worker, purges and the
+media endpoints use it from the videos feature (``app/videos/media/``).
+"""

@@ -72,10 +72,10 @@ async def seed_demo(settings: Settings) -> None:
 
 async def seed_demo_media(settings: Settings) -> None:
     """Give the demo videos real HLS: test patterns made by ffmpeg, queued for the worker."""
+    from app.videos.media import demo
+    from app.videos.media.uploads import Uploads
     from app.videos.service import VideoService
     from core.db import Database
-    from media import demo
-    from media.uploads import Uploads
     from server import backends
     from server.factory import job_queue
 

@@ -44,6 +44,12 @@ from app.social.relations import SocialService
 from app.social.suggestions import PeopleSuggestions
 from app.social.watches import WatchService
 from app.videos.controller import VideoController
+from app.videos.media.controller import MediaController
+from app.videos.media.jobs import JobQueue
+from app.videos.media.purge import MEDIA_CHANNEL, Purger
+from app.videos.media.serving import MediaServer
+from app.videos.media.uploads import Uploads
+from app.videos.media.worker import TranscodeWorker
 from app.videos.service import VideoService
 from core import logs
 from core.bodies import check_json_body
@@ -52,14 +58,8 @@ from core.redis_client import redis_client
 from core.settings import Settings, SettingsError
 from core.tokens import AccessTokens
 from graph.projector import Projector
-from media.controller import MediaController
-from media.jobs import JobQueue
-from media.purge import MEDIA_CHANNEL, Purger
-from media.serving import MediaServer
 from media.signing import MediaTokens
 from media.storage.base import Storage
-from media.uploads import Uploads
-from media.worker import TranscodeWorker
 from realtime.bus.base import Bus
 from realtime.channels import ChannelRules
 from realtime.gateway import Gateway, gateway_socket

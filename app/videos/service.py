@@ -15,13 +15,13 @@ from typing import Any
 
 import msgspec
 
+from app.videos.media.purge import enqueue_purge
 from app.videos.schemas import Member, NewVideo, UserRef, Video, VideoChange, VideoPage
 from core.db import Database
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from core.pagination import decode_cursor, encode_cursor
 from core.tokens import Principal
 from graph.events import VideoChanged, enqueue_change
-from media.purge import enqueue_purge
 from realtime.outbox import enqueue
 
 STAFF = ("moderator", "admin")

@@ -18,7 +18,7 @@ from core.settings import Settings
 from media.signing import MediaTokens
 from media.testclips import make_test_clip
 from tests.app.video_helpers import new_video
-from tests.media.waiting import upload_and_wait
+from tests.app.videos.media.waiting import upload_and_wait
 from tests.processes import ServerProcess
 from tests.users import Person, person
 

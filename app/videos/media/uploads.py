@@ -19,13 +19,13 @@ from pathlib import Path
 
 import msgspec
 
+from app.videos.media.events import report_status
+from app.videos.media.jobs import JobQueue
 from app.videos.schemas import Video
 from app.videos.service import VideoService
 from core.db import Database
 from core.errors import DomainError, NotFound
 from core.tokens import Principal
-from media.events import report_status
-from media.jobs import JobQueue
 from media.probe import MediaInfo, MediaRejected, probe
 from media.storage.base import Storage
 

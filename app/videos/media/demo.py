@@ -11,9 +11,9 @@ import tempfile
 from pathlib import Path
 
 from app.videos.demo import DEMO_VIDEOS
+from app.videos.media.uploads import Uploads
 from core.db import Database
 from media.testclips import make_test_clip
-from media.uploads import Uploads
 
 # One lavfi pattern per demo video, in DEMO_VIDEOS' order: bars, a moving pattern, a counter.
 _PATTERNS = ("smptebars", "testsrc2", "testsrc")

@@ -16,23 +16,23 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
+from app.videos.media.jobs import Job
+from app.videos.media.purge import MEDIA_CHANNEL, Purger
+from app.videos.media.serving import MediaServer
+from app.videos.media.worker import TranscodeWorker
 from app.videos.service import VideoService
 from core.db import Database
 from core.errors import NotFound
 from core.settings import Settings
-from media.jobs import Job
-from media.purge import MEDIA_CHANNEL, Purger
-from media.serving import MediaServer
 from media.signing import MediaTokens
 from media.storage import open_storage
 from media.storage.base import ObjectInfo, Storage
 from media.testclips import make_test_clip
-from media.worker import TranscodeWorker
 from realtime.bus.memory import MemoryBus
 from realtime.outbox import Relay
 from server.factory import create_app, transcode_worker
 from tests.app.video_helpers import new_video, watching
-from tests.media.waiting import media_events, settled
+from tests.app.videos.media.waiting import media_events, settled
 from tests.processes import settings_env
 from tests.users import Person, person
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from app.videos.media.jobs import JobQueue
 from core.db import Database
 from core.settings import Settings
-from media.jobs import JobQueue
 from tests.users import person
 
 

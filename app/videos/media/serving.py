@@ -24,6 +24,7 @@ import msgspec
 from litestar import Response
 from litestar.response import Redirect, Stream
 
+from app.videos.media.worker import hls_prefix
 from app.videos.service import VideoService
 from core.db import Database
 from core.errors import Conflict, Forbidden, NotFound
@@ -31,7 +32,6 @@ from core.tokens import Principal
 from media.ranges import RangeNotSatisfiable, parse_range
 from media.signing import MediaTokens
 from media.storage.base import ObjectInfo, Storage
-from media.worker import hls_prefix
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 # A generation holds files like ``master.m3u8``, ``240p/index.m3u8``, ``240p/seg_00001.ts``: each

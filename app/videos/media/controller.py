@@ -9,9 +9,9 @@ from litestar import Controller, Request, Response, get, head, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from app.videos.media.serving import MediaServer, Playback
+from app.videos.media.uploads import UploadAccepted, Uploads
 from core.tokens import Principal
-from media.serving import MediaServer, Playback
-from media.uploads import UploadAccepted, Uploads
 
 
 class MediaController(Controller):

@@ -12,9 +12,9 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
+from app.videos.media.worker import hls_prefix
 from core.settings import Settings
 from media.storage import open_storage
-from media.worker import hls_prefix
 from server.factory import create_app
 from tests.app.video_helpers import new_video
 from tests.users import person

@@ -12,14 +12,14 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
+from app.videos.media.worker import hls_prefix
 from core.settings import Settings
 from media.storage import open_storage
 from media.storage.s3 import S3Storage
 from media.testclips import make_test_clip
-from media.worker import hls_prefix
 from server.factory import create_app
 from tests.app.video_helpers import new_video
-from tests.media.waiting import upload_and_wait
+from tests.app.videos.media.waiting import upload_and_wait
 from tests.s3_server import moto_server, storage_url
 from tests.users import person
 

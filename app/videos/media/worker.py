@@ -26,12 +26,12 @@ import asyncpg
 import msgspec
 
 from app.feed import activity
+from app.videos.media.events import MediaProgress, Stage, report_status
+from app.videos.media.jobs import NOTIFY_CHANNEL, Job, JobQueue
 from app.videos.schemas import Status, Video
 from app.videos.service import VideoService
 from core.db import Database, notified
-from media.events import MediaProgress, Stage, report_status
 from media.ffmpeg import FfmpegFailed
-from media.jobs import NOTIFY_CHANNEL, Job, JobQueue
 from media.probe import MediaRejected, probe
 from media.storage.base import Storage, guess_content_type
 from media.transcode import transcode

@@ -1,1 +1,1 @@
-"""MyDRTV social layer: composition root, settings, accounts and the REST edge."""
+"""The features, one folder each; they stand on ``core`` and the libraries, and ``server`` wires them."""

@@ -1,1 +1,1 @@
-"""Websocket gateway, channels and watch parties (see the realtime gateway issue)."""
+"""The realtime library: websocket gateway, node, protocol, bus, presence, outbox; no feature inside."""

@@ -1,1 +1,1 @@
-"""Authentication: passwords, JWT access tokens, rotating refresh tokens, login rate limits."""
+"""Authentication: passwords, current roles of token holders, rotating refresh tokens, login rate limits."""

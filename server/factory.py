@@ -1,4 +1,4 @@
-"""The composition root: ``create_app(settings)`` is the only place that chooses backends."""
+"""The app factory: ``create_app(settings)`` wires every feature to the backends ``server.backends`` picks."""
 
 from __future__ import annotations
 

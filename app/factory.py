@@ -53,6 +53,7 @@ from app.social.suggestions import PeopleSuggestions
 from app.social.watches import WatchService
 from app.videos.controller import VideoController
 from app.videos.service import VideoService
+from app.web_client import web_client_handlers
 from graph.base import Graph
 from graph.falkordb import FalkorGraph
 from graph.neo4j import Neo4jGraph
@@ -346,6 +347,7 @@ def create_app(settings: Settings) -> Litestar:
             FeedController,
             *media_routes,
             gateway_socket,
+            *web_client_handlers(settings.web_dist_dir),  # last: it answers only what no API route does
         ],
         dependencies={
             "principal": Provide(provide_principal),

@@ -1,4 +1,8 @@
-/** The route table: each page is loaded lazily, so a visit downloads only what it shows. */
+/**
+ * The route table: each page is loaded lazily, so a visit downloads only what it shows.
+ * No path may start with a segment the API uses (videos, parties, moderation, me, users, media,
+ * ...): the server answers those itself, so a reload there would show JSON instead of the page.
+ */
 import type { ComponentType } from 'react';
 import { createBrowserRouter, type RouteObject } from 'react-router-dom';
 import { Layout } from './components/Layout';
@@ -17,13 +21,13 @@ export const routes: RouteObject[] = [
       { path: 'signup', lazy: page(() => import('./pages/auth/SignUpPage')) },
       { path: 'signin', lazy: page(() => import('./pages/auth/SignInPage')) },
       { path: 'profile', lazy: page(() => import('./pages/profile/ProfilePage')) },
-      { path: 'u/:handle', lazy: page(() => import('./pages/profile/ProfilePage')) },
-      { path: 'videos/:videoId', lazy: page(() => import('./pages/video/VideoPage')) },
-      { path: 'parties', lazy: page(() => import('./pages/party/PartyPage')) },
-      { path: 'parties/:partyId', lazy: page(() => import('./pages/party/PartyPage')) },
-      { path: 'social', lazy: page(() => import('./pages/social/SocialPage')) },
+      { path: 'people/:handle', lazy: page(() => import('./pages/profile/ProfilePage')) },
+      { path: 'watch/:videoId', lazy: page(() => import('./pages/video/VideoPage')) },
+      { path: 'party', lazy: page(() => import('./pages/party/PartyPage')) },
+      { path: 'party/:partyId', lazy: page(() => import('./pages/party/PartyPage')) },
+      { path: 'friends', lazy: page(() => import('./pages/social/SocialPage')) },
       { path: 'upload', lazy: page(() => import('./pages/upload/UploadPage')) },
-      { path: 'moderation', lazy: page(() => import('./pages/moderation/ModerationPage')) },
+      { path: 'moderate', lazy: page(() => import('./pages/moderation/ModerationPage')) },
       { path: '*', lazy: page(() => import('./pages/NotFoundPage')) },
     ],
   },

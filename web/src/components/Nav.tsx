@@ -21,19 +21,19 @@ export function Nav() {
       <NavLink to="/" end className={link}>
         Videos
       </NavLink>
-      <NavLink to="/parties" className={link}>
+      <NavLink to="/party" className={link}>
         Parties
       </NavLink>
       {signedIn && (
         <>
-          <NavLink to="/social" className={link}>
+          <NavLink to="/friends" className={link}>
             Friends
           </NavLink>
           <NavLink to="/upload" className={link}>
             Upload
           </NavLink>
           {staff && (
-            <NavLink to="/moderation" className={link}>
+            <NavLink to="/moderate" className={link}>
               Moderation
             </NavLink>
           )}

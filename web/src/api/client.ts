@@ -1,7 +1,7 @@
 /**
  * The typed fetch wrapper every page uses: JSON in and out, the bearer token from the session
  * (refreshed before expiry, and once more on a 401 `token_expired`), errors as ApiError.
- * Types come from the generated `schema.d.ts`: `Schemas['VideoOut']` and so on.
+ * Types come from the generated `schema.d.ts`: `Schemas['Video']` and so on.
  */
 import { ApiError, errorFrom } from './errors';
 import type { components, paths } from './schema';

@@ -137,4 +137,23 @@ describe('Session', () => {
     await expect(client.get('/me', { auth: 'required' })).rejects.toMatchObject({ code: 'unauthenticated' });
     expect(server.calls).toEqual([]);
   });
+
+  it('takes turns with other tabs, so no tab presents a refresh token another just rotated', async () => {
+    let queue = Promise.resolve();
+    const exclusive = <T>(task: () => Promise<T>): Promise<T> => {
+      const run = queue.then(task);
+      queue = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      return run;
+    };
+    const tabs = [1, 2].map(() => new Session({ fetch: server.fetch, storage, now: () => clock, exclusive }));
+    storage.setItem(REFRESH_KEY, 'refresh-0');
+    server.live.add('refresh-0');
+    const tokens = await Promise.all(tabs.map((tab) => tab.accessToken()));
+    expect(tokens).toEqual(['access-1', 'access-2']);
+    expect(storage.getItem(REFRESH_KEY)).toBe('refresh-2');
+    expect(tabs.every((tab) => tab.signedIn)).toBe(true);
+  });
 });

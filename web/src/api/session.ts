@@ -1,7 +1,9 @@
 /**
  * The signed-in session: the access token lives in memory only, the refresh token in
  * localStorage so a reload stays signed in. Refresh tokens rotate: each refresh returns a new
- * one and the old one stops working, so concurrent refreshes share one request.
+ * one and the old one stops working (a reused one ends the whole login), so concurrent refreshes
+ * share one request, and tabs of one browser take turns through a Web Lock: each reads the
+ * refresh token only once it holds the lock, so none presents one another tab just rotated.
  */
 import { ApiError, errorFrom } from './errors';
 import type { components } from './schema';
@@ -17,6 +19,17 @@ export interface SessionOptions {
   storage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
   now?: () => number;
   base?: string;
+  /** Runs `task` alone among every tab of this browser; the default uses navigator.locks. */
+  exclusive?: <T>(task: () => Promise<T>) => Promise<T>;
+}
+
+const LOCK_NAME = 'mydrtv.refresh';
+
+function browserLock<T>(task: () => Promise<T>): Promise<T> {
+  const locks = globalThis.navigator?.locks;
+  if (!locks) return task();
+  // The lock is held until the task's promise settles; request() resolves with its value.
+  return locks.request(LOCK_NAME, () => task()) as unknown as Promise<T>;
 }
 
 type Listener = (signedIn: boolean) => void;
@@ -30,12 +43,14 @@ export class Session {
   private readonly storage: NonNullable<SessionOptions['storage']>;
   private readonly now: () => number;
   private readonly base: string;
+  private readonly exclusive: <T>(task: () => Promise<T>) => Promise<T>;
 
   constructor(options: SessionOptions = {}) {
     this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.storage = options.storage ?? globalThis.localStorage;
     this.now = options.now ?? Date.now;
     this.base = options.base ?? '';
+    this.exclusive = options.exclusive ?? browserLock;
   }
 
   /** Whether a refresh token is kept (the access token may still need fetching). */
@@ -74,7 +89,7 @@ export class Session {
 
   /** Rotate the refresh token for a new access token; concurrent callers share one request. */
   refresh(): Promise<string | null> {
-    this.refreshing ??= this.rotate().finally(() => {
+    this.refreshing ??= this.exclusive(() => this.rotate()).finally(() => {
       this.refreshing = null;
     });
     return this.refreshing;

@@ -51,6 +51,12 @@ export class Session {
     this.now = options.now ?? Date.now;
     this.base = options.base ?? '';
     this.exclusive = options.exclusive ?? browserLock;
+    // Another tab signed in or out: follow it, so every tab shows the same state.
+    globalThis.addEventListener?.('storage', (event) => {
+      if (event.key !== REFRESH_KEY && event.key !== null) return;
+      if (event.newValue === null) this.access = null;
+      this.emit(this.signedIn);
+    });
   }
 
   /** Whether a refresh token is kept (the access token may still need fetching). */

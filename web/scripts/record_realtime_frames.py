@@ -19,6 +19,7 @@ import secrets
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +34,8 @@ from websockets.asyncio.client import ClientConnection
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "web" / "src" / "realtime" / "__fixtures__"
 PASSWORD = "correct horse battery staple"
+# The party client's clock runs this far behind the server's (same machine), for the clock test.
+CLIENT_CLOCK_BEHIND_MS = 1234.5
 
 
 def free_ports(count: int) -> list[int]:
@@ -80,7 +83,10 @@ class Recording:
 
     def note(self, direction: str, frame: Any) -> None:
         at = round((time.monotonic() - self.start) * 1000, 3)
-        self.frames.append({"dir": direction, "at_ms": at, "frame": frame})
+        # The wall clock as the recorder's party client reads it (1234.5 ms behind), so a test can
+        # redo the clock exchanges with t4 as it was: stamped once the answer had arrived.
+        client_ms = round(time.time_ns() / 1e6 - CLIENT_CLOCK_BEHIND_MS, 3)
+        self.frames.append({"dir": direction, "at_ms": at, "client_ms": client_ms, "frame": frame})
 
     def write(self) -> None:
         FIXTURES.mkdir(parents=True, exist_ok=True)
@@ -102,6 +108,7 @@ class Conn:
     def __init__(self, socket: ClientConnection, recording: Recording) -> None:
         self.socket = socket
         self.rec = recording
+        self.received: list[dict[str, Any]] = []
 
     async def send(self, frame: dict[str, Any]) -> None:
         self.rec.note("send", frame)
@@ -111,10 +118,16 @@ class Conn:
         raw = await asyncio.wait_for(self.socket.recv(), within)
         frame: dict[str, Any] = json.loads(raw)
         self.rec.note("recv", frame)
+        self.received.append(frame)
         return frame
 
-    async def until(self, predicate: Any, within: float = 10.0) -> dict[str, Any]:
-        """Receive (and record) frames until one matches."""
+    async def until(self, predicate: Any, within: float = 10.0, since: int | None = None) -> dict[str, Any]:
+        """Receive (and record) frames until one matches; with ``since``, frames already received
+        from that index on count too (an event may come before the reply it follows)."""
+        if since is not None:
+            for frame in self.received[since:]:
+                if predicate(frame):
+                    return frame
         async with asyncio.timeout(within):
             while True:
                 frame = await self.recv(within)
@@ -286,8 +299,14 @@ async def record_recovery(server: Server, http: httpx.AsyncClient, ada: dict[str
         last = await ws.until(lambda f: f.get("type") == "publication")
         await ws.finish()
     first.write()
-    await comment(http, ada, video, "missed one")
-    await comment(http, ada, video, "missed two")
+    # Comments reach the channel through the outbox, a moment after they commit: an unrecorded
+    # watcher sees both published before the recorded client comes back for them.
+    async with conn(server.ws, Recording("watcher", "not written")) as watcher:
+        await watcher.request({"type": "connect", "id": 1, "token": None})
+        await watcher.request({"type": "subscribe", "id": 2, "channel": channel})
+        await comment(http, ada, video, "missed one")
+        await comment(http, ada, video, "missed two")
+        await watcher.until(lambda f: f.get("type") == "publication" and f["offset"] == last["offset"] + 2)
     second = Recording(
         "recover-after", "reconnect and subscribe with recover: recovered true with the missed ones"
     )
@@ -364,7 +383,7 @@ async def record_party(
         await ws.until(lambda f: f.get("type") == "join")
         next_id = 3
         for _ in range(4):
-            client_sent = (time.time_ns() / 1e6) - 1234.5  # a client clock 1234.5 ms behind
+            client_sent = time.time_ns() / 1e6 - CLIENT_CLOCK_BEHIND_MS
             await ws.request({"type": "time_sync", "id": next_id, "client_sent": round(client_sent, 3)})
             next_id += 1
         state = await ws.request(
@@ -380,24 +399,35 @@ async def record_party(
             {"action": "rate", "rate": 1.5},
             {"action": "pause"},
         ):
+            mark = len(ws.received)
             reply = await ws.request(
                 {"type": "party_command", "id": next_id, "party": pid, "version": version, **command}
             )
             next_id += 1
             version = reply["state"]["playback"]["version"]
+            revision = reply["state"]["revision"]
             await ws.until(
-                lambda f: f.get("type") == "publication" and f["data"].get("type") == "party.state"
+                lambda f, revision=revision: (
+                    f.get("type") == "publication"
+                    and f["data"].get("type") == "party.state"
+                    and f["data"]["state"]["revision"] >= revision
+                ),
+                since=mark,
             )
         await ws.request(
             {"type": "party_command", "id": next_id, "party": pid, "version": version - 1, "action": "play"}
         )
         next_id += 1
+        mark = len(ws.received)
         await ws.request({"type": "party_chat", "id": next_id, "party": pid, "text": "hello party"})
         next_id += 1
-        await ws.until(lambda f: f.get("type") == "publication" and f["data"].get("type") == "party.chat")
+        await ws.until(
+            lambda f: f.get("type") == "publication" and f["data"].get("type") == "party.chat", since=mark
+        )
+        mark = len(ws.received)
         await ws.request({"type": "party_react", "id": next_id, "party": pid, "emoji": "🎉", "position": 3.0})
         next_id += 1
-        await ws.until(lambda f: f.get("type") == "party_reaction")
+        await ws.until(lambda f: f.get("type") == "party_reaction", since=mark)
         await ws.request({"type": "presence", "id": next_id, "channel": channel})
         await ws.finish()
     rec.write()
@@ -438,6 +468,16 @@ async def main() -> None:
     leaked = [p for p in FIXTURES.glob("*.json") if re.search(r"eyJ[A-Za-z0-9_-]{10,}", p.read_text())]
     if leaked:
         raise SystemExit(f"a token was left in {leaked}")
+    format_fixtures()
+
+
+def format_fixtures() -> None:
+    """Leave the fixtures as `npm run lint` (prettier --check) wants them."""
+    prettier = ROOT / "web" / "node_modules" / ".bin" / "prettier"
+    if not prettier.exists():
+        print("no web/node_modules/.bin/prettier: run `npm ci` in web/, then prettier --write the fixtures")
+        return
+    subprocess.run([str(prettier), "--write", str(FIXTURES)], cwd=ROOT / "web", check=True)
 
 
 if __name__ == "__main__":

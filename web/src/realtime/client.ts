@@ -5,10 +5,10 @@
  * close-code table, and requests with ids whose replies resolve promises.
  */
 
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff";
-import { browserClock, type Exchange } from "./clock";
-import { closeAction, describeClose } from "./closeCodes";
-import { Emitter } from "./emitter";
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
+import { browserClock, type Exchange } from './clock';
+import { closeAction, describeClose } from './closeCodes';
+import { Emitter } from './emitter';
 import {
   parseServerFrame,
   type ClientMessage,
@@ -33,7 +33,7 @@ import {
   type TimeSynced,
   type Unsubscribed,
   type UserRef,
-} from "./types";
+} from './types';
 
 // ---- the socket ------------------------------------------------------------------------------
 
@@ -62,7 +62,7 @@ export const browserSocket: SocketFactory = (url, handlers) => {
 // ---- public types ----------------------------------------------------------------------------
 
 /** Why the client asks for a token: a first connect, a refresh before expiry, or after 4005 (expired). */
-export type TokenReason = "connect" | "refresh" | "expired";
+export type TokenReason = 'connect' | 'refresh' | 'expired';
 
 /**
  * Gives the access token to connect or refresh with, or null to connect anonymously. For
@@ -89,13 +89,13 @@ export interface ClientOptions {
 
 export type ConnectionStatus =
   /** Not started, or closed by the app. */
-  | "idle"
-  | "connecting"
-  | "connected"
+  | 'idle'
+  | 'connecting'
+  | 'connected'
   /** Waiting out the backoff before the next attempt. */
-  | "reconnecting"
+  | 'reconnecting'
   /** A terminal close (or no token): the app must change something, then call `start()`. */
-  | "stopped";
+  | 'stopped';
 
 export interface CloseInfo {
   code: number;
@@ -125,7 +125,7 @@ export class RealtimeError extends Error {
     readonly details: Record<string, unknown> | null = null,
   ) {
     super(message);
-    this.name = "RealtimeError";
+    this.name = 'RealtimeError';
   }
 }
 
@@ -208,7 +208,7 @@ export function isChannelName(name: string): boolean {
 
 export class RealtimeClient {
   readonly events = new Emitter<ClientEvents>();
-  private readonly options: Required<Omit<ClientOptions, "token">> & { token: TokenProvider | undefined };
+  private readonly options: Required<Omit<ClientOptions, 'token'>> & { token: TokenProvider | undefined };
   private readonly channels = new Map<string, Channel>();
   private readonly pending = new Map<number, Pending>();
   private socket: SocketLike | null = null;
@@ -216,12 +216,12 @@ export class RealtimeClient {
   private nextId = 1;
   private closing = false;
   private disconnectFrame: Disconnect | null = null;
-  private tokenReason: TokenReason = "connect";
+  private tokenReason: TokenReason = 'connect';
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private awaitingSubscriptions = 0;
   private current: ConnectionState = {
-    status: "idle",
+    status: 'idle',
     attempt: 0,
     user: null,
     client: null,
@@ -259,7 +259,7 @@ export class RealtimeClient {
 
   /** Connect (again, after `stopped`: once the cause, a sign-in say, is fixed). */
   start(): void {
-    if (this.current.status === "connecting" || this.current.status === "connected") return;
+    if (this.current.status === 'connecting' || this.current.status === 'connected') return;
     this.clearRetry();
     this.closing = false;
     this.setState({ attempt: 0, problem: null, retryInMs: null });
@@ -274,10 +274,10 @@ export class RealtimeClient {
     const socket = this.socket;
     this.socket = null;
     this.generation += 1;
-    this.failPending("connection_closed", "the connection was closed");
+    this.failPending('connection_closed', 'the connection was closed');
     for (const channel of this.channels.values()) channel.subscribed = false;
-    socket?.close(1000, "bye");
-    this.setState({ status: "idle", retryInMs: null, client: null });
+    socket?.close(1000, 'bye');
+    this.setState({ status: 'idle', retryInMs: null, client: null });
   }
 
   /** The channel's handle (listeners, position) without subscribing. */
@@ -297,7 +297,8 @@ export class RealtimeClient {
   subscribe(name: string): Channel {
     const channel = this.channel(name);
     channel.users += 1;
-    if (channel.users === 1 && this.current.status === "connected") this.sendSubscribe(channel, this.generation);
+    if (channel.users === 1 && this.current.status === 'connected')
+      this.sendSubscribe(channel, this.generation);
     return channel;
   }
 
@@ -310,34 +311,35 @@ export class RealtimeClient {
     const wasSubscribed = channel.subscribed;
     channel.subscribed = false;
     channel.position = null;
-    if (channel.events.count("subscribed") + channel.events.count("publication") === 0) this.channels.delete(name);
-    if (wasSubscribed && this.current.status === "connected") {
-      this.request({ type: "unsubscribe", channel: name }).catch(() => undefined);
+    if (channel.events.count('subscribed') + channel.events.count('publication') === 0)
+      this.channels.delete(name);
+    if (wasSubscribed && this.current.status === 'connected') {
+      this.request({ type: 'unsubscribe', channel: name }).catch(() => undefined);
     }
   }
 
   /** Send a request and wait for its reply; rejects with `RealtimeError` carrying the error code. */
-  request<M extends Request>(message: M): Promise<ReplyOf[M["type"]]> {
+  request<M extends Request>(message: M): Promise<ReplyOf[M['type']]> {
     return this.requestStamped(message).then(([reply]) => reply);
   }
 
   /** `request`, also giving the client time at which the reply arrived. */
-  requestStamped<M extends Request>(message: M): Promise<[ReplyOf[M["type"]], number]> {
+  requestStamped<M extends Request>(message: M): Promise<[ReplyOf[M['type']], number]> {
     return this.send(message, this.generation);
   }
 
   presence(channel: string): Promise<PresenceState> {
-    return this.request({ type: "presence", channel });
+    return this.request({ type: 'presence', channel });
   }
 
   ping(): Promise<Pong> {
-    return this.request({ type: "ping" });
+    return this.request({ type: 'ping' });
   }
 
   /** One clock exchange: `t4` is stamped as the frame arrives, before anything else runs. */
   async timeSync(): Promise<Exchange> {
     const t1 = this.options.now();
-    const [reply, t4] = await this.requestStamped({ type: "time_sync", client_sent: t1 });
+    const [reply, t4] = await this.requestStamped({ type: 'time_sync', client_sent: t1 });
     return { t1, t2: reply.server_received, t3: reply.server_sent, t4 };
   }
 
@@ -346,14 +348,14 @@ export class RealtimeClient {
   private async open(): Promise<void> {
     const generation = ++this.generation;
     this.disconnectFrame = null;
-    this.setState({ status: "connecting", retryInMs: null });
+    this.setState({ status: 'connecting', retryInMs: null });
     let token: string | null = null;
     if (this.options.token) {
       try {
         token = await this.options.token(this.tokenReason);
       } catch (error) {
         if (generation !== this.generation) return;
-        this.setState({ status: "stopped", problem: `no access token: ${messageOf(error)}` });
+        this.setState({ status: 'stopped', problem: `no access token: ${messageOf(error)}` });
         return;
       }
     }
@@ -373,16 +375,18 @@ export class RealtimeClient {
 
   private onOpen(generation: number, token: string | null): void {
     // Handled as the frame arrives (not a microtask later), so nothing can slip in before it.
-    this.send({ type: "connect", token }, generation, (reply) => this.onConnected(reply as Connected, generation)).catch(
+    this.send({ type: 'connect', token }, generation, (reply) =>
+      this.onConnected(reply as Connected, generation),
+    ).catch(
       () => undefined, // the close that follows says what to do
     );
   }
 
   private onConnected(connected: Connected, generation: number): void {
     if (generation !== this.generation) return;
-    this.tokenReason = "refresh";
+    this.tokenReason = 'refresh';
     this.setState({
-      status: "connected",
+      status: 'connected',
       user: connected.user,
       client: connected.client,
       problem: null,
@@ -398,25 +402,25 @@ export class RealtimeClient {
   private sendSubscribe(channel: Channel, generation: number): void {
     const recover = channel.position ?? undefined;
     const message: Request<ClientMessage> = recover
-      ? { type: "subscribe", channel: channel.name, recover }
-      : { type: "subscribe", channel: channel.name };
+      ? { type: 'subscribe', channel: channel.name, recover }
+      : { type: 'subscribe', channel: channel.name };
     this.send(message, generation, (reply) =>
       this.onSubscribed(channel, reply as Subscribed, recover !== undefined, generation),
     ).catch((error: RealtimeError) => {
-        if (error.code === "connection_closed" || error.code === "timeout") return;
-        if (generation !== this.generation) return;
-        channel.users = 0;
-        channel.position = null;
-        channel.subscribed = false;
-        channel.events.emit("error", error);
-        this.subscriptionSettled();
+      if (error.code === 'connection_closed' || error.code === 'timeout') return;
+      if (generation !== this.generation) return;
+      channel.users = 0;
+      channel.position = null;
+      channel.subscribed = false;
+      channel.events.emit('error', error);
+      this.subscriptionSettled();
     });
   }
 
   private onSubscribed(channel: Channel, reply: Subscribed, resumed: boolean, generation: number): void {
     if (generation !== this.generation || channel.users === 0) return;
     channel.subscribed = true;
-    channel.events.emit("subscribed", {
+    channel.events.emit('subscribed', {
       resumed,
       recovered: reply.recovered,
       epoch: reply.epoch,
@@ -439,39 +443,39 @@ export class RealtimeClient {
 
   private onFrame(data: unknown): void {
     const receivedAt = this.options.now();
-    if (typeof data !== "string") return; // the server sends text frames only
+    if (typeof data !== 'string') return; // the server sends text frames only
     const message = parseServerFrame(data);
     if (message === null) return; // unknown types are ignored
-    if ("id" in message && typeof message.id === "number" && message.id !== 0 && message.type !== "error") {
+    if ('id' in message && typeof message.id === 'number' && message.id !== 0 && message.type !== 'error') {
       this.settle(message.id, message as Reply, receivedAt);
     }
     switch (message.type) {
-      case "error":
+      case 'error':
         this.onError(message);
         break;
-      case "publication":
+      case 'publication':
         this.deliver(message);
         break;
-      case "event":
-        this.forChannel(message.channel, (channel) => channel.events.emit("event", message));
+      case 'event':
+        this.forChannel(message.channel, (channel) => channel.events.emit('event', message));
         break;
-      case "join":
-        this.forChannel(message.channel, (channel) => channel.events.emit("join", message));
+      case 'join':
+        this.forChannel(message.channel, (channel) => channel.events.emit('join', message));
         break;
-      case "leave":
-        this.forChannel(message.channel, (channel) => channel.events.emit("leave", message));
+      case 'leave':
+        this.forChannel(message.channel, (channel) => channel.events.emit('leave', message));
         break;
-      case "party_reaction":
-        this.forChannel(message.channel, (channel) => channel.events.emit("reaction", message));
+      case 'party_reaction':
+        this.forChannel(message.channel, (channel) => channel.events.emit('reaction', message));
         break;
-      case "disconnect":
+      case 'disconnect':
         this.disconnectFrame = message;
-        this.events.emit("disconnect", message);
+        this.events.emit('disconnect', message);
         break;
       default:
         break;
     }
-    this.events.emit("message", message);
+    this.events.emit('message', message);
   }
 
   private onError(frame: ErrorFrame): void {
@@ -482,7 +486,7 @@ export class RealtimeClient {
       clearTimeout(entry.timer);
       entry.reject(error);
     } else {
-      this.events.emit("error", error);
+      this.events.emit('error', error);
     }
   }
 
@@ -506,7 +510,7 @@ export class RealtimeClient {
     const at = channel.position;
     if (at && at.epoch === publication.epoch && publication.offset <= at.offset) return; // seen already
     channel.position = { epoch: publication.epoch, offset: publication.offset };
-    channel.events.emit("publication", publication);
+    channel.events.emit('publication', publication);
   }
 
   // ---- requests ------------------------------------------------------------------------------
@@ -516,23 +520,24 @@ export class RealtimeClient {
     message: M,
     generation: number,
     onReply?: (reply: Reply) => void,
-  ): Promise<[ReplyOf[M["type"]], number]> {
+  ): Promise<[ReplyOf[M['type']], number]> {
     return new Promise((resolve, reject) => {
       const socket = this.socket;
-      const connecting = message.type === "connect";
-      if (!socket || generation !== this.generation || (!connecting && this.current.status !== "connected")) {
-        reject(new RealtimeError("not_connected", "not connected to the realtime server"));
+      const connecting = message.type === 'connect';
+      if (!socket || generation !== this.generation || (!connecting && this.current.status !== 'connected')) {
+        reject(new RealtimeError('not_connected', 'not connected to the realtime server'));
         return;
       }
       const id = this.nextId++;
       const timer = setTimeout(() => {
-        if (this.pending.delete(id)) reject(new RealtimeError("timeout", `no answer to ${message.type} in time`));
+        if (this.pending.delete(id))
+          reject(new RealtimeError('timeout', `no answer to ${message.type} in time`));
       }, this.options.requestTimeoutMs);
       this.pending.set(id, {
         type: message.type,
         resolve: (reply, at) => {
           onReply?.(reply);
-          resolve([reply as ReplyOf[M["type"]], at]);
+          resolve([reply as ReplyOf[M['type']], at]);
         },
         reject,
         timer,
@@ -562,15 +567,15 @@ export class RealtimeClient {
   private async refresh(generation: number): Promise<void> {
     if (generation !== this.generation || !this.options.token) return;
     try {
-      const token = await this.options.token("refresh");
-      if (token === null) throw new RealtimeError("invalid_token", "the session has no token any more");
-      const reply = await this.send({ type: "refresh", token }, generation);
+      const token = await this.options.token('refresh');
+      if (token === null) throw new RealtimeError('invalid_token', 'the session has no token any more');
+      const reply = await this.send({ type: 'refresh', token }, generation);
       this.scheduleRefresh(reply[0].expires_in);
     } catch (error) {
       // Try again while the old token still holds; if it runs out, the server closes with 4005
       // and the reconnect asks for a new token.
       if (generation === this.generation) {
-        this.events.emit("error", asRealtimeError(error));
+        this.events.emit('error', asRealtimeError(error));
         this.refreshTimer = setTimeout(() => void this.refresh(generation), this.options.refreshRetryMs);
       }
     }
@@ -587,29 +592,29 @@ export class RealtimeClient {
     this.socket = null;
     this.generation += 1;
     this.clearRefresh();
-    this.failPending("connection_closed", "the connection closed before the answer came");
+    this.failPending('connection_closed', 'the connection closed before the answer came');
     for (const channel of this.channels.values()) channel.subscribed = false;
     const frame = this.disconnectFrame;
     const action = closeAction(code, frame?.reconnect, this.closing);
     const close: CloseInfo = {
       code,
       reason: frame?.reason || reason,
-      reconnect: action.kind === "reconnect",
+      reconnect: action.kind === 'reconnect',
     };
     const words = close.reason || describeClose(code);
-    if (action.kind === "done") {
-      this.setState({ status: "idle", lastClose: close, client: null });
+    if (action.kind === 'done') {
+      this.setState({ status: 'idle', lastClose: close, client: null });
       return;
     }
-    if (action.kind === "terminal") {
-      this.setState({ status: "stopped", lastClose: close, client: null, problem: words, retryInMs: null });
+    if (action.kind === 'terminal') {
+      this.setState({ status: 'stopped', lastClose: close, client: null, problem: words, retryInMs: null });
       return;
     }
-    if (action.newToken) this.tokenReason = "expired";
+    if (action.newToken) this.tokenReason = 'expired';
     const attempt = this.current.attempt;
     const delay = backoffDelay(attempt, this.options.random, this.options.backoff, action.immediate);
     this.setState({
-      status: "reconnecting",
+      status: 'reconnecting',
       attempt: attempt + 1,
       lastClose: close,
       client: null,
@@ -629,7 +634,7 @@ export class RealtimeClient {
 
   private setState(change: Partial<ConnectionState>): void {
     this.current = { ...this.current, ...change };
-    this.events.emit("state", this.current);
+    this.events.emit('state', this.current);
   }
 }
 
@@ -638,5 +643,5 @@ function messageOf(error: unknown): string {
 }
 
 function asRealtimeError(error: unknown): RealtimeError {
-  return error instanceof RealtimeError ? error : new RealtimeError("token_unavailable", messageOf(error));
+  return error instanceof RealtimeError ? error : new RealtimeError('token_unavailable', messageOf(error));
 }

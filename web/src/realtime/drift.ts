@@ -4,7 +4,7 @@
  * thresholds for the benchmark.
  */
 
-import type { SyncPolicyWire } from "./types";
+import type { SyncPolicyWire } from './types';
 
 export interface SyncPolicy {
   /** Start correcting by rate when further off than this (ms). */
@@ -62,11 +62,11 @@ export function policyFromWire(wire: SyncPolicyWire): SyncPolicy {
 
 export type DriftAction =
   /** Play at `rate` (the party's own rate): nothing to correct. */
-  | { kind: "none"; rate: number; driftMs: number }
+  | { kind: 'none'; rate: number; driftMs: number }
   /** Set the player's rate to `rate` for a while. */
-  | { kind: "rate"; rate: number; driftMs: number }
+  | { kind: 'rate'; rate: number; driftMs: number }
   /** Seek to `position` (seconds). */
-  | { kind: "seek"; position: number; driftMs: number };
+  | { kind: 'seek'; position: number; driftMs: number };
 
 export interface DriftInput {
   /** Where the party is now: `position_at(server now)`, seconds. */
@@ -88,24 +88,25 @@ export interface DriftInput {
 
 /** What to do about the drift between the player and the party (positive drift: ahead). */
 export function decideDrift(input: DriftInput, policy: SyncPolicy): DriftAction {
-  const driftMs = (input.actual - input.expected) * 1000;
+  // Rounded to the nanosecond, so that binary fractions do not move a drift across a threshold.
+  const driftMs = Math.round((input.actual - input.expected) * 1e9) / 1e6;
   const size = Math.abs(driftMs);
   if (!input.playing) {
-    if (size > policy.pausedSeekFromMs) return { kind: "seek", position: input.expected, driftMs };
-    return { kind: "none", rate: input.rate, driftMs };
+    if (size > policy.pausedSeekFromMs) return { kind: 'seek', position: input.expected, driftMs };
+    return { kind: 'none', rate: input.rate, driftMs };
   }
   if (size >= policy.seekFromMs) {
     const ahead = policy.compensate ? (input.seekLatencyMs ?? 0) : 0;
     // position_at(now + ahead) = expected + rate × ahead, measured from the same `now`.
     let position = input.expected + (input.rate * ahead) / 1000;
     if (input.duration != null) position = Math.min(position, input.duration);
-    return { kind: "seek", position: Math.max(0, position), driftMs };
+    return { kind: 'seek', position: Math.max(0, position), driftMs };
   }
   if (size > policy.rateFromMs || (input.correcting && size > policy.rateUntilMs)) {
     const wanted = input.rate - driftMs / policy.rateHorizonMs;
     const lowest = input.rate * (1 - policy.maxRateAdjust);
     const highest = input.rate * (1 + policy.maxRateAdjust);
-    return { kind: "rate", rate: Math.min(highest, Math.max(lowest, wanted)), driftMs };
+    return { kind: 'rate', rate: Math.min(highest, Math.max(lowest, wanted)), driftMs };
   }
-  return { kind: "none", rate: input.rate, driftMs };
+  return { kind: 'none', rate: input.rate, driftMs };
 }

@@ -5,9 +5,9 @@
  * without a browser.
  */
 
-import { decideDrift, MYDRTV_POLICY, type SyncPolicy } from "./drift";
-import { isNewer, jumps, positionAt } from "./partyState";
-import type { PartyState, Playback } from "./types";
+import { decideDrift, MYDRTV_POLICY, type SyncPolicy } from './drift';
+import { isNewer, jumps, positionAt } from './partyState';
+import type { PartyState, Playback } from './types';
 
 /** The part of HTMLVideoElement the follower uses. */
 export interface PlayerLike {
@@ -50,6 +50,8 @@ export interface FollowerStats {
 }
 
 const MAX_LATENCY_MS = 2000;
+/** A player that has not moved this long after play() is stuck, not late: stop waiting to measure it. */
+const MEASURE_GIVE_UP_MS = 1000;
 /** A player within this of a rate counts as at it (browsers round playbackRate). */
 const RATE_EPSILON = 1e-4;
 
@@ -59,7 +61,8 @@ export class PartyFollower {
   /** The playback followed until the latest state's `at` comes. */
   private previous: Playback | null = null;
   private correcting = false;
-  private measure: "start" | "seek" | null = null;
+  /** A start or seek whose lateness the next drift will tell, once the player has moved. */
+  private measure: { kind: 'start' | 'seek'; from: number; since: number } | null = null;
   private notPlayingSince: number | null = null;
   private buffering = false;
   readonly stats: FollowerStats;
@@ -126,7 +129,7 @@ export class PartyFollower {
       this.previous = null;
       this.follow(latest, now);
     } else if (latest.playing && now >= latest.at - this.startLead() && !this.previous?.playing) {
-      this.start(latest); // early by the player's start latency
+      this.start(latest, now); // early by the player's start latency
     } else if (this.previous) {
       this.follow(this.previous, now);
     } else {
@@ -136,7 +139,7 @@ export class PartyFollower {
 
   private follow(playback: Playback, now: number): void {
     if (!playback.playing) this.hold(playback, now);
-    else if (this.player.paused) this.start(playback);
+    else if (this.player.paused) this.start(playback, now);
     else this.correct(playback, now);
   }
 
@@ -147,24 +150,37 @@ export class PartyFollower {
     if (this.player.seeking) return;
     const target = playback.playing ? playback.position : positionAt(playback, now);
     const action = decideDrift(
-      { expected: target, actual: this.player.currentTime, rate: playback.rate, now, playing: false, correcting: false },
+      {
+        expected: target,
+        actual: this.player.currentTime,
+        rate: playback.rate,
+        now,
+        playing: false,
+        correcting: false,
+      },
       this.policy,
     );
     this.stats.lastDriftMs = action.driftMs;
-    if (action.kind === "seek") this.seekTo(action.position, false);
+    if (action.kind === 'seek') this.seekTo(action.position, false);
   }
 
   /** Play; the first drift measured after it tells how late the player started. */
-  private start(playback: Playback): void {
+  private start(playback: Playback, now: number): void {
     if (!this.player.paused) return;
     this.setRate(playback.rate);
     this.stats.plays += 1;
-    this.measure = "start";
+    this.measure = { kind: 'start', from: this.player.currentTime, since: now };
     void Promise.resolve(this.player.play()).catch(() => undefined);
   }
 
   private correct(playback: Playback, now: number): void {
     if (this.player.seeking) return;
+    const measuring = this.measure;
+    if (measuring && this.player.currentTime === measuring.from) {
+      // Started (or sought) but not moving yet: its drift would say nothing about its latency.
+      if (now - measuring.since < MEASURE_GIVE_UP_MS) return;
+      this.measure = null;
+    }
     const target = positionAt(playback, now);
     const action = decideDrift(
       {
@@ -181,13 +197,13 @@ export class PartyFollower {
     );
     this.stats.lastDriftMs = action.driftMs;
     this.learn(action.driftMs);
-    if (action.kind === "seek") {
+    if (action.kind === 'seek') {
       this.correcting = false;
       this.setRate(playback.rate);
       this.stats.correctiveSeeks += 1;
-      this.measure = "seek";
       this.seekTo(action.position, true);
-    } else if (action.kind === "rate") {
+      this.measure = { kind: 'seek', from: action.position, since: now };
+    } else if (action.kind === 'rate') {
       this.correcting = true;
       if (Math.abs(this.player.playbackRate - action.rate) > RATE_EPSILON) {
         this.stats.rateChanges += 1;
@@ -202,10 +218,10 @@ export class PartyFollower {
   /** Take half of the error after a start or a seek into that latency's estimate. */
   private learn(driftMs: number): void {
     if (this.measure === null) return;
-    const kind = this.measure;
+    const kind = this.measure.kind;
     this.measure = null;
     if (!this.policy.compensate) return;
-    const key = kind === "start" ? "startLatencyMs" : "seekLatencyMs";
+    const key = kind === 'start' ? 'startLatencyMs' : 'seekLatencyMs';
     const learned = this.stats[key] - driftMs / 2;
     this.stats[key] = Math.min(MAX_LATENCY_MS, Math.max(0, learned));
   }
@@ -216,7 +232,7 @@ export class PartyFollower {
 
   private trackBuffering(wantsToPlay: boolean, now: number): void {
     const ready = (this.player.readyState ?? 4) >= 3;
-    const stuck = wantsToPlay && !ready && !(this.player.seeking && this.measure === "seek");
+    const stuck = wantsToPlay && !ready && !(this.player.seeking && this.measure?.kind === 'seek');
     if (!stuck) {
       this.notPlayingSince = null;
       this.setBuffering(false);

@@ -5,11 +5,11 @@
  * send commands, chat and reactions.
  */
 
-import { ClockWindow, type ClockEstimate } from "./clock";
-import { RealtimeError, type Channel, type RealtimeClient, type SubscribedInfo } from "./client";
-import { Emitter } from "./emitter";
-import { isNewer } from "./partyState";
-import type { PartyAction, PartyChat, PartyEvent, PartyReaction, PartyState, UserRef } from "./types";
+import { ClockWindow, type ClockEstimate } from './clock';
+import { RealtimeError, type Channel, type RealtimeClient } from './client';
+import { Emitter } from './emitter';
+import { isNewer } from './partyState';
+import type { PartyAction, PartyChat, PartyEvent, PartyReaction, PartyState, UserRef } from './types';
 
 export interface PartySessionOptions {
   burst?: number;
@@ -73,11 +73,11 @@ export class PartySession {
     const channel = this.client.subscribe(this.channelName);
     this.channel = channel;
     this.offs.push(
-      channel.on("subscribed", (info) => this.onSubscribed(info)),
-      channel.on("publication", (publication) => this.onEvent(publication.data as PartyEvent)),
-      channel.on("reaction", (reaction) => this.events.emit("reaction", reaction)),
-      this.client.on("state", (state) => {
-        if (state.status !== "connected") this.stopLoops();
+      channel.on('subscribed', () => this.onSubscribed()),
+      channel.on('publication', (publication) => this.onEvent(publication.data as PartyEvent)),
+      channel.on('reaction', (reaction) => this.events.emit('reaction', reaction)),
+      this.client.on('state', (state) => {
+        if (state.status !== 'connected') this.stopLoops();
       }),
     );
   }
@@ -93,23 +93,23 @@ export class PartySession {
   // ---- commands ------------------------------------------------------------------------------
 
   play(): Promise<PartyState> {
-    return this.command("play");
+    return this.command('play');
   }
 
   pause(): Promise<PartyState> {
-    return this.command("pause");
+    return this.command('pause');
   }
 
   seek(position: number): Promise<PartyState> {
-    return this.command("seek", { position });
+    return this.command('seek', { position });
   }
 
   setRate(rate: number): Promise<PartyState> {
-    return this.command("rate", { rate });
+    return this.command('rate', { rate });
   }
 
   switchVideo(videoId: string): Promise<PartyState> {
-    return this.command("video", { video_id: videoId });
+    return this.command('video', { video_id: videoId });
   }
 
   /**
@@ -121,19 +121,24 @@ export class PartySession {
     try {
       return await this.sendCommand(action, version, extra);
     } catch (error) {
-      if (!(error instanceof RealtimeError) || error.code !== "stale_version") throw error;
+      if (!(error instanceof RealtimeError) || error.code !== 'stale_version') throw error;
       const fresh = await this.fetchState();
       return this.sendCommand(action, fresh.playback.version, extra);
     }
   }
 
   async chat(text: string, position?: number): Promise<number | null> {
-    const reply = await this.client.request({ type: "party_chat", party: this.partyId, text, ...at(position) });
+    const reply = await this.client.request({
+      type: 'party_chat',
+      party: this.partyId,
+      text,
+      ...at(position),
+    });
     return reply.message_id;
   }
 
   async react(emoji: string, position?: number): Promise<void> {
-    await this.client.request({ type: "party_react", party: this.partyId, emoji, ...at(position) });
+    await this.client.request({ type: 'party_react', party: this.partyId, emoji, ...at(position) });
   }
 
   /** Tell the party whether this player can play (sent at once when it changes). */
@@ -144,7 +149,7 @@ export class PartySession {
   }
 
   async fetchState(): Promise<PartyState> {
-    const reply = await this.client.request({ type: "party_get", party: this.partyId });
+    const reply = await this.client.request({ type: 'party_get', party: this.partyId });
     this.take(reply.state);
     return this.state ?? reply.state;
   }
@@ -152,12 +157,18 @@ export class PartySession {
   // ---- internals -----------------------------------------------------------------------------
 
   private async sendCommand(action: PartyAction, version: number, extra: CommandExtra): Promise<PartyState> {
-    const reply = await this.client.request({ type: "party_command", party: this.partyId, action, version, ...extra });
+    const reply = await this.client.request({
+      type: 'party_command',
+      party: this.partyId,
+      action,
+      version,
+      ...extra,
+    });
     this.take(reply.state);
     return reply.state;
   }
 
-  private onSubscribed(_info: SubscribedInfo): void {
+  private onSubscribed(): void {
     // A new connection (maybe another instance): start the clock window again, then status and state.
     this.stopLoops();
     this.clock.reset();
@@ -192,7 +203,7 @@ export class PartySession {
       const exchange = await this.client.timeSync();
       this.clock.add(exchange);
       const estimate = this.clock.estimate();
-      if (estimate) this.events.emit("clock", estimate);
+      if (estimate) this.events.emit('clock', estimate);
     } catch {
       // A lost exchange is harmless: the window holds others.
     }
@@ -201,7 +212,7 @@ export class PartySession {
   private async sendStatus(): Promise<void> {
     try {
       const reply = await this.client.request({
-        type: "party_status",
+        type: 'party_status',
         party: this.partyId,
         buffering: this.buffering,
         rtt_ms: this.clock.rttP90(),
@@ -214,20 +225,20 @@ export class PartySession {
 
   private onEvent(event: PartyEvent): void {
     switch (event.type) {
-      case "party.state":
+      case 'party.state':
         this.take(event.state);
         break;
-      case "party.chat":
-        this.events.emit("chat", event.message);
+      case 'party.chat':
+        this.events.emit('chat', event.message);
         break;
-      case "party.member_joined":
-        this.events.emit("memberJoined", event.member);
+      case 'party.member_joined':
+        this.events.emit('memberJoined', event.member);
         break;
-      case "party.member_left":
-        this.events.emit("memberLeft", event.member);
+      case 'party.member_left':
+        this.events.emit('memberLeft', event.member);
         break;
-      case "party.ended":
-        this.events.emit("ended", event.party_id);
+      case 'party.ended':
+        this.events.emit('ended', event.party_id);
         break;
       default:
         break;
@@ -238,11 +249,12 @@ export class PartySession {
   private take(state: PartyState): void {
     if (!isNewer(state, this.state)) return;
     this.state = state;
-    this.events.emit("state", state);
+    this.events.emit('state', state);
   }
 
   private report(error: unknown): void {
-    if (error instanceof RealtimeError && error.code !== "connection_closed") this.events.emit("error", error);
+    if (error instanceof RealtimeError && error.code !== 'connection_closed')
+      this.events.emit('error', error);
   }
 
   private stopLoops(): void {

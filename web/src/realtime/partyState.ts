@@ -1,6 +1,6 @@
 /** Pure helpers over a party's state (docs/protocol.md, "The state"). */
 
-import type { PartyState, Playback } from "./types";
+import type { PartyState, Playback } from './types';
 
 /** Where playback is at server time `t` (ms), in seconds: `position_at(t)` of the protocol. */
 export function positionAt(playback: Playback, t: number): number {

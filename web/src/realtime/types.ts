@@ -17,48 +17,48 @@ export interface Position {
 // ---- client → server -------------------------------------------------------------------------
 
 export interface ConnectMessage {
-  type: "connect";
+  type: 'connect';
   id: number;
   token: string | null;
 }
 export interface SubscribeMessage {
-  type: "subscribe";
+  type: 'subscribe';
   id: number;
   channel: string;
   recover?: Position;
 }
 export interface UnsubscribeMessage {
-  type: "unsubscribe";
+  type: 'unsubscribe';
   id: number;
   channel: string;
 }
 export interface PresenceMessage {
-  type: "presence";
+  type: 'presence';
   id: number;
   channel: string;
 }
 export interface RefreshMessage {
-  type: "refresh";
+  type: 'refresh';
   id: number;
   token: string;
 }
 export interface PingMessage {
-  type: "ping";
+  type: 'ping';
   id: number;
 }
 export interface TimeSyncMessage {
-  type: "time_sync";
+  type: 'time_sync';
   id: number;
   client_sent: number;
 }
 export interface PartyGetMessage {
-  type: "party_get";
+  type: 'party_get';
   id: number;
   party: string;
 }
-export type PartyAction = "play" | "pause" | "seek" | "rate" | "video";
+export type PartyAction = 'play' | 'pause' | 'seek' | 'rate' | 'video';
 export interface PartyCommandMessage {
-  type: "party_command";
+  type: 'party_command';
   id: number;
   party: string;
   action: PartyAction;
@@ -68,21 +68,21 @@ export interface PartyCommandMessage {
   video_id?: string;
 }
 export interface PartyStatusMessage {
-  type: "party_status";
+  type: 'party_status';
   id: number;
   party: string;
   buffering: boolean;
   rtt_ms: number | null;
 }
 export interface PartyChatMessage {
-  type: "party_chat";
+  type: 'party_chat';
   id: number;
   party: string;
   text: string;
   position?: number;
 }
 export interface PartyReactMessage {
-  type: "party_react";
+  type: 'party_react';
   id: number;
   party: string;
   emoji: string;
@@ -104,26 +104,26 @@ export type ClientMessage =
   | PartyReactMessage;
 
 /** A request as the caller writes it: the client fills in the `id`. */
-export type Request<M extends ClientMessage = ClientMessage> = M extends unknown ? Omit<M, "id"> : never;
+export type Request<M extends ClientMessage = ClientMessage> = M extends unknown ? Omit<M, 'id'> : never;
 
 // ---- server → client -------------------------------------------------------------------------
 
 export interface Connected {
-  type: "connected";
+  type: 'connected';
   id: number;
   client: string;
   user: UserRef | null;
   expires_in: number | null;
 }
 export interface Publication<D = unknown> {
-  type: "publication";
+  type: 'publication';
   channel: string;
   epoch: string;
   offset: number;
   data: D;
 }
 export interface Subscribed {
-  type: "subscribed";
+  type: 'subscribed';
   id: number;
   channel: string;
   epoch: string;
@@ -132,75 +132,75 @@ export interface Subscribed {
   publications: Publication[];
 }
 export interface Unsubscribed {
-  type: "unsubscribed";
+  type: 'unsubscribed';
   id: number;
   channel: string;
 }
 export interface PresenceState {
-  type: "presence_state";
+  type: 'presence_state';
   id: number;
   channel: string;
   count: number;
   users: UserRef[];
 }
 export interface Join {
-  type: "join";
+  type: 'join';
   channel: string;
   user: UserRef;
 }
 export interface Leave {
-  type: "leave";
+  type: 'leave';
   channel: string;
   user: UserRef;
 }
 export interface Refreshed {
-  type: "refreshed";
+  type: 'refreshed';
   id: number;
   expires_in: number;
 }
 export interface Pong {
-  type: "pong";
+  type: 'pong';
   id: number;
 }
 export interface ErrorFrame {
-  type: "error";
+  type: 'error';
   id: number | null;
   code: string;
   message: string;
   details?: Record<string, unknown> | null;
 }
 export interface Disconnect {
-  type: "disconnect";
+  type: 'disconnect';
   code: number;
   reason: string;
   reconnect: boolean;
 }
 export interface EventFrame<D = unknown> {
-  type: "event";
+  type: 'event';
   channel: string;
   data: D;
 }
 export interface TimeSynced {
-  type: "time_synced";
+  type: 'time_synced';
   id: number;
   client_sent: number;
   server_received: number;
   server_sent: number;
 }
 export interface PartyStateReply {
-  type: "party_state";
+  type: 'party_state';
   id: number;
   party: string;
   state: PartyState;
 }
 export interface PartySent {
-  type: "party_sent";
+  type: 'party_sent';
   id: number;
   party: string;
   message_id: number | null;
 }
 export interface PartyReaction {
-  type: "party_reaction";
+  type: 'party_reaction';
   channel: string;
   user: UserRef;
   emoji: string;
@@ -231,22 +231,22 @@ export type ServerMessage =
 export type Reply = Extract<ServerMessage, { id: number }>;
 
 const SERVER_TYPES: ReadonlySet<string> = new Set([
-  "connected",
-  "subscribed",
-  "unsubscribed",
-  "publication",
-  "presence_state",
-  "join",
-  "leave",
-  "refreshed",
-  "pong",
-  "error",
-  "disconnect",
-  "event",
-  "time_synced",
-  "party_state",
-  "party_sent",
-  "party_reaction",
+  'connected',
+  'subscribed',
+  'unsubscribed',
+  'publication',
+  'presence_state',
+  'join',
+  'leave',
+  'refreshed',
+  'pong',
+  'error',
+  'disconnect',
+  'event',
+  'time_synced',
+  'party_state',
+  'party_sent',
+  'party_reaction',
 ]);
 
 /** A server frame, or null for one this client does not know (which the protocol says to ignore). */
@@ -257,9 +257,9 @@ export function parseServerFrame(text: string): ServerMessage | null {
   } catch {
     return null;
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
   const type = (value as { type?: unknown }).type;
-  if (typeof type !== "string" || !SERVER_TYPES.has(type)) return null;
+  if (typeof type !== 'string' || !SERVER_TYPES.has(type)) return null;
   return value as ServerMessage;
 }
 
@@ -273,7 +273,7 @@ export interface Comment {
   parent_id: number | null;
   root_id: number | null;
   position_seconds: number | null;
-  status: "visible" | "held";
+  status: 'visible' | 'held';
   reply_count: number;
   created_at: string;
   edited_at: string | null;
@@ -284,8 +284,8 @@ export interface Video {
   owner: UserRef;
   title: string;
   description: string;
-  visibility: "public" | "unlisted" | "private";
-  status: "draft" | "uploaded" | "processing" | "ready" | "failed";
+  visibility: 'public' | 'unlisted' | 'private';
+  status: 'draft' | 'uploaded' | 'processing' | 'ready' | 'failed';
   duration_seconds: number | null;
   created_at: string;
   updated_at: string;
@@ -293,30 +293,30 @@ export interface Video {
 }
 
 export type VideoEvent =
-  | { type: "comment.created"; comment: Comment }
-  | { type: "comment.edited"; comment: Comment }
+  | { type: 'comment.created'; comment: Comment }
+  | { type: 'comment.edited'; comment: Comment }
   | {
-      type: "comment.removed";
+      type: 'comment.removed';
       video_id: string;
       comment_id: number;
       root_id: number | null;
-      reason: "deleted" | "removed" | "held";
+      reason: 'deleted' | 'removed' | 'held';
     }
   | {
-      type: "rating";
+      type: 'rating';
       video_id: string;
       version: number;
       count: number;
       mean: number | null;
       histogram: [number, number, number, number, number];
     }
-  | { type: "slow_mode"; video_id: string; seconds: number }
-  | { type: "video.updated"; video: Video };
+  | { type: 'slow_mode'; video_id: string; seconds: number }
+  | { type: 'video.updated'; video: Video };
 
 export interface FeedItem {
   id: number;
   actor: UserRef;
-  verb: "rated" | "commented" | "started_party" | "followed" | "uploaded";
+  verb: 'rated' | 'commented' | 'started_party' | 'followed' | 'uploaded';
   video: { id: string; title: string } | null;
   subject: UserRef | null;
   object_id: string | number | null;
@@ -325,19 +325,19 @@ export interface FeedItem {
 }
 
 export type UserEvent =
-  | { type: "feed.item"; item: FeedItem }
+  | { type: 'feed.item'; item: FeedItem }
   | {
-      type: "media.status";
+      type: 'media.status';
       video_id: string;
-      status: "uploaded" | "processing" | "ready" | "failed";
+      status: 'uploaded' | 'processing' | 'ready' | 'failed';
       reason: string | null;
     };
 
 /** Ephemeral `event` frames on `user:` channels. */
 export interface MediaProgress {
-  type: "media.progress";
+  type: 'media.progress';
   video_id: string;
-  stage: "transcoding" | "storing";
+  stage: 'transcoding' | 'storing';
   fraction: number;
 }
 
@@ -358,7 +358,7 @@ export interface PartyState {
   id: string;
   revision: number;
   host: string | null;
-  control: "host" | "everyone";
+  control: 'host' | 'everyone';
   wait_for_buffering: boolean;
   members: UserRef[];
   playback: Playback;
@@ -378,11 +378,11 @@ export interface PartyChat {
 }
 
 export type PartyEvent =
-  | { type: "party.state"; state: PartyState }
-  | { type: "party.member_joined"; party_id: string; member: UserRef }
-  | { type: "party.member_left"; party_id: string; member: UserRef }
-  | { type: "party.chat"; message: PartyChat }
-  | { type: "party.ended"; party_id: string };
+  | { type: 'party.state'; state: PartyState }
+  | { type: 'party.member_joined'; party_id: string; member: UserRef }
+  | { type: 'party.member_left'; party_id: string; member: UserRef }
+  | { type: 'party.chat'; message: PartyChat }
+  | { type: 'party.ended'; party_id: string };
 
 /** The thresholds a party sends in `sync_policy` (`GET /parties/{id}`). */
 export interface SyncPolicyWire {

@@ -1,29 +1,30 @@
-/** The recorded conversations, typed. */
+/** The recorded conversations (loaded by Vite, so no tsconfig option is needed for JSON), typed. */
 
-import partyJson from "../__fixtures__/party.json";
-import recoverAfterJson from "../__fixtures__/recover-after.json";
-import recoverBeforeJson from "../__fixtures__/recover-before.json";
-import recoverFailedJson from "../__fixtures__/recover-failed.json";
-import shutdownJson from "../__fixtures__/shutdown.json";
-import badFirstFrameJson from "../__fixtures__/terminal-bad-first-frame.json";
-import invalidTokenJson from "../__fixtures__/terminal-invalid-token.json";
-import userChannelJson from "../__fixtures__/user-channel.json";
-import videoChannelJson from "../__fixtures__/video-channel.json";
-import type { Fixture } from "./replay";
+import type { Fixture } from './replay';
 
-export const party = partyJson as unknown as Fixture;
-export const recoverAfter = recoverAfterJson as unknown as Fixture;
-export const recoverBefore = recoverBeforeJson as unknown as Fixture;
-export const recoverFailed = recoverFailedJson as unknown as Fixture;
-export const shutdown = shutdownJson as unknown as Fixture;
-export const badFirstFrame = badFirstFrameJson as unknown as Fixture;
-export const invalidToken = invalidTokenJson as unknown as Fixture;
-export const userChannel = userChannelJson as unknown as Fixture;
-export const videoChannel = videoChannelJson as unknown as Fixture;
+const files = import.meta.glob<Fixture>('../__fixtures__/*.json', { eager: true, import: 'default' });
+
+function fixture(name: string): Fixture {
+  const found = files[`../__fixtures__/${name}.json`];
+  if (!found) throw new Error(`no recording named ${name}; run web/scripts/record_realtime_frames.py`);
+  return found;
+}
+
+export const party = fixture('party');
+export const recoverAfter = fixture('recover-after');
+export const recoverBefore = fixture('recover-before');
+export const recoverFailed = fixture('recover-failed');
+export const shutdown = fixture('shutdown');
+export const badFirstFrame = fixture('terminal-bad-first-frame');
+export const invalidToken = fixture('terminal-invalid-token');
+export const userChannel = fixture('user-channel');
+export const videoChannel = fixture('video-channel');
 
 /** The channel a recording subscribed to first. */
-export function firstChannel(fixture: Fixture): string {
-  const subscribe = fixture.frames.find((frame) => frame.dir === "send" && frame.frame.type === "subscribe");
-  if (!subscribe) throw new Error(`${fixture.scenario} subscribes to nothing`);
+export function firstChannel(recording: Fixture): string {
+  const subscribe = recording.frames.find(
+    (frame) => frame.dir === 'send' && frame.frame.type === 'subscribe',
+  );
+  if (!subscribe) throw new Error(`${recording.scenario} subscribes to nothing`);
   return subscribe.frame.channel as string;
 }

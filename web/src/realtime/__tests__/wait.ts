@@ -1,6 +1,6 @@
 /** Promises for events, so tests await what happens instead of sleeping. */
 
-import type { Emitter } from "../emitter";
+import type { Emitter } from '../emitter';
 
 /** The next `name` event whose value passes `test` (rejects after `withinMs`, so a regression fails). */
 export function next<E extends { [K in keyof E]: unknown }, K extends keyof E>(

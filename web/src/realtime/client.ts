@@ -595,13 +595,16 @@ export class RealtimeClient {
     this.failPending('connection_closed', 'the connection closed before the answer came');
     for (const channel of this.channels.values()) channel.subscribed = false;
     const frame = this.disconnectFrame;
-    const action = closeAction(code, frame?.reconnect, this.closing);
+    // The `disconnect` frame's code is the server's; the close may reach us as 1006 if its close
+    // frame was lost behind it.
+    const cause = frame?.code ?? code;
+    const action = closeAction(cause, frame?.reconnect, this.closing);
     const close: CloseInfo = {
-      code,
+      code: cause,
       reason: frame?.reason || reason,
       reconnect: action.kind === 'reconnect',
     };
-    const words = close.reason || describeClose(code);
+    const words = close.reason || describeClose(cause);
     if (action.kind === 'done') {
       this.setState({ status: 'idle', lastClose: close, client: null });
       return;

@@ -340,6 +340,24 @@ describe('reconnecting', () => {
     expect(auth.asked).toEqual(['connect', 'expired']);
     expect(hand.last.sent[0]).toMatchObject({ type: 'connect', token: 't2' });
   });
+
+  it("goes by the disconnect frame's code when the close itself arrives as 1006", async () => {
+    vi.useFakeTimers();
+    const hand = new Hand();
+    const auth = tokens('t1', 't2');
+    client = new RealtimeClient({ url: URL, socket: hand.factory, token: auth.provider, random: () => 0 });
+    client.start();
+    await vi.advanceTimersByTimeAsync(0);
+    hand.accept(900);
+    hand.drop(1006, { code: 4005, reason: 'the access token expired', reconnect: true });
+    expect(client.state.lastClose).toEqual({
+      code: 4005,
+      reason: 'the access token expired',
+      reconnect: true,
+    });
+    await vi.advanceTimersByTimeAsync(client.state.retryInMs ?? 0);
+    expect(auth.asked).toEqual(['connect', 'expired']);
+  });
 });
 
 describe('requests', () => {

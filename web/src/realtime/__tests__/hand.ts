@@ -34,7 +34,8 @@ export class Hand {
     this.reply({ type: 'connected', id: connect.id, client: 'c', user: null, expires_in: expiresIn });
   }
 
-  drop(code = 1006, disconnect?: { reason: string; reconnect: boolean }): void {
+  /** Close the latest socket with `code`, after a `disconnect` frame when given (whose code may differ). */
+  drop(code = 1006, disconnect?: { reason: string; reconnect: boolean; code?: number }): void {
     if (disconnect) this.reply({ type: 'disconnect', code, ...disconnect });
     this.last.handlers.close(code, '');
   }

@@ -9,3 +9,4 @@ export * from './follower';
 export * from './party';
 export * from './partyState';
 export * from './types';
+export * from './videoEvents';

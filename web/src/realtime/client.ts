@@ -61,12 +61,16 @@ export const browserSocket: SocketFactory = (url, handlers) => {
 
 // ---- public types ----------------------------------------------------------------------------
 
-/** Why the client asks for a token: a first connect, a refresh before expiry, or after 4005 (expired). */
+/**
+ * Why the client asks for a token: to connect (or reconnect), to refresh before expiry, or to
+ * reconnect after 4005 (the token expired).
+ */
 export type TokenReason = 'connect' | 'refresh' | 'expired';
 
 /**
  * Gives the access token to connect or refresh with, or null to connect anonymously. For
- * "refresh" and "expired" it must return a new token (rotate with the refresh token first).
+ * "connect" a token that is still valid will do; for "refresh" and "expired" it must return a
+ * new one (rotate with the refresh token first). A provider that throws stops the client.
  */
 export type TokenProvider = (reason: TokenReason) => Promise<string | null>;
 
@@ -360,7 +364,15 @@ export class RealtimeClient {
       }
     }
     if (generation !== this.generation || this.closing) return;
-    this.socket = this.options.socket(this.options.url, {
+    try {
+      this.socket = this.openSocket(generation, token);
+    } catch (error) {
+      this.setState({ status: 'stopped', problem: `cannot open the connection: ${messageOf(error)}` });
+    }
+  }
+
+  private openSocket(generation: number, token: string | null): SocketLike {
+    return this.options.socket(this.options.url, {
       open: () => {
         if (generation === this.generation) this.onOpen(generation, token);
       },
@@ -377,14 +389,16 @@ export class RealtimeClient {
     // Handled as the frame arrives (not a microtask later), so nothing can slip in before it.
     this.send({ type: 'connect', token }, generation, (reply) =>
       this.onConnected(reply as Connected, generation),
-    ).catch(
-      () => undefined, // the close that follows says what to do
-    );
+    ).catch((error: RealtimeError) => {
+      // A refusal comes with a close that says what to do; a server that says nothing is left
+      // behind, and the close brings the backoff.
+      if (error.code === 'timeout' && generation === this.generation) this.socket?.close(1000, 'no answer');
+    });
   }
 
   private onConnected(connected: Connected, generation: number): void {
     if (generation !== this.generation) return;
-    this.tokenReason = 'refresh';
+    this.tokenReason = 'connect';
     this.setState({
       status: 'connected',
       user: connected.user,
@@ -542,7 +556,13 @@ export class RealtimeClient {
         reject,
         timer,
       });
-      socket.send(JSON.stringify({ ...message, id }));
+      try {
+        socket.send(JSON.stringify({ ...message, id }));
+      } catch (error) {
+        this.pending.delete(id);
+        clearTimeout(timer);
+        reject(new RealtimeError('not_connected', `could not send: ${messageOf(error)}`));
+      }
     });
   }
 

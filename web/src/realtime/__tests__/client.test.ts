@@ -150,7 +150,7 @@ describe('against recorded frames', () => {
     expect(joins).toHaveLength(2);
     expect(channel.position).toEqual({ epoch: live?.epoch, offset: 7 });
     expect(client.state.attempt).toBe(0);
-    expect(auth.asked).toEqual(['connect', 'refresh']);
+    expect(auth.asked).toEqual(['connect', 'connect']);
     expectReplayed(sockets[0]);
     expectReplayed(sockets[1]);
   });
@@ -375,6 +375,31 @@ describe('requests', () => {
     hand.drop();
     expect(await cut).toMatchObject({ code: 'connection_closed' });
     await expect(client.ping()).rejects.toMatchObject({ code: 'not_connected' });
+  });
+
+  it('gives up on a connect the server never answers, and comes back after the backoff', async () => {
+    vi.useFakeTimers();
+    const hand = new Hand();
+    client = new RealtimeClient({ url: URL, socket: hand.factory, requestTimeoutMs: 1000, random: () => 0 });
+    client.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(hand.last.closed).toBe(1000);
+    hand.last.handlers.close(1000, 'no answer'); // the close handshake's echo
+    expect(client.state).toMatchObject({ status: 'reconnecting', retryInMs: 500 });
+    await vi.advanceTimersByTimeAsync(500);
+    expect(hand.sockets).toHaveLength(2);
+  });
+
+  it('stops with a reason when the socket cannot even be made', async () => {
+    client = new RealtimeClient({
+      url: 'not a url',
+      socket: () => {
+        throw new SyntaxError('invalid URL');
+      },
+    });
+    const stopped = next(client.events, 'state', (s) => s.status === 'stopped');
+    client.start();
+    expect((await stopped).problem).toBe('cannot open the connection: invalid URL');
   });
 
   it('ignores a publication it has already handled and frames of unknown types', async () => {

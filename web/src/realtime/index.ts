@@ -10,3 +10,4 @@ export * from './party';
 export * from './partyState';
 export * from './types';
 export * from './videoEvents';
+export * from './followParty';

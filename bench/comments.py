@@ -42,6 +42,7 @@ from app.videos.schemas import UserRef
 from bench.fleet import Fleet
 from bench.harness import embedded_settings, gateways, latency_summary, write_results
 from realtime.bus.redis import RedisBus
+from realtime.channels import channel_name
 from tests.processes import ServerProcess
 
 
@@ -150,7 +151,7 @@ async def one_round(settings: Settings, args: argparse.Namespace) -> dict[str, A
             alone_seconds = await posters.burst(alone_video, args.burst)
             alone_cpu = cpu_seconds() - cpu
 
-            channel = f"video:{watched_video}"
+            channel = channel_name("video", watched_video)
             await fleet.start(
                 args.viewers,
                 args.processes,

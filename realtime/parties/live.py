@@ -17,6 +17,7 @@ import msgspec
 
 from realtime import protocol
 from realtime.bus.base import Bus
+from realtime.channels import channel_name
 from realtime.parties import state
 from realtime.parties.clock import server_now_ms
 from realtime.parties.events import PartyView, StateChanged, view
@@ -40,10 +41,6 @@ class Online(msgspec.Struct, frozen=True):
 Rebuild = Callable[[str], Awaitable[Party | None]]
 # A change: the stored party, who is online and the server time -> the new party.
 Change = Callable[[Party, Online, float], Party]
-
-
-def channel_of(party_id: str) -> str:
-    return f"party:{party_id}"
 
 
 class Leads(msgspec.Struct, frozen=True):
@@ -87,7 +84,7 @@ class LiveParties:
         return party
 
     async def online(self, party_id: str) -> Online:
-        entries = await self._presence.members(channel_of(party_id))
+        entries = await self._presence.members(channel_name("party", party_id))
         return Online(
             connections=frozenset(entries),
             users=frozenset(user.id for user in entries.values() if user is not None),
@@ -120,7 +117,7 @@ class LiveParties:
 
     async def _publish(self, party: Party, online: frozenset[str]) -> PartyView:
         current = view(party, online)
-        await self._bus.publish(channel_of(party.id), msgspec.json.encode(StateChanged(current)))
+        await self._bus.publish(channel_name("party", party.id), msgspec.json.encode(StateChanged(current)))
         return current
 
     # The changes members make ------------------------------------------------------------------
@@ -214,11 +211,11 @@ class LiveParties:
             raise Refused("not_member", "only the party's members may react")
         anchored = position if position is not None else party.playback.position_at(self._clock())
         reaction = protocol.PartyReaction(
-            channel=channel_of(party_id),
+            channel=channel_name("party", party_id),
             user=user,
             emoji=emoji,
             video_id=party.playback.video_id,
             position=anchored,
             server_time=self._clock(),
         )
-        await self._bus.broadcast(channel_of(party_id), protocol.encoder.encode(reaction))
+        await self._bus.broadcast(channel_name("party", party_id), protocol.encoder.encode(reaction))

@@ -43,6 +43,10 @@ Rebuild = Callable[[str], Awaitable[Party | None]]
 Change = Callable[[Party, Online, float], Party]
 
 
+class _Empty(Exception):
+    """A change that leaves nobody in the party: nothing is stored, the caller ends the party."""
+
+
 class Leads(msgspec.Struct, frozen=True):
     """How far ahead changes are scheduled (see ``state.lead``)."""
 
@@ -103,7 +107,11 @@ class LiveParties:
         await self.store.delete(party_id)
 
     async def change(self, party_id: str, apply: Change) -> PartyView:
-        """Apply ``apply`` to the current state until it is stored; publish and return the result."""
+        """Apply ``apply`` to the current state until it is stored; publish and return the result.
+
+        The one compare-and-set loop of party state: a save that finds another change came first
+        computes again from that change. ``apply`` returns the party itself for no change, or
+        raises to refuse (``Refused``, or ``_Empty`` from ``leave``)."""
         online = await self.online(party_id)
         for _ in range(ATTEMPTS):
             party = await self.get(party_id)
@@ -162,25 +170,26 @@ class LiveParties:
 
     async def leave(self, party_id: str, user: str) -> PartyView | None:
         """Remove a member; ``None`` when nobody is left (the caller ends the party)."""
-        online = await self.online(party_id)
-        for _ in range(ATTEMPTS):
-            party = await self.get(party_id)
+
+        def apply(party: Party, online: Online, now: float) -> Party:
             if not party.member(user):
-                return view(party, online.connections)
+                return party
             left = state.leave(
                 party,
                 user,
-                now=self._clock(),
+                now=now,
                 lead_ms=self.lead(party, online, start=True),
                 online=online.connections,
                 online_users=online.users - {user},
             )
             if left is None:
-                return None
-            left = msgspec.structs.replace(left, revision=party.revision + 1)
-            if await self.store.save(left, party.revision):
-                return await self._publish(left, online.connections)
-        raise Refused("busy", "the party is changing too fast; try again")
+                raise _Empty
+            return left
+
+        try:
+            return await self.change(party_id, apply)
+        except _Empty:
+            return None
 
     async def hand_over(self, party_id: str, actor: str, to: str) -> PartyView:
         def apply(party: Party, online: Online, now: float) -> Party:

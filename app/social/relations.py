@@ -31,6 +31,7 @@ NOT_BLOCKED = (
     " OR (b.blocker_id = u.id AND b.blocked_id = {}))"
 )
 PUBLIC_LISTS = ("followers", "following", "friends")
+OWN_LISTS = ("blocks", "mutes")  # readable by their owner only
 
 _LISTS = {
     # list name: (FROM ... JOIN users u, WHERE on the listed user's id, the time column)

@@ -42,7 +42,7 @@ from app.videos.schemas import UserRef
 from bench.fleet import Fleet
 from bench.harness import embedded_settings, gateways, latency_summary, write_results
 from realtime.bus.redis import RedisBus
-from tests.processes import ServerProcess
+from support.processes import ServerProcess
 
 
 def body(seq: int) -> str:

@@ -43,7 +43,7 @@ from bench.fleet import Fleet
 from bench.harness import embedded_settings, gateways, latency_summary, write_results
 from realtime.bus.redis import RedisBus
 from realtime.channels import channel_name
-from tests.processes import ServerProcess
+from support.processes import ServerProcess
 
 
 def body(seq: int) -> str:

@@ -25,8 +25,8 @@ from app.auth.tokens import AccessTokens, Principal
 from app.cli import migrate
 from app.embedded.stack import EmbeddedStack
 from app.settings import Settings
-from tests.processes import ServerProcess
-from tests.services import free_port
+from support.processes import ServerProcess
+from support.services import free_port
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -68,7 +68,7 @@ from media.storage.base import guess_content_type
 from media.testclips import make_test_clip
 from media.transcode import HlsOutput, transcode
 from media.worker import hls_prefix
-from tests.services import free_port
+from support.services import free_port
 
 GENERATION = "1a1"  # what the worker names a first upload's first attempt
 RENDITION = "720p"

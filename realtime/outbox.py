@@ -285,7 +285,7 @@ class Relay:
         """Drain while the lease holds; returns only by ``LostLead``."""
         retry = Backoff()
 
-        async def drain() -> float:
+        async def drain_once() -> float:
             self._lease.check()
             try:
                 await self.drain(self._lease.check)
@@ -298,4 +298,4 @@ class Relay:
             retry.reset()
             return self._poll_seconds
 
-        await work_when_notified(self._wake, drain)
+        await work_when_notified(self._wake, drain_once)

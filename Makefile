@@ -3,12 +3,46 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-only lint bench install clean
+WEB := web
+# What the client's build depends on: rebuilt when any of it is newer than the build.
+WEB_SOURCES := $(WEB)/src $(WEB)/index.html $(WEB)/package.json $(WEB)/package-lock.json $(WEB)/vite.config.ts $(WEB)/tailwind.config.ts
 
-run: $(VENV)/.installed
+.PHONY: run test test-only lint bench install clean web-build web-test web-deps chromium
+
+run: $(VENV)/.installed web-build
 	$(BIN)/mydrtv dev
 
-test: $(VENV)/.installed-test lint test-only
+test: $(VENV)/.installed-test lint test-only web-test
+
+# The web client, served by the server at /: built when web/dist is missing or older than its
+# sources. Without Node.js the API is still served, and the message says so.
+web-build:
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "make: npm (Node.js 20) is not installed, so the web client is not built; the API is still served (see README)."; \
+	elif [ ! -f $(WEB)/dist/index.html ] || [ -n "$$(find $(WEB_SOURCES) -newer $(WEB)/dist/index.html -print -quit)" ]; then \
+	  $(MAKE) --no-print-directory web-deps && cd $(WEB) && npm run build \
+	    || echo "make: building the web client failed (see above); the API is still served."; \
+	fi
+
+web-deps: $(WEB)/node_modules/.package-lock.json
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "make: npm (Node.js 20) is needed for the web client's tests"; exit 1; }
+	cd $(WEB) && npm ci --no-audit --no-fund
+
+# Playwright drives the machine's Chromium (Debian's package); its own download cannot work here.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	  else echo "make: /usr/bin/chromium is missing: as root, apt-get install chromium"; exit 1; fi; \
+	fi
+
+# After the Python suite: the generated API types match the server, lint, unit tests, end to end.
+web-test: $(VENV)/.installed-test web-deps chromium
+	cd $(WEB) && MYDRTV_PYTHON=$(abspath $(BIN))/python npm run check:api
+	cd $(WEB) && npm run lint
+	cd $(WEB) && npm test
+	cd $(WEB) && npm run e2e
 
 test-only: $(VENV)/.installed-test
 	$(BIN)/pytest -q
@@ -37,4 +71,4 @@ $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 	touch $@ $(VENV)/.installed
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(WEB)/node_modules $(WEB)/dist $(WEB)/test-results

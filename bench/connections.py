@@ -24,7 +24,7 @@ import psutil
 from bench.fleet import Fleet
 from bench.harness import embedded_settings, gateways, run_worker, write_results
 from core.settings import Settings
-from tests.services import free_port
+from support.services import free_port
 
 
 @asynccontextmanager

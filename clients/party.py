@@ -28,6 +28,7 @@ from app.parties.events import PartyEvent, PartyView, StateChanged, event_decode
 from app.parties.state import Playback
 from clients.websocket import Client
 from realtime import protocol
+from realtime.channels import channel_name
 from realtime.clock import ClockFilter, Sample
 
 LEARNING = 0.5  # how much of each observed start or seek latency error the estimate takes in
@@ -81,7 +82,7 @@ class PartyClient:
     ) -> None:
         self.client = client
         self.party_id = party_id
-        self.channel = f"party:{party_id}"
+        self.channel = channel_name("party", party_id)
         self.player = player
         self.policy = policy
         self.clock = clock or ClockFilter()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, NoReturn
 
+import asyncpg
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.querystring import QueryString
 from piccolo.table import Table
@@ -99,3 +100,27 @@ async def notified(wake: asyncio.Event, poll_seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(poll_seconds):
             await wake.wait()
+
+
+async def work_when_notified(wake: asyncio.Event, work: Callable[[], Awaitable[float]]) -> NoReturn:
+    """Run ``work`` now, then again each time ``wake`` is set (a LISTEN callback) or the seconds
+    ``work`` returned have passed, until cancelled: the loop of every table drained on NOTIFY.
+
+    ``wake`` is cleared before each run, so a notification that arrives while ``work`` runs is
+    kept, and the wait after it returns at once.
+    """
+    while True:
+        wake.clear()
+        await notified(wake, await work())
+
+
+@contextlib.asynccontextmanager
+async def listening(url: str, channel: str, wake: asyncio.Event) -> AsyncIterator[None]:
+    """A connection of its own that sets ``wake`` on every NOTIFY of ``channel``, while entered."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.add_listener(channel, lambda *_: wake.set())
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            await connection.close()

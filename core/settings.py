@@ -88,6 +88,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     transcode_poll_seconds: float = 5.0  # how often an idle worker looks for jobs whose lease ran out
     # HTTP: browsers.
     cors_origins: str = ""  # origins a browser client may call the API from (comma-separated); empty: none
+    web_dist_dir: str = ""  # the built web client served at /; empty: the checkout's web/dist
     served_over_tls: bool = False  # reached over HTTPS only (directly or via a proxy): send HSTS
     # Operations.
     log_level: str = "INFO"

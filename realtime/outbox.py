@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import msgspec
 
-from core.db import Database, notified
+from core.db import Database, work_when_notified
 from realtime.bus.base import Bus
 from realtime.lease import Lease, LostLead
 
@@ -284,18 +284,18 @@ class Relay:
     async def _lead(self) -> None:
         """Drain while the lease holds; returns only by ``LostLead``."""
         retry = Backoff()
-        while True:
-            self._wake.clear()
+
+        async def drain_once() -> float:
             self._lease.check()
-            wait = self._poll_seconds
             try:
                 await self.drain(self._lease.check)
             except LostLead:
                 raise
             except Exception as exc:  # the bus or pool is down: retry soon, log once
                 self._draining.failed(exc)
-                wait = min(retry.delay(), self._poll_seconds)
-            else:
-                self._draining.ended()
-                retry.reset()
-            await notified(self._wake, wait)
+                return min(retry.delay(), self._poll_seconds)
+            self._draining.ended()
+            retry.reset()
+            return self._poll_seconds
+
+        await work_when_notified(self._wake, drain_once)

@@ -1,4 +1,5 @@
-"""The ``mydrtv`` command: ``serve``, ``dev``, ``worker``, ``migrate``, ``create-admin`` and ``graph``."""
+"""The ``mydrtv`` command: ``serve``, ``dev``, ``worker``, ``migrate``, ``create-admin``, ``graph``
+and ``openapi``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -264,6 +266,29 @@ async def graph_command(settings: Settings, action: str) -> int:
         await db.stop()
 
 
+def openapi_document(settings: Settings) -> bytes:
+    """The served OpenAPI document without a server or backends: the web client generates its
+    types from it. Nothing connects while the app is only built, so placeholders do."""
+    import tempfile
+
+    from server import openapi
+    from server.factory import create_app
+
+    with tempfile.TemporaryDirectory(prefix="mydrtv-openapi-") as media:
+        offline = msgspec.structs.replace(
+            settings,
+            database_url="postgresql://offline@127.0.0.1:1/main",
+            identity_database_url="postgresql://offline@127.0.0.1:1/identity",
+            redis_url="",
+            graph_url="",
+            storage_url=Path(media).as_uri(),  # media routes exist only with storage
+            jwt_secret="offline" * 8,
+            log_level="WARNING",
+        )
+        document = openapi.document(create_app(offline))
+    return msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mydrtv", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -282,6 +307,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=["rebuild", "check"],
         help="rebuild: empty the graph and load it from PostgreSQL; check: list where the two differ",
     )
+    commands.add_parser("openapi", help="print the OpenAPI document (no server or backends needed)")
     return parser
 
 
@@ -307,6 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "create-admin":
             password = os.environ.get("MYDRTV_ADMIN_PASSWORD") or getpass.getpass("password: ")
             asyncio.run(create_admin(_with_embedded_urls(settings), args.email, args.handle, password))
+        elif args.command == "openapi":
+            sys.stdout.buffer.write(openapi_document(settings))
         elif args.command == "graph":
             return asyncio.run(graph_command(_with_embedded_urls(settings), args.action))
     except KeyboardInterrupt:

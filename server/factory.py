@@ -70,6 +70,7 @@ from server import backends, openapi
 from server.errors import EXCEPTION_HANDLERS
 from server.headers import cors_config, cors_refusal_as_error, security_headers
 from server.lifespan import Job, lifespan
+from server.web_client import web_client_handlers
 
 log = logging.getLogger("mydrtv")
 
@@ -254,6 +255,7 @@ def create_app(settings: Settings) -> Litestar:
             FeedController,
             *media_routes,
             gateway_socket,
+            *web_client_handlers(settings.web_dist_dir),  # last: it answers only what no API route does
         ],
         dependencies={
             "principal": Provide(provide_principal),

@@ -323,3 +323,9 @@ def describe(app: Litestar) -> None:
         used.update(status for status in (operation.responses or {}) if int(status) >= 400)
     components.responses = {status: _error_response(int(status)) for status in sorted(used)}
     document.components = components
+
+
+def document(app: Litestar) -> dict[str, Any]:
+    """The completed document as plain JSON data, as ``/schema/openapi.json`` serves it."""
+    describe(app)
+    return app.openapi_schema.to_schema()

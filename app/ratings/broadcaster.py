@@ -23,6 +23,7 @@ from app.ratings.schemas import RatingUpdated, mean
 from app.ratings.service import RatingsChanged
 from core.db import Database
 from realtime.bus.base import Bus
+from realtime.channels import channel_name
 
 log = logging.getLogger("mydrtv.ratings")
 
@@ -81,7 +82,7 @@ class RatingBroadcaster:
             mean=mean(row["count"], row["total"]),
             histogram=list(row["histogram"]),
         )
-        await self._bus.publish(f"video:{video_id}", _encoder.encode(event))
+        await self._bus.publish(channel_name("video", video_id), _encoder.encode(event))
         await self._db.fetch(
             "UPDATE rating_totals SET published_version = GREATEST(published_version, {})"
             " WHERE video_id = {}",

@@ -70,7 +70,9 @@ async def test_every_route_of_the_app_is_documented(
     routes = {
         (method, route.path_format)
         for route in app.routes
-        if isinstance(route, HTTPRoute) and not route.path_format.startswith("/schema")
+        if isinstance(route, HTTPRoute)
+        and not route.path_format.startswith("/schema")
+        and not any(handler.opt.get("web_client") for handler in route.route_handlers)  # pages, not API
         for method in route.methods
         if method != "OPTIONS"
     }

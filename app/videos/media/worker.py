@@ -22,7 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import asyncpg
 import msgspec
 
 from app.feed import activity
@@ -30,13 +29,14 @@ from app.videos.media.events import MediaProgress, Stage, report_status
 from app.videos.media.jobs import NOTIFY_CHANNEL, Job, JobQueue
 from app.videos.schemas import Status, Video
 from app.videos.service import VideoService
-from core.db import Database, notified
+from core.db import Database, listening, work_when_notified
 from media.ffmpeg import FfmpegFailed
 from media.probe import MediaRejected, probe
 from media.storage.base import Storage, guess_content_type
 from media.transcode import transcode
 from realtime import protocol
 from realtime.bus.base import Bus
+from realtime.channels import channel_name
 
 log = logging.getLogger("mydrtv.media")
 
@@ -81,20 +81,17 @@ class TranscodeWorker:
 
     async def run(self) -> None:
         """Work until cancelled: every job there is, then wait for a notification (or poll)."""
-        connection = await asyncpg.connect(self._db.url)
+        async with listening(self._db.url, NOTIFY_CHANNEL, self._wake):
+            await work_when_notified(self._wake, self._work)
+
+    async def _work(self) -> float:
+        """Every job there is; returns how long to wait for a notification before looking again."""
         try:
-            await connection.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
-            while True:
-                self._wake.clear()
-                try:
-                    while (job := await self.queue.claim(self.name)) is not None:
-                        await self.process(job)
-                except Exception:
-                    log.exception("transcode worker failed; retrying")
-                await notified(self._wake, self._poll_seconds)
-        finally:
-            with contextlib.suppress(Exception):
-                await connection.close()
+            while (job := await self.queue.claim(self.name)) is not None:
+                await self.process(job)
+        except Exception:
+            log.exception("transcode worker failed; retrying")
+        return self._poll_seconds
 
     async def process(self, job: Job) -> None:
         """Run one claimed job to its end: ready, failed, retried later, or lost to another claim."""
@@ -234,6 +231,6 @@ class _Progress:
             return
         self._last = now
         event = MediaProgress(video_id=self._video.id, stage=stage, fraction=round(fraction, 4))
-        channel = f"user:{self._video.owner.id}"
+        channel = channel_name("user", self._video.owner.id)
         frame = protocol.Event(channel=channel, data=msgspec.Raw(msgspec.json.encode(event)))
         await self._bus.broadcast(channel, protocol.encoder.encode(frame))

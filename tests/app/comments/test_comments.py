@@ -200,14 +200,17 @@ async def test_deleting_your_own_comment_erases_it_live_and_from_history(
 ) -> None:
     video = await new_video(api, owner)
     other = await person(social)
-    kept = await post(api, other, video, "kept")
-    gone = await post(api, owner, video, "regret")
-    await api.patch(f"/comments/{gone['id']}", json={"body": "regret, edited"}, headers=owner.headers)
-    refused = await api.delete(f"/comments/{gone['id']}", headers=other.headers)
-    assert (refused.status_code, refused.json()["error"]) == (403, "not_author")
-
     async with watching(social) as bus:
+        # Subscribed before anything is posted, and each earlier event awaited, so the relay's
+        # publication of the edit cannot arrive where the removal is expected.
         await bus.subscribe(video_channel(video))
+        kept = await post(api, other, video, "kept")
+        gone = await post(api, owner, video, "regret")
+        await api.patch(f"/comments/{gone['id']}", json={"body": "regret, edited"}, headers=owner.headers)
+        refused = await api.delete(f"/comments/{gone['id']}", headers=other.headers)
+        assert (refused.status_code, refused.json()["error"]) == (403, "not_author")
+        earlier = [await next_event(bus, video_channel(video)) for _ in range(3)]
+        assert [e["type"] for e in earlier] == ["comment.created", "comment.created", "comment.edited"]
         assert (await api.delete(f"/comments/{gone['id']}", headers=owner.headers)).status_code == 204
         event = await next_event(bus, video_channel(video))
         assert event == {

@@ -1,0 +1,60 @@
+import { useState, type FormEvent } from 'react';
+import { Link, useNavigate, useSearchParams } from 'react-router-dom';
+import { session } from '../../api/client';
+import { Button } from '../../components/Button';
+import { ErrorBanner } from '../../components/ErrorBanner';
+import { PageTitle } from '../../components/PageTitle';
+import { TextField } from '../../components/TextField';
+
+/** Where to go after signing in: `?next=/path`, only ever a path on this site. */
+function safeNext(next: string | null): string {
+  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
+}
+
+export default function SignInPage() {
+  const navigate = useNavigate();
+  const [params] = useSearchParams();
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setBusy(true);
+    setError(null);
+    try {
+      await session.signIn(String(form.get('email')), String(form.get('password')));
+      navigate(safeNext(params.get('next')));
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="mx-auto max-w-sm">
+      <PageTitle>Sign in</PageTitle>
+      <form onSubmit={(e) => void submit(e)} className="flex flex-col gap-4">
+        <ErrorBanner error={error} />
+        <TextField label="Email" name="email" type="email" autoComplete="email" required />
+        <TextField
+          label="Password"
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+        />
+        <Button type="submit" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </Button>
+      </form>
+      <p className="mt-4 text-sm">
+        New here?{' '}
+        <Link className="text-indigo-700 underline" to="/signup">
+          Create an account
+        </Link>
+      </p>
+    </section>
+  );
+}

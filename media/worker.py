@@ -14,7 +14,6 @@ delay; a worker that dies stops renewing its lease and another claims the job wh
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -26,6 +25,7 @@ import msgspec
 
 from app.db import Database, listening, work_when_notified
 from app.feed import activity
+from app.tasks import stop_task
 from app.videos.schemas import Status, Video
 from app.videos.service import VideoService
 from media.events import MediaProgress, Stage, report_status
@@ -133,9 +133,7 @@ class TranscodeWorker:
             else:
                 await self.queue.retry(job, detail, self._retry_seconds * job.attempts)
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            await stop_task(keeper)
 
     async def _produce(self, job: Job, video: Video, prefix: str) -> None:
         progress = _Progress(self._bus, video)

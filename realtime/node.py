@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 
 import msgspec
 
+from core.tasks import stop_task
 from realtime import protocol
 from realtime.bus.base import Bus, Gap, Position, Publication, RecoveryFailed
 from realtime.connection import Connection
@@ -72,9 +73,7 @@ class Node:
             connection.close(protocol.CLOSE_SHUTDOWN, "the server is shutting down")
         for task in (self._task, self._keepalive):
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await stop_task(task)
         for connection in list(self.connections):
             for channel in connection.channels:
                 await _quietly(self.presence.leave(channel, connection.id), "leave presence")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import getpass
 import logging
@@ -174,8 +173,10 @@ async def worker(settings: Settings) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, this.cancel)
         log.info("transcode worker started")
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await transcode_worker(settings, db, storage, bus, VideoService(db)).run()
+        except asyncio.CancelledError:
+            this.uncancel()  # the stop is handled here: the clean-up below runs as usual
     finally:
         await bus.stop()
         await storage.close()

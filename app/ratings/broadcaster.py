@@ -11,7 +11,6 @@ crash (or a rating deleted by a cascade) left unsent, so nothing committed stays
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -22,6 +21,7 @@ import msgspec
 from app.ratings.schemas import RatingUpdated, mean
 from app.ratings.service import RatingsChanged
 from core.db import Database
+from core.tasks import stop_task
 from realtime.bus.base import Bus
 from realtime.channels import channel_name
 
@@ -114,5 +114,4 @@ class RatingBroadcaster:
             for task in self._scheduled.values():
                 task.cancel()
             for task in list(self._scheduled.values()):
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await stop_task(task)

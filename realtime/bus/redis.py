@@ -23,6 +23,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from core.redis_client import redis_client
+from core.tasks import stop_task
 from realtime.bus.base import Bus, BusUnavailable, Gap, Position, Publication, RecoveryFailed
 
 log = logging.getLogger(__name__)
@@ -83,9 +84,7 @@ class RedisBus(Bus):
 
     async def stop(self) -> None:
         if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            await stop_task(self._reader)
         with contextlib.suppress(ConnectionError, OSError, RedisError):
             if self._pubsub is not None:
                 await self._pubsub.aclose()  # type: ignore[no-untyped-call]

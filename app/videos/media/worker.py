@@ -14,7 +14,6 @@ delay; a worker that dies stops renewing its lease and another claims the job wh
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -30,6 +29,7 @@ from app.videos.media.jobs import NOTIFY_CHANNEL, Job, JobQueue
 from app.videos.schemas import Status, Video
 from app.videos.service import VideoService
 from core.db import Database, listening, work_when_notified
+from core.tasks import stop_task
 from media.ffmpeg import FfmpegFailed
 from media.probe import MediaRejected, probe
 from media.storage.base import Storage, guess_content_type
@@ -133,9 +133,7 @@ class TranscodeWorker:
             else:
                 await self.queue.retry(job, detail, self._retry_seconds * job.attempts)
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            await stop_task(keeper)
 
     async def _produce(self, job: Job, video: Video, prefix: str) -> None:
         progress = _Progress(self._bus, video)

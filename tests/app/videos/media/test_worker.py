@@ -237,7 +237,7 @@ async def test_a_killed_worker_s_job_is_retried_by_another(
                 final = await settled(events, video, within=120)
             finally:
                 second.terminate()
-                await second.wait()
+                assert await asyncio.wait_for(second.wait(), 30) == 0  # a worker told to stop stops
         finally:
             relay.cancel()
             await asyncio.gather(relay, return_exceptions=True)

@@ -13,7 +13,7 @@ export const BASE_URL = `http://127.0.0.1:${PORT}`;
 /** The project's CLI, run as a module from the checkout so this checkout's code is what runs
  * (the venv may hold an editable install of another checkout). */
 export const PYTHON = resolve(REPO_DIR, '.venv/bin/python');
-export const MYDRTV = [PYTHON, '-m', 'app.cli'] as const;
+export const MYDRTV = [PYTHON, '-m', 'server.cli'] as const;
 
 /** The settings of the server under test; commands like create-admin need the same ones. */
 export const SERVER_ENV: Record<string, string> = {

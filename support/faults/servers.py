@@ -70,11 +70,11 @@ class RedisServer:
 
     def freeze(self) -> None:
         assert self.process is not None
-        freeze(self.process.pid)
+        suspend(self.process.pid)
 
     def thaw(self) -> None:
         if self.process is not None and self.process.returncode is None:
-            thaw(self.process.pid)
+            resume(self.process.pid)
 
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
@@ -127,13 +127,13 @@ def postgres() -> Iterator[Postgres]:
         server.stop()
 
 
-def freeze(pid: int) -> None:
+def suspend(pid: int) -> None:
     """SIGSTOP: the process stops answering, yet its kernel keeps its sockets open."""
     with contextlib.suppress(psutil.NoSuchProcess):
         psutil.Process(pid).suspend()
 
 
-def thaw(pid: int) -> None:
+def resume(pid: int) -> None:
     with contextlib.suppress(psutil.NoSuchProcess):
         psutil.Process(pid).resume()
 

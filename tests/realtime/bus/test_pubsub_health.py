@@ -9,6 +9,7 @@ connection; a second bus publishes straight to Redis, so publishing works for ev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -55,16 +56,25 @@ class Listener:
         return await asyncio.wait_for(self.items.get(), within)
 
 
-async def test_a_black_holed_subscription_is_declared_lost_and_replaced(
-    redis: RedisServer, proxy: Proxy
-) -> None:
+@contextlib.asynccontextmanager
+async def subscribed(url: str, publisher_url: str) -> AsyncIterator[tuple[RedisBus, Listener, RedisBus]]:
+    """A bus on ``url`` subscribed to ``video:1`` and listened to, and a publisher on the same channels."""
     namespace = f"health-{uuid.uuid4().hex[:6]}"
-    bus, publisher = RedisBus(proxy.url, namespace), RedisBus(redis.url, namespace)
+    bus, publisher = RedisBus(url, namespace), RedisBus(publisher_url, namespace)
     await bus.start()
     await publisher.start()
     try:
         await bus.subscribe("video:1")
-        stream = Listener(bus)
+        yield bus, Listener(bus), publisher
+    finally:
+        await bus.stop()
+        await publisher.stop()
+
+
+async def test_a_black_holed_subscription_is_declared_lost_and_replaced(
+    redis: RedisServer, proxy: Proxy
+) -> None:
+    async with subscribed(proxy.url, redis.url) as (bus, stream, publisher):
         await publisher.publish("video:1", b"before")
         assert isinstance(await stream.next(5), Publication)
 
@@ -91,9 +101,6 @@ async def test_a_black_holed_subscription_is_declared_lost_and_replaced(
         after = await publisher.publish("video:1", b"after")
         delivered = await stream.next(5)
         assert isinstance(delivered, Publication) and delivered.offset == after.offset
-    finally:
-        await bus.stop()
-        await publisher.stop()
 
 
 def publisher_position(publication: Publication) -> Position:
@@ -102,13 +109,7 @@ def publisher_position(publication: Publication) -> Position:
 
 async def test_a_hung_redis_is_not_taken_for_a_lost_connection(redis: RedisServer) -> None:
     """A frozen Redis answers nothing, heartbeats included: deliveries wait, no ``Gap``."""
-    namespace = f"health-{uuid.uuid4().hex[:6]}"
-    bus, publisher = RedisBus(redis.url, namespace), RedisBus(redis.url, namespace)
-    await bus.start()
-    await publisher.start()
-    try:
-        await bus.subscribe("video:1")
-        stream = Listener(bus)
+    async with subscribed(redis.url, redis.url) as (_, stream, publisher):
         redis.freeze()
         try:
             with pytest.raises(TimeoutError):  # longer than a lost connection takes to notice
@@ -119,6 +120,3 @@ async def test_a_hung_redis_is_not_taken_for_a_lost_connection(redis: RedisServe
         delivered = await stream.next(5)
         assert isinstance(delivered, Publication), delivered
         assert delivered.offset == published.offset
-    finally:
-        await bus.stop()
-        await publisher.stop()

@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
@@ -39,6 +39,7 @@ RECONNECT_MAX_SECONDS = 0.5  # the longest wait between attempts to get the pub/
 HEARTBEAT_SECONDS = 0.5
 ECHO_SECONDS = 1.0
 MISSED_ECHOES = 2
+Heard = Literal["echoed", "not echoed", "nobody listens"]
 
 
 @contextlib.contextmanager
@@ -182,7 +183,7 @@ class RedisBus(Bus):
                 missed = 0
                 await self._restart_reader(f"the pub/sub connection stopped receiving ({heard})")
 
-    async def _heartbeat(self) -> str | None:
+    async def _heartbeat(self) -> Heard | None:
         """Publish a token on the node's channel: ``echoed`` if it came back within ECHO_SECONDS,
         ``not echoed`` if Redis took it but it did not, ``nobody listens`` if Redis knows no
         subscriber of it (the subscription is gone), None if Redis did not answer."""

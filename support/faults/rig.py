@@ -431,7 +431,9 @@ def partition_subscription(seconds: float) -> Fault:
 
 def partition_relay(seconds: float) -> Fault:
     """The relay leader (the first gateway) cut from Redis entirely for ``seconds``: no publish
-    gets through, so the outbox keeps its rows; once healed, they go out in order."""
+    of its gets through, so the outbox keeps the rows until the leader steps down and the standby
+    publishes them (``failover`` in the notes); the first gateway's own subscribers hear again
+    once it is healed."""
 
     async def inject(rig: Rig) -> Outage:
         assert rig.proxy is not None, "Rig.running(proxied=True)"
@@ -447,7 +449,8 @@ def partition_relay(seconds: float) -> Fault:
         finally:
             rig.proxy.heal()
         healed = time.monotonic()
-        return Outage(began, healed, notes={"most rows waiting in the outbox": most})
+        notes = {"most rows waiting in the outbox": most, **_failover(rig, 0, began)}
+        return Outage(began, healed, notes=notes)
 
     return inject
 

@@ -13,7 +13,7 @@ from app.auth.ratelimit import LoginLimiter
 from core.errors import TooManyRequests
 from core.settings import Settings
 from server import backends
-from tests.faults.harness import RedisServer
+from support.faults.servers import RedisServer
 from tests.users import register, unique_handle
 
 

@@ -33,7 +33,7 @@ from realtime.bus.memory import MemoryBus
 from realtime.outbox import Relay
 from server.factory import create_app, transcode_worker
 from tests.app.video_helpers import new_video, watching
-from tests.media.waiting import media_events, settled
+from tests.app.videos.media.waiting import media_events, settled
 from tests.processes import settings_env
 from tests.users import Person, person
 

@@ -7,6 +7,7 @@ resume it afterwards, so the code under test is seen coming back without a resta
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import tempfile
 import threading
@@ -86,7 +87,8 @@ async def frozen(postgres: EmbeddedPostgres, at_most: float) -> AsyncIterator[No
 
     def resume() -> None:
         for process in processes:
-            process.resume()
+            with contextlib.suppress(psutil.NoSuchProcess):  # a backend that ended since
+                process.resume()
 
     # A thread of its own, so the deadline holds even if the hang blocks this event loop.
     deadline = threading.Timer(at_most, resume)

@@ -172,6 +172,16 @@ async def test_requests_that_need_a_hung_redis_answer_bus_unavailable(
             assert await error_code(client, protocol.PartyGet(party=party)) == "bus_unavailable"
             command = protocol.PartyCommand(party=party, action="pause", version=0)
             assert await error_code(client, command) == "bus_unavailable"
+            # Recovering reads the channel's history in Redis: refused with 4010, as documented.
+            other, _ = await Client.connect(server.ws_url, host.token)
+            other.positions = dict(client.positions)
+            with pytest.raises(ConnectionError):
+                await asyncio.wait_for(other.subscribe(channel, recover=True), 10)
+            assert other.disconnect == protocol.Disconnect(
+                code=protocol.CLOSE_BUS_GAP,
+                reason=other.disconnect.reason if other.disconnect else "",
+                reconnect=True,
+            )
         finally:
             own_redis.thaw()
         # Once Redis answers again, the same connection is served (or was sent off to recover).

@@ -42,11 +42,9 @@ class Lease:
         seconds: float,
         heartbeat: float,
         listen: str | None = None,
-        connect_timeout: float = 5.0,
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self._url = url
-        self._connect_timeout = connect_timeout  # a hung server fails the attempt, not holds it
         self._lock = lock
         self._seconds = seconds
         self._heartbeat = heartbeat
@@ -82,7 +80,6 @@ class Lease:
         millis = str(int(self._seconds * 1000))
         connection = await asyncpg.connect(
             self._url,
-            timeout=self._connect_timeout,
             server_settings={
                 "application_name": f"mydrtv-relay {socket.gethostname()}:{os.getpid()}",
                 "idle_session_timeout": millis,
@@ -98,8 +95,7 @@ class Lease:
             self._lost = None
             connection.add_termination_listener(lambda _: self._lose("the session ended"))
             if self._listen is not None:
-                async with asyncio.timeout(self._connect_timeout):
-                    await connection.add_listener(self._listen, lambda *_: self._on_change())
+                await connection.add_listener(self._listen, lambda *_: self._on_change())
             heartbeat = asyncio.create_task(self._beat(connection), name="relay-lease")
             yield
         finally:

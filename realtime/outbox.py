@@ -198,7 +198,6 @@ class Relay:
             seconds=lease_seconds,
             heartbeat=heartbeat_seconds,
             listen=NOTIFY_CHANNEL,
-            connect_timeout=db.timeout or LEASE_SECONDS,
             on_change=self._wake.set,
         )
         self._connection = Episode("outbox relay: leading or waiting to lead")

@@ -1,5 +1,5 @@
 """The long-lived PostgreSQL sessions of a process, against a frozen PostgreSQL: the role cache's
-listener (app/auth/principals.py) and the relay's lease (realtime/lease.py). Neither may wait on
+listener (app/auth/principals.py). Neither may wait on
 a hung server for longer than its bound (asyncpg's own connect timeout is 60 s), and both must
 be back once the server thaws: a role change after the thaw reaches the cache, and the lease is
 taken again.
@@ -26,7 +26,6 @@ from app.auth.tokens import AccessTokens
 from app.db import Database
 from app.embedded.postgres import EmbeddedPostgres
 from app.settings import Settings
-from realtime.lease import Lease, LostLead
 from tests.pg_faults import frozen, migrated_settings, own_postgres
 from tests.users import person
 
@@ -121,31 +120,3 @@ async def test_the_role_cache_listener_notices_a_frozen_postgres_and_hears_chang
         listener.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await listener
-
-
-async def test_the_relay_lease_is_lost_to_a_frozen_postgres_and_taken_again_after_the_thaw(
-    pg_settings: Settings, postgres: EmbeddedPostgres
-) -> None:
-    """Before: a new attempt to lead against the frozen server waited asyncpg's 60 s to connect."""
-    lock = 0x5EED_0000 + uuid.uuid4().int % 10_000
-    lease = Lease(pg_settings.database_url, lock, seconds=1.5, heartbeat=0.5, connect_timeout=BOUND)
-    holding = lease.hold()
-    await holding.__aenter__()
-    assert lease.leading
-    async with frozen(postgres, at_most=15 * BOUND):
-        await until(lambda: not lease.leading, 3.0, "the lead lost")
-        with pytest.raises(LostLead):
-            lease.check()
-        await holding.__aexit__(None, None, None)  # the relay steps down
-        started = time.monotonic()
-        with pytest.raises(OSError):  # TimeoutError: the attempt to lead again is bounded
-            async with lease.hold():
-                pass
-        assert time.monotonic() - started < 2 * BOUND
-    # Thawed: the old session has ended (the lease let go of it), so the lock is free again.
-    started = time.monotonic()
-    async with asyncio.timeout(10):
-        async with lease.hold():
-            assert lease.leading
-            lease.check()
-    print(f"\nrelay lease: taken again {time.monotonic() - started:.2f} s after the thaw")

@@ -1,8 +1,7 @@
-"""The long-lived PostgreSQL sessions of a process, against a frozen PostgreSQL: the role cache's
-listener (app/auth/principals.py). Neither may wait on
-a hung server for longer than its bound (asyncpg's own connect timeout is 60 s), and both must
-be back once the server thaws: a role change after the thaw reaches the cache, and the lease is
-taken again.
+"""A long-lived PostgreSQL session of every process, against a frozen PostgreSQL: the role cache's
+listener (app/auth/principals.py). It may not wait on a hung server for longer than its bound
+(asyncpg's own connect timeout is 60 s), and must be back once the server thaws: a role change
+after the thaw reaches the cache.
 
 The PostgreSQL is the test's own: freezing it (SIGSTOP on every process) touches no other test.
 """

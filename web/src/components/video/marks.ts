@@ -18,8 +18,7 @@ export function groupMarks(marks: readonly Comment[], duration: number): Mark[] 
     if (group) {
       group.comments.push(comment);
       group.at = at; // the latest of the group: seeking there shows them all (see atMoment)
-    }
-    else groups.set(bucket, { at, comments: [comment] });
+    } else groups.set(bucket, { at, comments: [comment] });
   }
   return [...groups.values()];
 }

@@ -24,10 +24,24 @@ function comments(page: Page) {
 
 test('the catalog lists the videos and the search narrows them', async ({ page, request }) => {
   const demo = await readyDemoVideo(request);
+  const scripts: string[] = [];
+  page.on('request', (r) => {
+    if (r.resourceType() === 'script') scripts.push(new URL(r.url()).pathname);
+  });
   await page.goto('/');
   const list = page.getByRole('list', { name: 'Videos' });
   await expect(list.getByRole('link', { name: new RegExp(demo.title) })).toBeVisible();
-  await expect(list.locator('img').first()).toBeVisible(); // posters load
+  // The demo videos' posters load as their cards come into view.
+  const demoCards = list.getByRole('listitem').filter({ hasText: '@mydrtv_demo' });
+  await expect(demoCards).toHaveCount(3);
+  for (const card of await demoCards.all()) {
+    await card.scrollIntoViewIfNeeded();
+    const poster = card.locator('img');
+    await expect(poster).toHaveCount(1);
+    await expect
+      .poll(() => poster.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0))
+      .toBe(true);
+  }
   await expectAccessible(page);
   await screenshot(page, 'catalog');
 
@@ -40,6 +54,8 @@ test('the catalog lists the videos and the search narrows them', async ({ page, 
   await expect(page.getByText(/No videos match/)).toBeVisible();
   await expectAccessible(page);
   await screenshot(page, 'catalog-search-empty', { phone: false });
+
+  expect(scripts.filter((path) => path.includes('/hls'))).toEqual([]); // no player here, no hls.js
 
   await page.getByLabel('Search videos').fill('');
   await list.getByRole('link', { name: new RegExp(demo.title) }).click();
@@ -126,7 +142,9 @@ test('comments, replies, edits, deletions and ratings reach a second viewer live
 test('the video plays; comments and reactions are anchored to their moment', async ({ page, request }) => {
   const demo = await readyDemoVideo(request);
   await signInViaStorage(page, request, await signUpViaApi(request, newUser('viewer')));
+  const hlsLoaded = page.waitForRequest((r) => /\/assets\/hls[^/]*\.js$/.test(new URL(r.url()).pathname));
   await openVideo(page, demo.id);
+  await hlsLoaded; // the player's library, fetched when the page plays
 
   const video = page.locator('video');
   await expect(video).toBeVisible();

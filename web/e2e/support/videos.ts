@@ -26,14 +26,14 @@ export async function readyDemoVideo(request: APIRequestContext): Promise<VideoR
   return found as VideoRow;
 }
 
-/** A new public video of `owner`'s, without media: comments and ratings start from nothing. */
+/** A new unlisted video (kept out of the catalog) of `owner`'s, without media: comments and ratings start from nothing. */
 export async function freshVideo(
   request: APIRequestContext,
   owner: TestUser,
   title: string,
 ): Promise<VideoRow> {
   const response = await request.post('/videos', {
-    data: { title, description: 'Made by an end-to-end test.', visibility: 'public' },
+    data: { title, description: 'Made by an end-to-end test.', visibility: 'unlisted' },
     headers: { authorization: `Bearer ${owner.accessToken}` },
   });
   expect(response.status(), await response.text()).toBe(201);

@@ -1,6 +1,8 @@
 /**
- * An HLS player: the browser's own HLS where it has one (Safari), hls.js elsewhere. hls.js is
- * imported here, on demand, so it is a chunk of its own that only pages that play download.
+ * An HLS player: hls.js wherever Media Source Extensions exist (the same adaptive behaviour in
+ * every browser, Chromium's new native HLS included), the browser's own HLS where they do not
+ * (iPhone Safari before 17.1). hls.js is imported here, on demand, so it is a chunk of its own
+ * that only pages that play download.
  */
 import { forwardRef, useEffect, useImperativeHandle, useRef, useState } from 'react';
 
@@ -26,7 +28,8 @@ export const Player = forwardRef<HTMLVideoElement | null, PlayerProps>(function 
     setProblem(null);
     let destroyed = false;
     let destroy: () => void = () => undefined;
-    if (video.canPlayType('application/vnd.apple.mpegurl')) {
+    const mse = 'MediaSource' in window || 'ManagedMediaSource' in window;
+    if (!mse && video.canPlayType('application/vnd.apple.mpegurl')) {
       video.src = src;
     } else {
       void import('hls.js/light').then(({ default: Hls }) => {

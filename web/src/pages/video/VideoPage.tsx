@@ -184,6 +184,9 @@ export default function VideoPage() {
             role="group"
             aria-label="React at this moment"
           >
+            <span className="mr-1 text-sm text-slate-600" aria-hidden="true">
+              React:
+            </span>
             {REACTIONS.map((emoji) => (
               <button
                 key={emoji}

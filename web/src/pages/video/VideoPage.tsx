@@ -241,7 +241,7 @@ export default function VideoPage() {
           <CommentForm
             label="Add a comment"
             submitLabel="Comment"
-            moment={ready && playback ? time : undefined}
+            moment={ready && playback && time > 0 ? time : undefined}
             onSubmit={(body, atMomentChosen) =>
               post(body, {
                 body,

@@ -11,3 +11,4 @@ PY=${PY:-.venv/bin/python}
 "$PY" -m bench.graph
 "$PY" -m bench.media
 "$PY" -m bench.faults
+"$PY" -m bench.web_load      # needs Node.js (web/node_modules) and /usr/bin/chromium

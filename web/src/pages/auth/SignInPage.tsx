@@ -5,11 +5,7 @@ import { Button } from '../../components/Button';
 import { ErrorBanner } from '../../components/ErrorBanner';
 import { PageTitle } from '../../components/PageTitle';
 import { TextField } from '../../components/TextField';
-
-/** Where to go after signing in: `?next=/path`, only ever a path on this site. */
-function safeNext(next: string | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
-}
+import { safeNext } from './next';
 
 export default function SignInPage() {
   const navigate = useNavigate();
@@ -51,7 +47,10 @@ export default function SignInPage() {
       </form>
       <p className="mt-4 text-sm">
         New here?{' '}
-        <Link className="text-indigo-700 underline" to="/signup">
+        <Link
+          className="text-indigo-700 underline"
+          to={`/signup${params.get('next') ? `?next=${encodeURIComponent(params.get('next') ?? '')}` : ''}`}
+        >
           Create an account
         </Link>
       </p>

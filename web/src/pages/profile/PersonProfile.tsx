@@ -20,6 +20,8 @@ export function PersonProfile({ handle }: { handle: string }) {
     handle,
   );
   const user = person.data;
+  // A follow, block or unfollow here changes their followers: show the list again.
+  const [changes, setChanges] = useState(0);
   return (
     <section className="flex flex-col gap-4">
       <PageTitle title={`@${handle}`}>@{handle}</PageTitle>
@@ -31,13 +33,18 @@ export function PersonProfile({ handle }: { handle: string }) {
             {user.role === 'viewer' ? '' : `${user.role === 'admin' ? 'Administrator' : 'Moderator'} · `}
             Member since {when(user.created_at)}
           </p>
-          <Standing user={user} />
+          <Standing user={user} onChange={() => setChanges((n) => n + 1)} />
           <div className="grid gap-4 sm:grid-cols-2">
             <Section title="Following">
               <PeopleList path={`/users/${user.id}/following`} empty="Follows nobody yet." since="since" />
             </Section>
             <Section title="Followers">
-              <PeopleList path={`/users/${user.id}/followers`} empty="No followers yet." since="since" />
+              <PeopleList
+                key={changes}
+                path={`/users/${user.id}/followers`}
+                empty="No followers yet."
+                since="since"
+              />
             </Section>
           </div>
         </>
@@ -47,7 +54,7 @@ export function PersonProfile({ handle }: { handle: string }) {
 }
 
 /** Follow, mute and block buttons that say what they will do, from the relationship the server reports. */
-function Standing({ user }: { user: PublicUser }) {
+function Standing({ user, onChange }: { user: PublicUser; onChange: () => void }) {
   const signedIn = useSignedIn();
   const me = useMe();
   const self = me?.id === user.id;
@@ -70,6 +77,7 @@ function Standing({ user }: { user: PublicUser }) {
       if (method === 'put') await api.put(`/me/${what}/${user.id}`, undefined, { auth: 'required' });
       else await api.delete(`/me/${what}/${user.id}`, { auth: 'required' });
       relationship.setData(await api.get<Relationship>(`/me/relationships/${user.id}`, { auth: 'required' }));
+      onChange();
     } catch (caught) {
       setError(caught);
     } finally {

@@ -100,18 +100,19 @@ export function FeedSection({ userId }: { userId: string }) {
 }
 
 function FeedSentence({ item }: { item: FeedItem }) {
-  const words = feedWords(item);
+  const { before, target, after } = feedWords(item);
   return (
     <>
-      {words.before}
-      {words.video ? (
-        <Link className="text-indigo-800 underline" to={`/watch/${words.video.id}`}>
-          {words.video.title}
-        </Link>
-      ) : (
-        words.before.endsWith(' ') && 'a video'
-      )}
-      {words.after}
+      {before}
+      {target !== null &&
+        ('video' in target ? (
+          <Link className="text-indigo-800 underline" to={`/watch/${target.video.id}`}>
+            {target.video.title}
+          </Link>
+        ) : (
+          <PersonLink handle={target.person.handle} />
+        ))}
+      {after}
     </>
   );
 }

@@ -42,6 +42,8 @@ describe('feedAction', () => {
     expect(feedAction(item(1, { verb: 'commented' }))).toBe('commented on The final');
     expect(feedAction(item(1, { verb: 'started_party' }))).toBe('started a watch party for The final');
     expect(feedAction(item(1, { verb: 'uploaded', video: null }))).toBe('uploaded a video');
+    expect(feedAction(item(1, { verb: 'followed', subject: null }))).toBe('followed someone');
+    expect(feedAction(item(1, { verb: 'shared' as FeedItem['verb'] }))).toBe('did something new');
     expect(feedAction(item(1, { verb: 'followed', subject: { id: 'b', handle: 'bo' } }))).toBe(
       'followed @bo',
     );

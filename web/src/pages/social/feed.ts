@@ -24,42 +24,41 @@ export function mergeFeed(current: readonly FeedItem[], incoming: readonly FeedI
   return [...byId.values()].sort((a, b) => b.id - a.id);
 }
 
-/** What the actor did, after their handle, in parts around the video's title (a link on the page). */
+/** What the actor did, after their handle, in parts around what it concerns (a link on the page). */
 export interface FeedWords {
   before: string;
-  video: FeedItem['video'];
+  target: { video: NonNullable<FeedItem['video']> } | { person: NonNullable<FeedItem['subject']> } | null;
   after: string;
 }
 
 export function feedWords(item: FeedItem): FeedWords {
-  const around = (before: string, after = ''): FeedWords => ({ before, video: item.video, after });
+  const video = (before: string, after = ''): FeedWords =>
+    item.video
+      ? { before, target: { video: item.video }, after }
+      : { before: `${before}a video`, target: null, after };
   switch (item.verb) {
     case 'rated': {
       const stars = item.data['stars'];
-      return typeof stars === 'number'
-        ? around('rated ', ` ${stars} ${stars === 1 ? 'star' : 'stars'}`)
-        : around('rated ');
+      return video('rated ', typeof stars === 'number' ? ` ${stars} ${stars === 1 ? 'star' : 'stars'}` : '');
     }
     case 'commented':
-      return around('commented on ');
+      return video('commented on ');
     case 'started_party':
-      return around('started a watch party for ');
+      return video('started a watch party for ');
     case 'uploaded':
-      return around('uploaded ');
+      return video('uploaded ');
     case 'followed':
-      return {
-        before: item.subject ? `followed @${item.subject.handle}` : 'followed someone',
-        video: null,
-        after: '',
-      };
+      return item.subject
+        ? { before: 'followed ', target: { person: item.subject }, after: '' }
+        : { before: 'followed someone', target: null, after: '' };
     default:
-      return { before: 'did something new', video: null, after: '' };
+      return { before: 'did something new', target: null, after: '' };
   }
 }
 
-/** The whole sentence: "rated The final 5 stars" ("a video" when the video is not named). */
+/** The whole sentence: "rated The final 5 stars", "followed @bo". */
 export function feedAction(item: FeedItem): string {
-  const words = feedWords(item);
-  const title = words.video ? words.video.title : words.before.endsWith(' ') ? 'a video' : '';
-  return `${words.before}${title}${words.after}`;
+  const { before, target, after } = feedWords(item);
+  const middle = target === null ? '' : 'video' in target ? target.video.title : `@${target.person.handle}`;
+  return `${before}${middle}${after}`;
 }

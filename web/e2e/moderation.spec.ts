@@ -101,7 +101,7 @@ test('a removal in the console disappears from an open video page at once, and s
   await expectAccessible(staffPage);
   await screenshot(staffPage, 'moderation-queue');
 
-  const gone = doomedOnPage.waitFor({ state: 'detached' });
+  const gone = doomedOnPage.waitFor({ state: 'detached', timeout: 5000 });
   const clicked = Date.now();
   await entry.getByRole('button', { name: `Remove comment ${doomed.id}` }).click();
   await gone;

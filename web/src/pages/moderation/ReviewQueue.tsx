@@ -112,7 +112,7 @@ function QueueEntry({ item, onDone }: { item: Item; onDone: (words: string) => v
           <Button
             disabled={busy}
             onClick={() => void decide('approve')}
-            aria-label={`Approve comment ${comment.id}`}
+            aria-label={`${item.why === 'held' ? 'Approve' : 'Keep'} comment ${comment.id}`}
           >
             {item.why === 'held' ? 'Approve' : 'Keep'}
           </Button>

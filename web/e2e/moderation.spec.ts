@@ -226,11 +226,21 @@ test('held words, approval, slow mode, timeouts and their lifting, and the admin
   await signInViaStorage(adminPage, request, admin);
   await adminPage.goto('/moderate?tool=log');
   const log = adminPage.getByRole('region', { name: 'Audit log' });
-  await expect(log.getByRole('listitem').filter({ hasText: 'lifted a restriction' }).first()).toContainText(
+  await expect(log.getByRole('listitem').filter({ hasText: 'lifted a timeout' }).first()).toContainText(
     `@${moderator.handle}`,
   );
-  await expect(log.getByRole('listitem').filter({ hasText: 'approved a comment' }).first()).toBeVisible();
-  await expect(log.getByRole('listitem').filter({ hasText: 'added a held word' }).first()).toBeVisible();
+  await expect(
+    log
+      .getByRole('listitem')
+      .filter({ hasText: `approved comment ${held.id}` })
+      .first(),
+  ).toBeVisible();
+  await expect(
+    log
+      .getByRole('listitem')
+      .filter({ hasText: `held the word “${word}”` })
+      .first(),
+  ).toBeVisible();
   await expectAccessible(adminPage);
   await screenshot(adminPage, 'moderation-log');
   await adminContext.close();

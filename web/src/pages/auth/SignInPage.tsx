@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import { session } from '../../api/client';
+import { useMe, useSignedIn } from '../../api/useSession';
 import { Button } from '../../components/Button';
 import { ErrorBanner } from '../../components/ErrorBanner';
 import { PageTitle } from '../../components/PageTitle';
@@ -12,6 +13,8 @@ export default function SignInPage() {
   const [params] = useSearchParams();
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const signedIn = useSignedIn();
+  const me = useMe();
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -26,6 +29,21 @@ export default function SignInPage() {
     } finally {
       setBusy(false);
     }
+  }
+
+  if (signedIn && !busy) {
+    return (
+      <section className="mx-auto max-w-sm">
+        <PageTitle>Sign in</PageTitle>
+        <p>
+          You are signed in{me ? ` as @${me.handle}` : ''}.{' '}
+          <Link className="text-indigo-700 underline" to={safeNext(params.get('next'))}>
+            Go on
+          </Link>
+          , or sign out first to use another account.
+        </p>
+      </section>
+    );
   }
 
   return (

@@ -7,21 +7,9 @@ import { Empty, Loading } from '../../components/States';
 import { Section } from '../../components/social/Section';
 import { useLoad } from '../../components/social/useLoad';
 import { when } from '../../components/social/when';
+import { logWords } from './logWords';
 
 type Entry = Schemas['LogEntry'];
-
-const ACTIONS: Record<string, string> = {
-  'comment.remove': 'removed a comment',
-  'comment.reject': 'rejected a held comment',
-  'comment.approve': 'approved a comment',
-  'restriction.add': 'restricted a user',
-  'restriction.lift': 'lifted a restriction',
-  'slow_mode.set': 'set slow mode',
-  'held_word.add': 'added a held word',
-  'held_word.remove': 'removed a held word',
-  'role.grant': 'raised a role',
-  'role.revoke': 'lowered a role',
-};
 
 /** Every moderation action, newest first (admins only): who did what, to what, and why. */
 export function AuditLog() {
@@ -62,8 +50,7 @@ export function AuditLog() {
             <span className="font-semibold">
               {entry.actor ? `@${entry.actor.handle}` : 'A former moderator'}
             </span>{' '}
-            {ACTIONS[entry.action] ?? entry.action}
-            {entry.comment_id !== null && <> (comment {entry.comment_id})</>}
+            {logWords(entry)}
             {entry.video_id !== null && (
               <>
                 {' '}

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api, type Schemas } from '../../api/client';
 import { Button } from '../../components/Button';
@@ -11,8 +11,10 @@ import { when } from '../../components/social/when';
 
 type Item = Schemas['QueueItem'];
 
+const REFRESH_MS = 15_000;
+
 /**
- * Held and reported comments, longest waiting first. Removing takes the comment off every open
+ * Held and reported comments, longest waiting first, looked at again every 15 s. Removing takes the comment off every open
  * video page at once (the server publishes the removal); approving publishes a held one.
  */
 export function ReviewQueue() {
@@ -22,6 +24,14 @@ export function ReviewQueue() {
     'queue',
   );
   const [done, setDone] = useState<string | null>(null);
+  // No channel announces new reports or held comments: look again while the console is in view.
+  const { reload } = queue;
+  useEffect(() => {
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') reload();
+    }, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [reload]);
   const items = queue.data?.items ?? [];
   return (
     <Section
@@ -36,7 +46,7 @@ export function ReviewQueue() {
       <p role="status" className="text-sm text-emerald-800">
         {done}
       </p>
-      {queue.loading && <Loading label="Loading the queue…" />}
+      {queue.loading && queue.data === null && <Loading label="Loading the queue…" />}
       {!queue.loading && !queue.error && items.length === 0 && <Empty>Nothing waits for review.</Empty>}
       <ul className="flex flex-col gap-3">
         {items.map((item) => (

@@ -10,7 +10,7 @@ import { useLiveClient } from '../../components/social/useLiveClient';
 import { useLoad } from '../../components/social/useLoad';
 import { when } from '../../components/social/when';
 import { useChannel } from '../../realtime/react';
-import { feedItemOf, feedWords, mergeFeed, type FeedItem } from './feed';
+import { feedItemOf, feedWords, mergeFeed, reloadFeed, type FeedItem } from './feed';
 
 /**
  * What the people you follow did: the REST feed, then live `feed.item`s on your `user:`
@@ -22,7 +22,7 @@ export function FeedSection({ userId }: { userId: string }) {
   const [more, setMore] = useState<{ busy: boolean; error: unknown }>({ busy: false, error: null });
   const first = useLoad(async (signal) => {
     const page = await api.get<Schemas['FeedPage']>('/me/feed', { auth: 'required', signal });
-    setItems((current) => mergeFeed(current, page.items));
+    setItems((current) => reloadFeed(current, page.items));
     setCursor(page.next_cursor);
     return true;
   }, userId);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { feedAction, feedItemOf, mergeFeed, type FeedItem } from './feed';
+import { feedAction, feedItemOf, mergeFeed, reloadFeed, type FeedItem } from './feed';
 
 function item(id: number, overrides: Partial<FeedItem> = {}): FeedItem {
   return {
@@ -32,6 +32,17 @@ describe('mergeFeed', () => {
     const merged = mergeFeed([item(3), item(1)], [item(2), item(3, { data: { stars: 2 } })]);
     expect(merged.map((i) => i.id)).toEqual([3, 2, 1]);
     expect(merged[0]?.data).toEqual({ stars: 2 });
+  });
+});
+
+describe('reloadFeed', () => {
+  it('takes the page as the truth and keeps only live items newer than it', () => {
+    const reloaded = reloadFeed([item(9), item(5), item(4)], [item(6), item(4)]);
+    // 5 is gone from the page (an undone follow); 9 arrived live after the page was read.
+    expect(reloaded.map((i) => i.id)).toEqual([9, 6, 4]);
+  });
+  it('keeps every live item when the page is empty', () => {
+    expect(reloadFeed([item(2)], []).map((i) => i.id)).toEqual([2]);
   });
 });
 

@@ -24,6 +24,18 @@ export function mergeFeed(current: readonly FeedItem[], incoming: readonly FeedI
   return [...byId.values()].sort((a, b) => b.id - a.id);
 }
 
+/**
+ * The feed after loading its first page again: the page is the truth (a "followed" item whose
+ * follow was undone is gone from it), kept with the live items newer than anything it holds.
+ */
+export function reloadFeed(current: readonly FeedItem[], firstPage: readonly FeedItem[]): FeedItem[] {
+  const newest = firstPage.reduce((max, item) => Math.max(max, item.id), 0);
+  return mergeFeed(
+    firstPage,
+    current.filter((item) => item.id > newest),
+  );
+}
+
 /** What the actor did, after their handle, in parts around what it concerns (a link on the page). */
 export interface FeedWords {
   before: string;

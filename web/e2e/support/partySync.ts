@@ -51,6 +51,8 @@ export async function skewClock(context: BrowserContext, ms: number): Promise<vo
   await context.addInitScript((skew: number) => {
     const perfNow = performance.now.bind(performance);
     const dateNow = Date.now.bind(Date);
+    // The real time stays readable for the samplers, never for the app.
+    (window as unknown as { __trueNow: () => number }).__trueNow = () => performance.timeOrigin + perfNow();
     performance.now = () => perfNow() + skew;
     Date.now = () => dateNow() + skew;
   }, ms);
@@ -97,10 +99,12 @@ export function positionAt(playback: PlaybackWire, t: number): number {
 }
 
 export interface ViewerSample {
-  /** This process's clock when the page was read (the middle of the round trip). */
+  /** When the page was read: the page's own unskewed clock, checked against this process's. */
   at: number;
-  /** How long reading took (ms): the sample's uncertainty. */
+  /** How long reading took from here (ms). */
   readMs: number;
+  /** How far the page's reading time fell outside this process's round trip (ms; 0 when inside). */
+  clockOutsideMs: number;
   currentTime: number;
   paused: boolean;
   playbackRate: number;
@@ -130,7 +134,9 @@ async function readViewer(page: Page): Promise<ViewerSample & { state: StateWire
   const read = await page.evaluate(() => {
     const video = document.querySelector<HTMLVideoElement>('video[data-testid="party-video"]');
     const state = (window.__mydrtvParty?.state() ?? null) as StateWire | null;
+    const trueNow = (window as unknown as { __trueNow?: () => number }).__trueNow;
     return {
+      now: trueNow ? trueNow() : performance.timeOrigin + performance.now(),
       currentTime: video?.currentTime ?? Number.NaN,
       paused: video?.paused ?? true,
       playbackRate: video?.playbackRate ?? Number.NaN,
@@ -138,9 +144,12 @@ async function readViewer(page: Page): Promise<ViewerSample & { state: StateWire
     };
   });
   const after = Date.now();
+  // Date.now has whole milliseconds: allow one either side.
+  const outside = Math.max(0, before - 1 - read.now, read.now - (after + 1));
   return {
-    at: (before + after) / 2,
+    at: read.now,
     readMs: after - before,
+    clockOutsideMs: outside,
     currentTime: read.currentTime,
     paused: read.paused,
     playbackRate: read.playbackRate,

@@ -58,6 +58,25 @@ export async function skewClock(context: BrowserContext, ms: number): Promise<vo
   }, ms);
 }
 
+/**
+ * Note when the page's video stalls (a `waiting` event: it ran out of media), by the real time, so
+ * a sampler can tell a player that lost sync from one that had nothing to play. Add it after
+ * `skewClock`.
+ */
+export async function recordStalls(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    const w = window as unknown as { __trueNow?: () => number; __lastStall: number | null };
+    w.__lastStall = null;
+    document.addEventListener(
+      'waiting',
+      () => {
+        w.__lastStall = w.__trueNow ? w.__trueNow() : performance.timeOrigin + performance.now();
+      },
+      true,
+    );
+  });
+}
+
 /** Make the page run Jellyfin SyncPlay's thresholds instead of the party's (benchmark only). */
 export async function useSyncPlayPolicy(context: BrowserContext): Promise<void> {
   await context.addInitScript(() => {
@@ -105,6 +124,8 @@ export interface ViewerSample {
   readMs: number;
   /** How far the page's reading time fell outside this process's round trip (ms; 0 when inside). */
   clockOutsideMs: number;
+  /** When the video last stalled (real time, ms), if `recordStalls` is on and it did. */
+  lastStallAt: number | null;
   currentTime: number;
   paused: boolean;
   playbackRate: number;
@@ -137,6 +158,7 @@ async function readViewer(page: Page): Promise<ViewerSample & { state: StateWire
     const trueNow = (window as unknown as { __trueNow?: () => number }).__trueNow;
     return {
       now: trueNow ? trueNow() : performance.timeOrigin + performance.now(),
+      lastStall: (window as unknown as { __lastStall?: number | null }).__lastStall ?? null,
       currentTime: video?.currentTime ?? Number.NaN,
       paused: video?.paused ?? true,
       playbackRate: video?.playbackRate ?? Number.NaN,
@@ -150,6 +172,7 @@ async function readViewer(page: Page): Promise<ViewerSample & { state: StateWire
     at: read.now,
     readMs: after - before,
     clockOutsideMs: outside,
+    lastStallAt: read.lastStall,
     currentTime: read.currentTime,
     paused: read.paused,
     playbackRate: read.playbackRate,

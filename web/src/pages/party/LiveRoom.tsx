@@ -9,6 +9,7 @@ import { InviteLink } from '../../components/party/InviteLink';
 import { MemberList } from '../../components/party/MemberList';
 import { PartyChat } from '../../components/party/PartyChat';
 import { PartyPlayer } from '../../components/party/PartyPlayer';
+import { PartySettings } from '../../components/party/PartySettings';
 import { PlaybackControls } from '../../components/party/PlaybackControls';
 import { Reactions } from '../../components/party/Reactions';
 import { SyncIndicator } from '../../components/party/SyncIndicator';
@@ -150,6 +151,14 @@ export function LiveRoom({
               onHandOver={(userId) => void rest(() => partyApi.handOver(party.id, userId))}
             />
           </section>
+          {host === me.id && (
+            <PartySettings
+              control={control}
+              waitForBuffering={state?.wait_for_buffering ?? party.state.wait_for_buffering}
+              busy={busy}
+              onChange={(change) => void rest(() => partyApi.configure(party.id, change))}
+            />
+          )}
           {party.visibility === 'private' && party.invite && (
             <InviteLink
               link={inviteLink(window.location.origin, party)}

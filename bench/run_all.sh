@@ -7,6 +7,7 @@ PY=${PY:-.venv/bin/python}
 "$PY" -m bench.cross_instance
 "$PY" -m bench.connections
 "$PY" -m bench.parties
+"$PY" -m bench.party_browser
 "$PY" -m bench.comments
 "$PY" -m bench.graph
 "$PY" -m bench.media

@@ -11,6 +11,8 @@ from typing import Any
 
 import msgspec
 
+from core import outages
+
 
 class ErrorBody(msgspec.Struct, omit_defaults=True):
     error: str
@@ -99,6 +101,13 @@ class ServiceUnavailable(DomainError):
     def __init__(self, message: str, *, retry_after: int = RETRY_AFTER_SECONDS, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.headers["Retry-After"] = str(retry_after)
+
+
+# The code and message of each backend's outage (``core.outages``).
+OUTAGES = {
+    outages.DATABASE: ("database_unavailable", "the database is unavailable; try again later"),
+    outages.BUS: ("bus_unavailable", "the message bus (Redis) is unavailable; try again later"),
+}
 
 
 class OAuthError(DomainError):

@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 
 import msgspec
 
+from core.outages import outage_of
 from core.tasks import stop_task
 from realtime import protocol
 from realtime.bus.base import Bus, Gap, Position, Publication, RecoveryFailed
@@ -86,8 +87,9 @@ class Node:
             await asyncio.sleep(self.presence.ttl_seconds / 3)
             try:
                 await self.presence.heartbeat()
-            except Exception:  # Redis away: try again next time; entries lapse meanwhile
-                log.warning("presence heartbeat failed", exc_info=True)
+            except Exception as exc:  # Redis away: try again next time; entries lapse meanwhile
+                # An outage in one line (it repeats every beat); anything else with its traceback.
+                log.warning("presence heartbeat failed: %r", exc, exc_info=outage_of(exc) is None)
 
     async def _fan_out(self) -> None:
         async for publication in self.bus.publications():
@@ -163,8 +165,8 @@ class Node:
         """``remove`` for a task nobody awaits: its failure is logged here, not lost."""
         try:
             await self.remove(connection)
-        except Exception:  # Redis away: presence entries lapse with the node's heartbeat
-            log.warning("could not remove a closed connection", exc_info=True)
+        except Exception as exc:  # Redis away: presence entries lapse with the node's heartbeat
+            log.warning("could not remove a closed connection: %r", exc, exc_info=outage_of(exc) is None)
 
     async def remove(self, connection: Connection) -> None:
         self.connections.discard(connection)

@@ -122,7 +122,7 @@ GC_THRESHOLDS = (50_000, 50, 100)
 
 
 async def serve(settings: Settings) -> None:
-    from realtime.uvicorn_ws import LeanWebSocketProtocol
+    from realtime.uvicorn_ws import with_send_buffer
     from server.factory import create_app
 
     app = create_app(settings)
@@ -137,8 +137,9 @@ async def serve(settings: Settings) -> None:
         # The Sans-I/O implementation waits while the socket's buffer is full, so a client that does
         # not read backs up into its own send queue (and is cut off) instead of into memory; it
         # keeps no tasks per socket, which halves the memory of an idle connection. The lean
-        # subclass also drops what an idle socket never uses (realtime/uvicorn_ws.py).
-        ws=LeanWebSocketProtocol,
+        # subclass also drops what an idle socket never uses, and caps each socket's kernel send
+        # buffer (realtime/uvicorn_ws.py).
+        ws=with_send_buffer(settings.ws_socket_send_buffer_bytes),
         ws_ping_interval=settings.ws_ping_seconds,
         ws_ping_timeout=settings.ws_ping_seconds,
         ws_per_message_deflate=settings.ws_compression,

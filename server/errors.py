@@ -15,15 +15,9 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from core import outages
-from core.errors import DomainError, ErrorBody, ServiceUnavailable
+from core.errors import OUTAGES, DomainError, ErrorBody, ServiceUnavailable
 
 log = logging.getLogger("mydrtv.errors")
-
-# The code and message of each backend's outage (``core.outages``).
-OUTAGES = {
-    outages.DATABASE: ("database_unavailable", "the database is unavailable; try again later"),
-    outages.BUS: ("bus_unavailable", "the message bus (Redis) is unavailable; try again later"),
-}
 
 
 def _respond(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response[Any]:

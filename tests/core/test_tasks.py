@@ -62,3 +62,22 @@ async def test_an_error_the_stopped_task_raises_reaches_the_owner() -> None:
     await started.wait()
     with pytest.raises(RuntimeError, match="failed while stopping"):
         await stop_task(helper)
+
+
+async def test_a_task_that_swallows_its_cancellation_is_told_again() -> None:
+    started, swallowed = asyncio.Event(), asyncio.Event()
+
+    async def stubborn() -> None:
+        started.set()
+        while True:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                if swallowed.is_set():
+                    raise
+                swallowed.set()  # as a library that turned the cancel into an error it retries
+
+    helper = asyncio.create_task(stubborn())
+    await started.wait()
+    await stop_task(helper, again_after=0.05)
+    assert swallowed.is_set() and helper.cancelled()

@@ -26,7 +26,8 @@ from app.embedded.postgres import EmbeddedPostgres
 from app.settings import Settings
 from realtime import protocol
 from realtime.client import Client, ClientError
-from tests.faults.harness import RedisServer, rig_settings
+from support.faults.rig import rig_settings
+from support.faults.servers import RedisServer
 from tests.pg_faults import down, frozen, migrated_settings, own_postgres
 from tests.processes import ServerProcess
 from tests.services import DatabaseFactory

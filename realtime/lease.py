@@ -13,6 +13,15 @@ The holder also keeps its own clock: it knows it leads only until ``seconds`` af
 its last answered heartbeat (the server's idle timer started later than that, when the query
 finished), so it stops acting as leader no later than the server stops treating it as one, and
 after a freeze it knows it lost the lead from the clock alone, before any I/O.
+
+Nothing waits on a silent server for longer than a bound, since a frozen or partitioned
+PostgreSQL answers nothing and closes nothing: connecting and every statement are bounded by
+``timeout`` (the database timeout), and a standby waits for the lock in rounds of ``seconds``
+(``lock_timeout``, ended by the server), each bounded on this side by ``seconds + timeout``. A
+round the server does not end in time fails the attempt (``TimeoutError``, saying what went
+unanswered); the caller reports it and tries again, and once the server answers the lead is
+taken again. The sessions a failed attempt leaves behind end by themselves after a thaw: a
+waiting one at its ``lock_timeout``, a leading one at its ``idle_session_timeout``.
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ from collections.abc import AsyncIterator, Callable
 import asyncpg
 
 from core.tasks import stop_task
+
+DEFAULT_TIMEOUT_SECONDS = 5.0  # how long the server may take to answer, unless told otherwise
 
 
 class LostLead(Exception):
@@ -43,6 +54,7 @@ class Lease:
         *,
         seconds: float,
         heartbeat: float,
+        timeout: float | None = None,
         listen: str | None = None,
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
@@ -50,6 +62,7 @@ class Lease:
         self._lock = lock
         self._seconds = seconds
         self._heartbeat = heartbeat
+        self._timeout = DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout
         self._listen = listen
         self._on_change = on_change  # called on a notification and when the lead is lost
         self._valid_until = 0.0
@@ -76,28 +89,21 @@ class Lease:
         """Wait to lead (blocks while another holder leads), then lead until the block exits.
 
         ``connected`` is called once the session is open, before waiting. Connection errors while
-        waiting propagate; after the lead is taken, its loss is reported through ``check()`` (and
+        connecting or waiting propagate, and so does a server that stops answering meanwhile
+        (``TimeoutError``); after the lead is taken, its loss is reported through ``check()`` (and
         ``on_change``), not raised here.
         """
-        millis = str(int(self._seconds * 1000))
-        connection = await asyncpg.connect(
-            self._url,
-            server_settings={
-                "application_name": f"mydrtv-relay {socket.gethostname()}:{os.getpid()}",
-                "idle_session_timeout": millis,
-                "idle_in_transaction_session_timeout": millis,
-            },
-        )
+        connection = await self._connect()
         heartbeat: asyncio.Task[None] | None = None
         try:
             connected()
-            # Waiting runs a query, so the session is not idle meanwhile and is not ended.
-            await connection.execute("SELECT pg_advisory_lock($1)", self._lock)
+            await self._wait_for_lock(connection)
             self._valid_until = time.monotonic() + self._seconds
             self._lost = None
             connection.add_termination_listener(lambda _: self._lose("the session ended"))
             if self._listen is not None:
-                await connection.add_listener(self._listen, lambda *_: self._on_change())
+                async with self._answered(f"LISTEN {self._listen}"):
+                    await connection.add_listener(self._listen, lambda *_: self._on_change())
             heartbeat = asyncio.create_task(self._beat(connection), name="relay-lease")
             yield
         finally:
@@ -110,6 +116,49 @@ class Lease:
                 await asyncio.wait_for(connection.close(), self._heartbeat)
             if not connection.is_closed():
                 connection.terminate()
+
+    async def _connect(self) -> asyncpg.Connection:
+        millis = str(int(self._seconds * 1000))
+        async with self._answered("connecting"):
+            return await asyncpg.connect(
+                self._url,
+                timeout=self._timeout,
+                command_timeout=self._timeout,  # LISTEN, and asyncpg's cancel of a timed-out query
+                server_settings={
+                    "application_name": f"mydrtv-relay {socket.gethostname()}:{os.getpid()}",
+                    "idle_session_timeout": millis,
+                    "idle_in_transaction_session_timeout": millis,
+                    "lock_timeout": millis,  # one round of the standby's wait
+                },
+            )
+
+    async def _wait_for_lock(self, connection: asyncpg.Connection) -> None:
+        """Take the lock, waiting while another session holds it, in rounds the server ends.
+
+        Waiting runs a query, so the session is not idle meanwhile and the server does not end it.
+        A round that the server ends (``lock_timeout``) proves it alive; one it leaves unanswered
+        past ``timeout`` more means it is frozen or out of reach, and fails the attempt.
+        """
+        within = self._seconds + self._timeout
+        while True:
+            try:
+                async with self._answered("waiting to lead", within):
+                    # Its own bound: the session's command timeout is shorter than a round may be.
+                    await connection.execute("SELECT pg_advisory_lock($1)", self._lock, timeout=within)
+                return
+            except asyncpg.LockNotAvailableError:
+                continue  # the leader still leads: wait another round
+
+    @contextlib.asynccontextmanager
+    async def _answered(self, what: str, within: float | None = None) -> AsyncIterator[None]:
+        """Bound a step by ``within`` (``timeout`` by default); a step cut short raises a
+        ``TimeoutError`` that says which step went unanswered (asyncpg's says nothing)."""
+        within = self._timeout if within is None else within
+        try:
+            async with asyncio.timeout(within):
+                yield
+        except TimeoutError:
+            raise TimeoutError(f"PostgreSQL did not answer within {within:g} s ({what})") from None
 
     async def _beat(self, connection: asyncpg.Connection) -> None:
         while self._lost is None:

@@ -207,6 +207,7 @@ class Relay:
             _LEADER_LOCK,
             seconds=lease_seconds,
             heartbeat=heartbeat_seconds,
+            timeout=db.timeout,  # a frozen or partitioned PostgreSQL fails an attempt to lead, in time
             listen=NOTIFY_CHANNEL,
             on_change=self._wake.set,
         )

@@ -96,7 +96,8 @@ async def frozen(postgres: EmbeddedPostgres, at_most: float) -> AsyncIterator[No
     deadline.start()
     try:
         for process in processes:
-            process.suspend()
+            with contextlib.suppress(psutil.NoSuchProcess):  # a backend whose session just ended
+                process.suspend()
         yield
     finally:
         deadline.cancel()

@@ -1,7 +1,8 @@
-"""A long-lived PostgreSQL session of every process, against a frozen PostgreSQL: the role cache's
-listener (app/auth/principals.py). It may not wait on a hung server for longer than its bound
-(asyncpg's own connect timeout is 60 s), and must be back once the server thaws: a role change
-after the thaw reaches the cache.
+"""The long-lived PostgreSQL sessions of every process, against a frozen PostgreSQL: the role
+cache's listener (app/auth/principals.py) and the outbox relay's lease (realtime/lease.py). None
+may wait on a hung server for longer than its bound (asyncpg's own connect timeout is 60 s), and
+each must be back once the server thaws: a role change after the thaw reaches the cache, and a
+relay leads and publishes again.
 
 The PostgreSQL is the test's own: freezing it (SIGSTOP on every process) touches no other test.
 """
@@ -24,6 +25,9 @@ from app.auth.principals import Principals
 from core.db import Database
 from core.settings import Settings
 from core.tokens import AccessTokens
+from realtime.bus.base import Publication
+from realtime.bus.memory import MemoryBus
+from realtime.outbox import HEARTBEAT_SECONDS, LEASE_SECONDS, Relay, enqueue
 from server.embedded.postgres import EmbeddedPostgres
 from tests.pg_faults import frozen, migrated_settings, own_postgres
 from tests.users import person
@@ -119,3 +123,70 @@ async def test_the_role_cache_listener_notices_a_frozen_postgres_and_hears_chang
         listener.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await listener
+
+
+async def published(bus: MemoryBus, within: float) -> bytes:
+    item = await asyncio.wait_for(anext(bus.publications()), within)
+    assert isinstance(item, Publication), item
+    return item.data
+
+
+async def lead_sessions(database: Database) -> list[bool]:
+    """Whether each relay session holds (True) or waits for (False) the lead, sorted."""
+    rows = await database.fetch(
+        "SELECT l.granted FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
+        " WHERE l.locktype = 'advisory' AND a.application_name LIKE 'mydrtv-relay %'"
+    )
+    return sorted(bool(row["granted"]) for row in rows)
+
+
+async def test_the_relay_lease_notices_a_frozen_postgres_and_a_relay_leads_and_publishes_after_the_thaw(
+    postgres: EmbeddedPostgres, database: Database
+) -> None:
+    """Before: the leader, its lease lapsed, tried to connect again and waited asyncpg's 60 s; the
+    standby sat in ``pg_advisory_lock`` for as long as the server was silent (partitioned: for
+    ever). Neither reported trouble meanwhile, so readiness could not tell."""
+    bus = MemoryBus()  # the bus is not under test; PostgreSQL is
+    name = f"video:{uuid.uuid4().hex[:10]}"
+    await bus.subscribe(name)
+    relays = [Relay(database, bus, poll_seconds=60) for _ in range(2)]  # notifications, not the poll
+    tasks = [asyncio.create_task(relay.run(), name=f"relay-{n}") for n, relay in enumerate(relays)]
+
+    def one_leads_untroubled() -> bool:
+        return sum(r.leading for r in relays) == 1 and all(r.trouble is None for r in relays)
+
+    try:
+        await until(one_leads_untroubled, 10, "one relay leads")
+        async with database.engine.transaction():
+            await enqueue(database, name, b"before")
+        assert await published(bus, 2) == b"before"
+        async with asyncio.timeout(10):  # the standby is in its wait for the lock, as it mostly is
+            while await lead_sessions(database) != [False, True]:  # noqa: ASYNC110 - a server state
+                await asyncio.sleep(0.02)
+
+        # The leader stops when its lease lapses, or when a drain it is in fails (a statement and
+        # its cancel: twice the database timeout); the standby's wait for the lock is a round of
+        # the lease and the database timeout more. Either then closes its session (within a
+        # heartbeat), and its next attempt to connect is bounded by the database timeout.
+        bound = max(LEASE_SECONDS, 2 * BOUND) + HEARTBEAT_SECONDS + BOUND
+        async with frozen(postgres, at_most=15 * BOUND):
+            noticed = await until(
+                lambda: all(r.trouble is not None and not r.leading for r in relays),
+                bound + 2 * BOUND,  # a margin for a loaded machine
+                "both relays report the frozen server",
+            )
+        print(f"\nrelay lease: a frozen PostgreSQL reported by both relays after {noticed:.2f} s")
+        for relay in relays:
+            print(f"  {relay.trouble}")
+            assert "PostgreSQL did not answer within" in (relay.trouble or ""), relay.trouble
+
+        # Thawed: the sessions left behind end, a relay leads again and hears notifications.
+        led = await until(one_leads_untroubled, 10, "a relay leads again")
+        async with database.engine.transaction():
+            await enqueue(database, name, b"after")
+        assert await published(bus, 1) == b"after"  # the poll is a minute: this was notified
+        print(f"relay lease: led again {led:.2f} s after the thaw")
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

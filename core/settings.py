@@ -35,6 +35,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     jwt_issuer: str = "mydrtv"
     access_token_seconds: int = 900
     refresh_token_seconds: int = 30 * 24 * 3600
+    # A spent refresh token presented again this soon gets a fresh token of its login instead of
+    # ending it as stolen: a page reloaded mid-refresh never saw its new token. 0: no grace.
+    refresh_reuse_grace_seconds: float = 10.0
     login_limit_per_account: str = "5/minute"
     login_limit_per_address: str = "30/minute"
     register_limit_per_address: str = "20/hour"  # registrations per client address (argon2 is costly)

@@ -172,7 +172,9 @@ def create_app(settings: Settings) -> Litestar:
             limits_storage,
             parties=PartySocket(live_parties, parties),
         ),
-        "refresh_tokens": RefreshTokens(identity, settings.refresh_token_seconds),
+        "refresh_tokens": RefreshTokens(
+            identity, settings.refresh_token_seconds, settings.refresh_reuse_grace_seconds
+        ),
         "login_limiter": LoginLimiter(
             limits_storage,
             settings.login_limit_per_account,

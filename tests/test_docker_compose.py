@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 INIT_SQL = ROOT / "deploy" / "postgres-init.sql"
 DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+WEB = ROOT / "web"
 
 APP_SERVICES = ("api", "migrate")
 
@@ -146,6 +149,65 @@ def dockerfile_instruction(name: str) -> str:
     found = [line.split(None, 1)[1] for line in lines if line.upper().startswith(name + " ")]
     assert found, f"the Dockerfile has no {name}"
     return found[-1]  # the last one is the one that counts
+
+
+def dockerfile_stages() -> list[list[tuple[str, str]]]:
+    """The Dockerfile's build stages, each a list of (INSTRUCTION, arguments), continuations joined."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    stages: list[list[tuple[str, str]]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        instruction, _, arguments = line.partition(" ")
+        if instruction.upper() == "FROM":
+            stages.append([])
+        assert stages, f"{instruction} before the first FROM"
+        stages[-1].append((instruction.upper(), arguments.strip()))
+    return stages
+
+
+def stage_env(stage: list[tuple[str, str]]) -> dict[str, str]:
+    return dict(
+        word.partition("=")[::2] for name, args in stage if name == "ENV" for word in shlex.split(args)
+    )
+
+
+def test_the_image_carries_the_web_client_built_by_node() -> None:
+    """A Node stage builds web/ from its lock file; the final image holds the build and serves it."""
+    *builders, final = dockerfile_stages()
+    names = {}
+    for stage in builders:
+        image, _, alias = stage[0][1].partition(" AS ")
+        names[alias.strip().lower()] = (image.strip(), stage)
+    web_stages = [name for name, (image, _) in names.items() if image.startswith("node:")]
+    assert web_stages, "no stage FROM node:... builds the web client"
+    image, web = names[web_stages[0]]
+    assert re.fullmatch(r"node:\d+[\w.-]*", image), f"pin Node's major version, not {image!r}"
+    workdir = next(args for name, args in web if name == "WORKDIR")
+    steps = [(name, args) for name, args in web if name in ("COPY", "RUN")]
+    copies = [args.split() for name, args in steps if name == "COPY"]
+    assert copies[0][:-1] == ["web/package.json", "web/package-lock.json"], "npm ci needs the lock file"
+    runs = [args for name, args in steps if name == "RUN"]
+    assert runs[0].startswith("npm ci") and runs[-1] == "npm run build", runs
+    assert ["web/", "./"] in copies, "the sources are copied before the build"
+    assert steps.index(("RUN", runs[-1])) > steps.index(("COPY", "web/ ./"))
+    package = json.loads((WEB / "package.json").read_text())
+    assert "build" in package["scripts"] and (WEB / "package-lock.json").is_file()
+
+    served = stage_env(final)["MYDRTV_WEB_DIST_DIR"]
+    assert "web_dist_dir" in Settings.__struct_fields__
+    copied = [args.split() for name, args in final if name == "COPY" and args.startswith("--from=")]
+    assert [f"--from={web_stages[0]}", f"{workdir}/dist", served] in copied, copied
+
+
+def test_the_build_context_leaves_local_builds_out() -> None:
+    """Local node_modules, builds and e2e data would bloat the context and could shadow the image's own."""
+    ignored = {line.strip().rstrip("/") for line in DOCKERIGNORE.read_text().splitlines()}
+    for path in ("web/node_modules", "web/dist", "web/test-results", ".data", ".data-e2e"):
+        assert path in ignored, f".dockerignore should leave {path} out"
+    for needed in ("web", "web/src", "web/package-lock.json"):
+        assert needed not in ignored, f"the web stage needs {needed}"
 
 
 def test_dockerfile_entrypoint_is_mydrtv() -> None:

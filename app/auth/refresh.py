@@ -3,6 +3,12 @@
 A login starts a *family*. Each refresh marks the presented token used and issues the next one of
 the family. A token presented again after use means it was copied: the whole family is revoked,
 so neither the thief nor the owner can go on without logging in again.
+
+Except within a short *reuse grace* after the first use: a browser reloaded while its refresh
+was in flight never saw the answer, and presents the spent token again on the next load. Within
+the grace that token gets a fresh token of the same family (the secrets of the first answer
+are not kept, so it cannot be sent again) instead of ending the login. A thief racing the owner
+inside those seconds gains the same; after them reuse is theft, as above.
 Only a SHA-256 of each token's secret is stored.
 """
 
@@ -30,9 +36,10 @@ def _parse(token: str) -> tuple[uuid.UUID, str] | None:
 
 
 class RefreshTokens:
-    def __init__(self, db: Database, lifetime_seconds: int) -> None:
+    def __init__(self, db: Database, lifetime_seconds: int, reuse_grace_seconds: float) -> None:
         self._db = db
         self.lifetime = timedelta(seconds=lifetime_seconds)
+        self.reuse_grace = timedelta(seconds=reuse_grace_seconds)
 
     async def issue(self, account: uuid.UUID, family: uuid.UUID | None = None) -> str:
         token_id, secret = uuid.uuid4(), secrets.token_urlsafe(32)
@@ -48,19 +55,24 @@ class RefreshTokens:
         return f"{token_id.hex}.{secret}"
 
     async def rotate(self, token: str) -> tuple[uuid.UUID, str]:
-        """Spend ``token``; returns its account and the family's next token."""
+        """Spend ``token``; returns its account and the family's next token.
+
+        A token spent less than the reuse grace ago is accepted again; its first use stays the
+        one the grace counts from, so presenting it over and over does not stretch the grace.
+        """
         parsed = _parse(token)
         if parsed is None:
             raise OAuthError("invalid_grant", "the refresh token is not valid")
         token_id, secret = parsed
         async with self._db.engine.transaction():
             rows = await self._db.fetch(
-                "UPDATE refresh_tokens SET used_at = now()"
-                " WHERE id = {} AND token_hash = {} AND used_at IS NULL"
+                "UPDATE refresh_tokens SET used_at = coalesce(used_at, now())"
+                " WHERE id = {} AND token_hash = {} AND (used_at IS NULL OR used_at > now() - {}::interval)"
                 " AND revoked_at IS NULL AND expires_at > now()"
                 " RETURNING account, family",
                 token_id,
                 _hash(secret),
+                self.reuse_grace,
             )
             if rows:
                 account, family = rows[0]["account"], rows[0]["family"]

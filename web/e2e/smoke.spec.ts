@@ -40,7 +40,7 @@ test('sign up, sign out, sign in again', async ({ page }) => {
   await expectAccessible(page);
   await screenshot(page, 'signin');
   await signInViaUi(page, user);
-  // A reload keeps the session: the refresh token is rotated for a new access token.
+  // A reload keeps the session (e2e/session.spec.ts: also when it cuts a refresh short).
   await page.reload();
   await expect(page.getByRole('link', { name: `@${user.handle}` })).toBeVisible();
 });

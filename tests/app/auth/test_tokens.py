@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -44,27 +46,83 @@ async def test_wrong_password_and_unknown_email_look_the_same(client: AsyncTestC
     assert wrong.headers["www-authenticate"] == "Bearer"
 
 
-async def test_refresh_rotates_and_reuse_revokes_the_family(client: AsyncTestClient[Any]) -> None:
+async def test_refresh_rotates_and_reuse_revokes_the_family(
+    app_client: Callable[..., AsyncTestClient[Any]],
+) -> None:
+    # No reuse grace: the second presentation of a token is theft at once.
+    async with app_client(refresh_reuse_grace_seconds=0) as client:
+        user = await register(client)
+        first = await login(client, user["email"])
+        second = await refresh(client, first["refresh_token"])
+        assert second.status_code == 200
+        rotated = second.json()
+        assert rotated["refresh_token"] != first["refresh_token"]
+        assert (await client.get("/me", headers=bearer(rotated["access_token"]))).status_code == 200
+
+        # The first token, presented again, is a theft signal: the whole family goes.
+        reused = await refresh(client, first["refresh_token"])
+        assert reused.status_code == 400
+        assert reused.json()["error"] == "invalid_grant"
+        assert "already used" in reused.json()["message"]
+        latest = await refresh(client, rotated["refresh_token"])
+        assert latest.status_code == 400
+        assert latest.json()["error"] == "invalid_grant"
+
+        # Another login of the same user is a different family and keeps working.
+        other = await login(client, user["email"])
+        assert (await refresh(client, other["refresh_token"])).status_code == 200
+
+
+async def test_reuse_within_the_grace_keeps_the_login(client: AsyncTestClient[Any]) -> None:
+    """A page reloaded while its refresh was in flight presents the spent token again: not theft."""
     user = await register(client)
     first = await login(client, user["email"])
-    second = await refresh(client, first["refresh_token"])
-    assert second.status_code == 200
-    rotated = second.json()
-    assert rotated["refresh_token"] != first["refresh_token"]
-    assert (await client.get("/me", headers=bearer(rotated["access_token"]))).status_code == 200
+    lost = await refresh(client, first["refresh_token"])  # the answer the reload threw away
+    assert lost.status_code == 200
 
-    # The first token, presented again, is a theft signal: the whole family goes.
+    again = await refresh(client, first["refresh_token"])
+    assert again.status_code == 200, again.text
+    successor = again.json()
+    assert successor["refresh_token"] not in (first["refresh_token"], lost.json()["refresh_token"])
+    assert (await client.get("/me", headers=bearer(successor["access_token"]))).status_code == 200
+    # The login goes on: the new token rotates as usual, and so does the lost one if it turns up.
+    assert (await refresh(client, successor["refresh_token"])).status_code == 200
+    assert (await refresh(client, lost.json()["refresh_token"])).status_code == 200
+
+
+async def test_reuse_after_the_grace_revokes_the_family(
+    client: AsyncTestClient[Any], settings: Settings
+) -> None:
+    user = await register(client)
+    first = await login(client, user["email"])
+    rotated = (await refresh(client, first["refresh_token"])).json()
+    # The token was spent longer ago than the grace (the default one), as if time had passed.
+    identity = await asyncpg.connect(settings.identity_database_url)
+    try:
+        await identity.execute(
+            "UPDATE refresh_tokens SET used_at = now() - make_interval(secs => $1 + 1) WHERE id = $2",
+            Settings().refresh_reuse_grace_seconds,
+            uuid.UUID(hex=first["refresh_token"].partition(".")[0]),
+        )
+    finally:
+        await identity.close()
+
     reused = await refresh(client, first["refresh_token"])
     assert reused.status_code == 400
-    assert reused.json()["error"] == "invalid_grant"
     assert "already used" in reused.json()["message"]
-    latest = await refresh(client, rotated["refresh_token"])
-    assert latest.status_code == 400
-    assert latest.json()["error"] == "invalid_grant"
+    assert (await refresh(client, rotated["refresh_token"])).json()["message"] == (
+        "the refresh token has been revoked"
+    )
 
-    # Another login of the same user is a different family and keeps working.
-    other = await login(client, user["email"])
-    assert (await refresh(client, other["refresh_token"])).status_code == 200
+
+async def test_a_revoked_token_gets_no_grace(client: AsyncTestClient[Any]) -> None:
+    user = await register(client)
+    first = await login(client, user["email"])
+    assert (await refresh(client, first["refresh_token"])).status_code == 200
+    assert (await client.post("/auth/revoke", data={"token": first["refresh_token"]})).status_code == 200
+    again = await refresh(client, first["refresh_token"])
+    assert again.status_code == 400
+    assert again.json()["message"] == "the refresh token has been revoked"
 
 
 async def test_revoke_logs_out(client: AsyncTestClient[Any]) -> None:

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ApiClient } from './client';
 import { ApiError } from './errors';
-import { REFRESH_EARLY_MS, REFRESH_KEY, Session } from './session';
+import { ACCESS_KEY, REFRESH_EARLY_MS, REFRESH_KEY, Session } from './session';
 
 /** A tiny token server that rotates refresh tokens the way the real one does (reuse is refused). */
 class TokenServer {
@@ -75,6 +75,7 @@ class MemoryStorage {
 describe('Session', () => {
   let server: TokenServer;
   let storage: MemoryStorage;
+  let tabStorage: MemoryStorage;
   let clock: number;
   let session: Session;
   let client: ApiClient;
@@ -82,12 +83,13 @@ describe('Session', () => {
   beforeEach(() => {
     server = new TokenServer();
     storage = new MemoryStorage();
+    tabStorage = new MemoryStorage();
     clock = 1_000_000;
-    session = new Session({ fetch: server.fetch, storage, now: () => clock });
+    session = new Session({ fetch: server.fetch, storage, tabStorage, now: () => clock });
     client = new ApiClient(session, server.fetch);
   });
 
-  it('keeps only the refresh token in storage, and announces sign-in and sign-out', async () => {
+  it('keeps the refresh token in storage, and announces sign-in and sign-out', async () => {
     const seen: boolean[] = [];
     session.onChange((signedIn) => seen.push(signedIn));
     await session.signIn('a@example.com', 'right');
@@ -95,6 +97,7 @@ describe('Session', () => {
     expect(await session.accessToken()).toBe('access-1');
     await session.signOut();
     expect(storage.getItem(REFRESH_KEY)).toBeNull();
+    expect(tabStorage.getItem(ACCESS_KEY)).toBeNull();
     expect(await session.accessToken()).toBeNull();
     expect(seen).toEqual([true, false]);
   });
@@ -148,12 +151,45 @@ describe('Session', () => {
       );
       return run;
     };
-    const tabs = [1, 2].map(() => new Session({ fetch: server.fetch, storage, now: () => clock, exclusive }));
+    const tabs = [1, 2].map(
+      () =>
+        new Session({
+          fetch: server.fetch,
+          storage,
+          tabStorage: new MemoryStorage(),
+          now: () => clock,
+          exclusive,
+        }),
+    );
     storage.setItem(REFRESH_KEY, 'refresh-0');
     server.live.add('refresh-0');
     const tokens = await Promise.all(tabs.map((tab) => tab.accessToken()));
     expect(tokens).toEqual(['access-1', 'access-2']);
     expect(storage.getItem(REFRESH_KEY)).toBe('refresh-2');
     expect(tabs.every((tab) => tab.signedIn)).toBe(true);
+  });
+
+  it('a reload keeps using the access token while it is valid, without rotating', async () => {
+    await session.signIn('a@example.com', 'right');
+    const reloaded = () => new Session({ fetch: server.fetch, storage, tabStorage, now: () => clock });
+    expect(await reloaded().accessToken()).toBe('access-1');
+    expect(server.tokenRequests).toEqual(['password']);
+    expect(storage.getItem(REFRESH_KEY)).toBe('refresh-1');
+
+    // Once it is about to expire, a reload refreshes as before.
+    clock += 900_000 - REFRESH_EARLY_MS + 1;
+    expect(await reloaded().accessToken()).toBe('access-2');
+    expect(server.tokenRequests).toEqual(['password', 'refresh_token']);
+  });
+
+  it('a reload signed out elsewhere, or with a damaged kept token, does not use it', async () => {
+    await session.signIn('a@example.com', 'right');
+    const reloaded = () => new Session({ fetch: server.fetch, storage, tabStorage, now: () => clock });
+    tabStorage.setItem(ACCESS_KEY, '{not json');
+    expect(await reloaded().accessToken()).toBe('access-2');
+    tabStorage.setItem(ACCESS_KEY, JSON.stringify({ token: 7 }));
+    expect(await reloaded().accessToken()).toBe('access-3');
+    storage.removeItem(REFRESH_KEY); // another tab signed out
+    expect(await reloaded().accessToken()).toBeNull();
   });
 });

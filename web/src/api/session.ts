@@ -1,6 +1,8 @@
 /**
- * The signed-in session: the access token lives in memory only, the refresh token in
- * localStorage so a reload stays signed in. Refresh tokens rotate: each refresh returns a new
+ * The signed-in session: the refresh token lives in localStorage so a reload stays signed in,
+ * the access token in memory and in this tab's sessionStorage, so a reload uses it while it is
+ * valid instead of rotating the refresh token on every page load (a reload cutting a rotation
+ * short would otherwise be frequent). Refresh tokens rotate: each refresh returns a new
  * one and the old one stops working (a reused one ends the whole login), so concurrent refreshes
  * share one request, and tabs of one browser take turns through a Web Lock: each reads the
  * refresh token only once it holds the lock, so none presents one another tab just rotated.
@@ -11,12 +13,16 @@ import type { components } from './schema';
 export type TokenResponse = components['schemas']['TokenResponse'];
 
 export const REFRESH_KEY = 'mydrtv.refresh_token';
+/** sessionStorage: this tab's access token and when it expires (ms since the epoch). */
+export const ACCESS_KEY = 'mydrtv.access_token';
 /** Refresh this long before the access token expires, so requests never carry a stale one. */
 export const REFRESH_EARLY_MS = 60_000;
 
 export interface SessionOptions {
   fetch?: typeof fetch;
   storage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+  /** Where this tab keeps its access token across reloads; the default is sessionStorage. */
+  tabStorage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
   now?: () => number;
   base?: string;
   /** Runs `task` alone among every tab of this browser; the default uses navigator.locks. */
@@ -41,6 +47,7 @@ export class Session {
   private readonly listeners = new Set<Listener>();
   private readonly fetch: typeof fetch;
   private readonly storage: NonNullable<SessionOptions['storage']>;
+  private readonly tabStorage: NonNullable<SessionOptions['tabStorage']>;
   private readonly now: () => number;
   private readonly base: string;
   private readonly exclusive: <T>(task: () => Promise<T>) => Promise<T>;
@@ -48,13 +55,14 @@ export class Session {
   constructor(options: SessionOptions = {}) {
     this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.storage = options.storage ?? globalThis.localStorage;
+    this.tabStorage = options.tabStorage ?? globalThis.sessionStorage;
     this.now = options.now ?? Date.now;
     this.base = options.base ?? '';
     this.exclusive = options.exclusive ?? browserLock;
     // Another tab signed in or out: follow it, so every tab shows the same state.
     globalThis.addEventListener?.('storage', (event) => {
       if (event.key !== REFRESH_KEY && event.key !== null) return;
-      if (event.newValue === null) this.access = null;
+      if (event.newValue === null) this.forgetAccess();
       this.emit(this.signedIn);
     });
   }
@@ -88,6 +96,7 @@ export class Session {
 
   /** A valid access token, refreshed first when it is missing or about to expire; null when signed out. */
   async accessToken(): Promise<string | null> {
+    if (this.access === null && this.signedIn) this.restoreAccess();
     if (this.access !== null && this.now() < this.expiresAt - REFRESH_EARLY_MS) return this.access;
     if (!this.signedIn) return null;
     return this.refresh();
@@ -134,13 +143,33 @@ export class Session {
     this.access = tokens.access_token;
     this.expiresAt = this.now() + tokens.expires_in * 1000;
     this.storage.setItem(REFRESH_KEY, tokens.refresh_token);
+    this.tabStorage.setItem(ACCESS_KEY, JSON.stringify({ token: this.access, expiresAt: this.expiresAt }));
     if (!wasSignedIn) this.emit(true);
+  }
+
+  /** The access token this tab held before a reload, if it kept one. */
+  private restoreAccess(): void {
+    try {
+      const kept = JSON.parse(this.tabStorage.getItem(ACCESS_KEY) ?? 'null') as unknown;
+      if (typeof kept !== 'object' || kept === null) return;
+      const { token, expiresAt } = kept as Record<string, unknown>;
+      if (typeof token !== 'string' || typeof expiresAt !== 'number') return;
+      this.access = token;
+      this.expiresAt = expiresAt;
+    } catch {
+      // Not ours or damaged: refresh instead.
+    }
+  }
+
+  private forgetAccess(): void {
+    this.access = null;
+    this.expiresAt = 0;
+    this.tabStorage.removeItem(ACCESS_KEY);
   }
 
   private clear(): void {
     const wasSignedIn = this.signedIn;
-    this.access = null;
-    this.expiresAt = 0;
+    this.forgetAccess();
     this.storage.removeItem(REFRESH_KEY);
     if (wasSignedIn) this.emit(false);
   }

@@ -39,8 +39,10 @@ export interface FollowerStats {
   correctiveSeeks: number;
   /** Seeks while paused or ahead of a scheduled jump. */
   quietSeeks: number;
-  /** Times the playback rate was changed to correct drift. */
+  /** Times the playback rate was changed to correct drift (one correction may step it several times). */
   rateChanges: number;
+  /** Corrections by rate: times the rate left the party's rate (its steps back do not count). */
+  rateCorrections: number;
   /** Pauses the follower made (each one asked for by a state). */
   pauses: number;
   plays: number;
@@ -76,6 +78,7 @@ export class PartyFollower {
       correctiveSeeks: 0,
       quietSeeks: 0,
       rateChanges: 0,
+      rateCorrections: 0,
       pauses: 0,
       plays: 0,
       lastDriftMs: null,
@@ -206,6 +209,8 @@ export class PartyFollower {
     } else if (action.kind === 'rate') {
       this.correcting = true;
       if (Math.abs(this.player.playbackRate - action.rate) > RATE_EPSILON) {
+        if (Math.abs(this.player.playbackRate - playback.rate) <= RATE_EPSILON)
+          this.stats.rateCorrections += 1;
         this.stats.rateChanges += 1;
         this.player.playbackRate = action.rate;
       }

@@ -1,6 +1,7 @@
 import { render, screen } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import type { ConnectionState, FollowerStats } from '../../realtime';
+import { corrections } from './corrections';
 import { SyncIndicator } from './SyncIndicator';
 
 const connected: ConnectionState = {
@@ -18,6 +19,7 @@ function stats(lastDriftMs: number | null): FollowerStats {
     correctiveSeeks: 1,
     quietSeeks: 0,
     rateChanges: 3,
+    rateCorrections: 2,
     pauses: 0,
     plays: 1,
     lastDriftMs,
@@ -40,7 +42,7 @@ describe('SyncIndicator', () => {
     expect(box.textContent).toContain('In sync');
     expect(box.textContent).toContain('Clock offset -2500 ms ±0.3');
     expect(box.textContent).toContain('Drift +4.2 ms');
-    expect(box.textContent).toContain('1 jump, 3 speed changes');
+    expect(box.textContent).toContain('Kept in step: 2 gentle corrections, 1 jump');
   });
 
   it('tells catching up from out of sync, and says when the connection is not there', () => {
@@ -60,5 +62,14 @@ describe('SyncIndicator', () => {
       />,
     );
     expect(screen.getByText('Reconnecting…')).toBeTruthy();
+  });
+
+  it('counts corrections gently: nothing, one, several, and jumps only when there were some', () => {
+    expect(corrections({ rateCorrections: 0, correctiveSeeks: 0 })).toBe('No corrections needed');
+    expect(corrections({ rateCorrections: 1, correctiveSeeks: 0 })).toBe('Kept in step: 1 gentle correction');
+    expect(corrections({ rateCorrections: 4, correctiveSeeks: 0 })).toBe(
+      'Kept in step: 4 gentle corrections',
+    );
+    expect(corrections({ rateCorrections: 0, correctiveSeeks: 2 })).toBe('Kept in step: 2 jumps');
   });
 });

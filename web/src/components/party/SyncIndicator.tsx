@@ -1,4 +1,5 @@
 import type { ClockEstimate, ConnectionState, FollowerStats } from '../../realtime';
+import { corrections } from './corrections';
 
 /**
  * How well this screen keeps up with the party: the clock's offset from the server (and how sure
@@ -53,12 +54,7 @@ export function SyncIndicator({
       <span>
         Drift <span className="font-mono tabular-nums">{drift === null ? '—' : `${signed(drift)} ms`}</span>
       </span>
-      {stats && (
-        <span className="text-slate-700">
-          {stats.correctiveSeeks} {stats.correctiveSeeks === 1 ? 'jump' : 'jumps'}, {stats.rateChanges} speed{' '}
-          {stats.rateChanges === 1 ? 'change' : 'changes'}
-        </span>
-      )}
+      {stats && <span className="text-slate-700">{corrections(stats)}</span>}
     </section>
   );
 }

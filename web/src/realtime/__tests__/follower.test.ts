@@ -19,6 +19,9 @@ describe("following a party's state on a player", () => {
     expect(sim.worstDriftSince(T0 + 2000)).toBeLessThan(6);
     expect(sim.player.playbackRate).toBe(1);
     expect(sim.follower.stats).toMatchObject({ correctiveSeeks: 0, pauses: 0, plays: 1 });
+    // The rate stepped down as the gap closed: several changes, but one correction.
+    expect(sim.follower.stats.rateChanges).toBeGreaterThan(1);
+    expect(sim.follower.stats.rateCorrections).toBe(1);
 
     // Pause, then play again: play() goes out 60 ms early; the player, paused 2 ms short of 4 s,
     // ends up 62 ms behind, so the estimate moves on to 60 + 62 / 2 = 91.
@@ -32,7 +35,7 @@ describe("following a party's state on a player", () => {
     expect(sim.follower.stats.startLatencyMs).toBeCloseTo(91, 0);
     sim.runUntil(T0 + 9000);
     expect(sim.worstDriftSince(T0 + 8000)).toBeLessThan(6);
-    expect(sim.follower.stats).toMatchObject({ correctiveSeeks: 0, pauses: 1, plays: 2 });
+    expect(sim.follower.stats).toMatchObject({ correctiveSeeks: 0, pauses: 1, plays: 2, rateCorrections: 2 });
   });
 
   it('loads a jump ahead of time: pauses and seeks at once, plays when everyone does', () => {

@@ -1,0 +1,159 @@
+"""Search in PostgreSQL: full-text (``websearch_to_tsquery``) for words, ``pg_trgm`` for typos and
+prefixes, both over text folded by ``search_fold`` (accents removed, lower case; see migration
+``m0010_search``).
+
+The user's text is always a bound parameter and goes through ``websearch_to_tsquery``, which
+reads any input as plain words (it never fails on ``&``, ``|``, ``!`` or quotes), and through
+LIKE only with its wildcards escaped. The SQL below is built from constant fragments only.
+
+Relevance is the full-text rank plus the trigram word similarity, so an exact word beats a typo;
+popularity (ratings for a video, followers for a person) orders equal relevance, and the id
+makes the order total for the keyset cursor. Relevance depends on the query only, so a cursor
+stays valid for the same ``q``; popularity may move between pages, which can at worst repeat or
+skip a row at a page's edge.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from app.auth.tokens import Principal
+from app.db import Database
+from app.pagination import decode_cursor, encode_cursor
+from app.search.schemas import PeoplePage, PersonHit
+from app.search.terms import TRIGRAM_CHARS, Terms
+from app.videos.schemas import UserRef, Video, VideoPage
+
+# What one may find; the partial indexes of ``m0010_search`` carry the same predicate.
+_SEARCHABLE_VIDEO = "v.visibility = 'public' AND v.status = 'ready'"
+# A person's searchable text. Adding display names (from profiles) is this one line plus an index:
+# "search_fold(u.handle || ' ' || coalesce(p.display_name, ''))" with that profile joined below.
+_PERSON_TEXT = "search_fold(u.handle)"
+_WORDS = "websearch_to_tsquery('simple'::regconfig, search_fold({}))"
+_FOLDED = "search_fold({})"
+_NOT_BLOCKED = """NOT EXISTS (SELECT 1 FROM blocks b
+    WHERE (b.blocker_id = {owner} AND b.blocked_id = {{}}::uuid)
+       OR (b.blocker_id = {{}}::uuid AND b.blocked_id = {owner}))"""
+_PAGE = """) hit
+WHERE {}::float8 IS NULL OR (hit.relevance, hit.popularity, hit.id) < ({}::float8, {}::bigint, {}::uuid)
+ORDER BY hit.relevance DESC, hit.popularity DESC, hit.id DESC
+LIMIT {}"""
+
+_VIDEO_COLUMNS = """SELECT * FROM (
+SELECT v.id, v.title, v.description, v.visibility, v.status, v.duration_seconds, v.failure_reason,
+       v.created_at, v.updated_at, u.id AS owner_id, u.handle AS owner_handle,
+       COALESCE(t.count, 0)::bigint AS popularity,
+"""
+_VIDEO_SOURCE = f"""
+FROM videos v
+JOIN users u ON u.id = v.owner_id
+LEFT JOIN rating_totals t ON t.video_id = v.id
+WHERE {_SEARCHABLE_VIDEO} AND {_NOT_BLOCKED.format(owner="v.owner_id")}
+"""
+# Whole words only: for queries too short for trigrams to tell titles apart.
+VIDEOS_BY_WORDS = (
+    _VIDEO_COLUMNS
+    + f"ts_rank(v.search_words, {_WORDS})::float8 AS relevance"
+    + _VIDEO_SOURCE
+    + f"AND v.search_words @@ {_WORDS}\n"
+    + _PAGE
+)
+# Words, or a title close to the query (typos, the start of a word).
+VIDEOS = (
+    _VIDEO_COLUMNS
+    + f"(ts_rank(v.search_words, {_WORDS}) + word_similarity({_FOLDED}, search_fold(v.title)))::float8"
+    + " AS relevance"
+    + _VIDEO_SOURCE
+    + f"AND (v.search_words @@ {_WORDS} OR {_FOLDED} <% search_fold(v.title))\n"
+    + _PAGE
+)
+
+_PEOPLE_SOURCE = f"""SELECT * FROM (
+SELECT u.id, u.handle,
+       (SELECT count(*) FROM follows f WHERE f.followee_id = u.id) AS popularity,
+       (similarity({_FOLDED}, {_PERSON_TEXT})
+        + word_similarity({_FOLDED}, {_PERSON_TEXT}))::float8 AS relevance
+FROM users u
+WHERE {_NOT_BLOCKED.format(owner="u.id")}
+"""
+# The start of a handle, with LIKE's wildcards in the query escaped: for short queries.
+PEOPLE_BY_PREFIX = _PEOPLE_SOURCE + f"AND {_PERSON_TEXT} LIKE {_FOLDED} || '%' ESCAPE '\\'\n" + _PAGE
+PEOPLE = (
+    _PEOPLE_SOURCE
+    + f"AND ({_PERSON_TEXT} LIKE {_FOLDED} || '%' ESCAPE '\\' OR {_FOLDED} <% {_PERSON_TEXT})\n"
+    + _PAGE
+)
+
+
+def like_prefix(text: str) -> str:
+    """``text`` with LIKE's wildcards and escape character taken literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _page_args(cursor: str | None, limit: int) -> list[Any]:
+    if cursor is None:
+        return [None, None, None, None, limit + 1]
+    relevance, popularity, last = decode_cursor(cursor, tuple[float, int, uuid.UUID])
+    return [relevance, relevance, popularity, last, limit + 1]
+
+
+def _next(rows: list[dict[str, Any]], limit: int) -> str | None:
+    if len(rows) <= limit:
+        return None
+    last = rows[limit - 1]
+    return encode_cursor(last["relevance"], last["popularity"], str(last["id"]))
+
+
+def _video(row: dict[str, Any]) -> Video:
+    return Video(
+        id=row["id"],
+        owner=UserRef(id=row["owner_id"], handle=row["owner_handle"]),
+        title=row["title"],
+        description=row["description"],
+        visibility=row["visibility"],
+        status=row["status"],
+        duration_seconds=row["duration_seconds"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        failure_reason=row["failure_reason"],
+    )
+
+
+class PostgresSearch:
+    """The ``SearchEngine`` of the main database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def videos(
+        self, terms: Terms, viewer: Principal | None, cursor: str | None, limit: int
+    ) -> VideoPage:
+        page = _page_args(cursor, limit)
+        if terms.letters == 0:  # nothing full-text or trigrams could match
+            return VideoPage(items=[], next_cursor=None)
+        me = viewer.id if viewer else None
+        q = terms.text
+        if terms.letters < TRIGRAM_CHARS:
+            rows = await self._db.fetch(VIDEOS_BY_WORDS, q, me, me, q, *page)
+        else:
+            rows = await self._db.fetch(VIDEOS, q, q, me, me, q, q, *page)
+        return VideoPage(items=[_video(row) for row in rows[:limit]], next_cursor=_next(rows, limit))
+
+    async def people(
+        self, terms: Terms, viewer: Principal | None, cursor: str | None, limit: int
+    ) -> PeoplePage:
+        page = _page_args(cursor, limit)
+        if terms.letters == 0:
+            return PeoplePage(items=[], next_cursor=None)
+        me = viewer.id if viewer else None
+        q, prefix = terms.text, like_prefix(terms.text)
+        if terms.letters < TRIGRAM_CHARS:
+            rows = await self._db.fetch(PEOPLE_BY_PREFIX, q, q, me, me, prefix, *page)
+        else:
+            rows = await self._db.fetch(PEOPLE, q, q, me, me, prefix, q, *page)
+        items = [
+            PersonHit(user=UserRef(id=row["id"], handle=row["handle"]), followers=int(row["popularity"]))
+            for row in rows[:limit]
+        ]
+        return PeoplePage(items=items, next_cursor=_next(rows, limit))

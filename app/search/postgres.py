@@ -35,7 +35,11 @@ _FOLDED = "search_fold({})"
 _NOT_BLOCKED = """NOT EXISTS (SELECT 1 FROM blocks b
     WHERE (b.blocker_id = {owner} AND b.blocked_id = {{}}::uuid)
        OR (b.blocker_id = {{}}::uuid AND b.blocked_id = {owner}))"""
-_PAGE = """) hit
+# At most this many matches are ranked: a query matching thousands (a common word, a short
+# prefix) then costs what a rarer one does. Which ones are kept is the index's order, not the
+# best; a dedicated engine is where to go when that matters (docs/search.md).
+CANDIDATES = 1000
+_PAGE = f"LIMIT {CANDIDATES}\n" + """) hit
 WHERE {}::float8 IS NULL OR (hit.relevance, hit.popularity, hit.id) < ({}::float8, {}::bigint, {}::uuid)
 ORDER BY hit.relevance DESC, hit.popularity DESC, hit.id DESC
 LIMIT {}"""

@@ -36,58 +36,73 @@ _NOT_BLOCKED = """NOT EXISTS (SELECT 1 FROM blocks b
     WHERE (b.blocker_id = {owner} AND b.blocked_id = {{}}::uuid)
        OR (b.blocker_id = {{}}::uuid AND b.blocked_id = {owner}))"""
 # At most this many matches are ranked: a query matching thousands (a common word, a short
-# prefix) then costs what a rarer one does. Which ones are kept is the index's order, not the
-# best; a dedicated engine is where to go when that matters (docs/search.md).
+# prefix) then costs what a rarer one does. They are picked from the table alone (the GIN indexes
+# answer that), then joined and ranked. Which ones are kept is the index's order, not the best; a
+# dedicated engine is where to go when that matters (docs/search.md).
 CANDIDATES = 1000
-_PAGE = f"LIMIT {CANDIDATES}\n" + """) hit
+_PAGE = """) hit
 WHERE {}::float8 IS NULL OR (hit.relevance, hit.popularity, hit.id) < ({}::float8, {}::bigint, {}::uuid)
 ORDER BY hit.relevance DESC, hit.popularity DESC, hit.id DESC
 LIMIT {}"""
 
-_VIDEO_COLUMNS = """SELECT * FROM (
+
+def _videos(match: str, relevance: str) -> str:
+    return f"""WITH candidate AS MATERIALIZED (
+    SELECT v.id FROM videos v WHERE {_SEARCHABLE_VIDEO} AND ({match}) LIMIT {CANDIDATES}
+)
+SELECT * FROM (
 SELECT v.id, v.title, v.description, v.visibility, v.status, v.duration_seconds, v.failure_reason,
        v.created_at, v.updated_at, u.id AS owner_id, u.handle AS owner_handle,
-       COALESCE(t.count, 0)::bigint AS popularity,
-"""
-_VIDEO_SOURCE = f"""
-FROM videos v
+       COALESCE(t.count, 0)::bigint AS popularity, ({relevance})::float8 AS relevance
+FROM candidate c
+JOIN videos v ON v.id = c.id
 JOIN users u ON u.id = v.owner_id
 LEFT JOIN rating_totals t ON t.video_id = v.id
-WHERE {_SEARCHABLE_VIDEO} AND {_NOT_BLOCKED.format(owner="v.owner_id")}
-"""
-# Whole words only: for queries too short for trigrams to tell titles apart.
-VIDEOS_BY_WORDS = (
-    _VIDEO_COLUMNS
-    + f"ts_rank(v.search_words, {_WORDS})::float8 AS relevance"
-    + _VIDEO_SOURCE
-    + f"AND v.search_words @@ {_WORDS}\n"
-    + _PAGE
-)
-# Words, or a title close to the query (typos, the start of a word).
-VIDEOS = (
-    _VIDEO_COLUMNS
-    + f"(ts_rank(v.search_words, {_WORDS}) + word_similarity({_FOLDED}, search_fold(v.title)))::float8"
-    + " AS relevance"
-    + _VIDEO_SOURCE
-    + f"AND (v.search_words @@ {_WORDS} OR {_FOLDED} <% search_fold(v.title))\n"
-    + _PAGE
-)
+WHERE {_NOT_BLOCKED.format(owner="v.owner_id")}
+{_PAGE}"""
 
-_PEOPLE_SOURCE = f"""SELECT * FROM (
+
+def _people(match: str) -> str:
+    return f"""WITH candidate AS MATERIALIZED (
+    SELECT u.id FROM users u WHERE {match} LIMIT {CANDIDATES}
+)
+SELECT * FROM (
 SELECT u.id, u.handle,
        (SELECT count(*) FROM follows f WHERE f.followee_id = u.id) AS popularity,
-       (similarity({_FOLDED}, {_PERSON_TEXT})
-        + word_similarity({_FOLDED}, {_PERSON_TEXT}))::float8 AS relevance
-FROM users u
+       (similarity({_FOLDED}, {_PERSON_TEXT}) + word_similarity({_FOLDED}, {_PERSON_TEXT}))::float8
+           AS relevance
+FROM candidate c
+JOIN users u ON u.id = c.id
 WHERE {_NOT_BLOCKED.format(owner="u.id")}
-"""
-# The start of a handle, with LIKE's wildcards in the query escaped: for short queries.
-PEOPLE_BY_PREFIX = _PEOPLE_SOURCE + f"AND {_PERSON_TEXT} LIKE {_FOLDED} || '%' ESCAPE '\\'\n" + _PAGE
-PEOPLE = (
-    _PEOPLE_SOURCE
-    + f"AND ({_PERSON_TEXT} LIKE {_FOLDED} || '%' ESCAPE '\\' OR {_FOLDED} <% {_PERSON_TEXT})\n"
-    + _PAGE
+{_PAGE}"""
+
+
+# Whole words only: for queries too short for trigrams to tell titles apart.
+VIDEOS_BY_WORDS = _videos(f"v.search_words @@ {_WORDS}", f"ts_rank(v.search_words, {_WORDS})")
+# Words, or a title close to the query (typos, the start of a word).
+VIDEOS = _videos(
+    f"v.search_words @@ {_WORDS} OR {_FOLDED} <% search_fold(v.title)",
+    f"ts_rank(v.search_words, {_WORDS}) + word_similarity({_FOLDED}, search_fold(v.title))",
 )
+_PREFIX = f"{_PERSON_TEXT} LIKE {_FOLDED} || '%' ESCAPE '\\'"
+# The start of a handle, with LIKE's wildcards in the query escaped: for short queries.
+PEOPLE_BY_PREFIX = _people(_PREFIX)
+PEOPLE = _people(f"{_PREFIX} OR {_FOLDED} <% {_PERSON_TEXT}")
+
+
+def video_query(terms: Terms, me: uuid.UUID | None, cursor: str | None, limit: int) -> tuple[str, list[Any]]:
+    """The SQL and its arguments for a page of videos (the benchmark explains the same)."""
+    q, page = terms.text, _page_args(cursor, limit)
+    if terms.letters < TRIGRAM_CHARS:
+        return VIDEOS_BY_WORDS, [q, q, me, me, *page]
+    return VIDEOS, [q, q, q, q, me, me, *page]
+
+
+def people_query(terms: Terms, me: uuid.UUID | None, cursor: str | None, limit: int) -> tuple[str, list[Any]]:
+    q, prefix, page = terms.text, like_prefix(terms.text), _page_args(cursor, limit)
+    if terms.letters < TRIGRAM_CHARS:
+        return PEOPLE_BY_PREFIX, [prefix, q, q, me, me, *page]
+    return PEOPLE, [prefix, q, q, q, me, me, *page]
 
 
 def like_prefix(text: str) -> str:
@@ -133,29 +148,19 @@ class PostgresSearch:
     async def videos(
         self, terms: Terms, viewer: Principal | None, cursor: str | None, limit: int
     ) -> VideoPage:
-        page = _page_args(cursor, limit)
+        sql, args = video_query(terms, viewer.id if viewer else None, cursor, limit)  # checks the cursor
         if terms.letters == 0:  # nothing full-text or trigrams could match
             return VideoPage(items=[], next_cursor=None)
-        me = viewer.id if viewer else None
-        q = terms.text
-        if terms.letters < TRIGRAM_CHARS:
-            rows = await self._db.fetch(VIDEOS_BY_WORDS, q, me, me, q, *page)
-        else:
-            rows = await self._db.fetch(VIDEOS, q, q, me, me, q, q, *page)
+        rows = await self._db.fetch(sql, *args)
         return VideoPage(items=[_video(row) for row in rows[:limit]], next_cursor=_next(rows, limit))
 
     async def people(
         self, terms: Terms, viewer: Principal | None, cursor: str | None, limit: int
     ) -> PeoplePage:
-        page = _page_args(cursor, limit)
+        sql, args = people_query(terms, viewer.id if viewer else None, cursor, limit)
         if terms.letters == 0:
             return PeoplePage(items=[], next_cursor=None)
-        me = viewer.id if viewer else None
-        q, prefix = terms.text, like_prefix(terms.text)
-        if terms.letters < TRIGRAM_CHARS:
-            rows = await self._db.fetch(PEOPLE_BY_PREFIX, q, q, me, me, prefix, *page)
-        else:
-            rows = await self._db.fetch(PEOPLE, q, q, me, me, prefix, q, *page)
+        rows = await self._db.fetch(sql, *args)
         items = [
             PersonHit(user=UserRef(id=row["id"], handle=row["handle"]), followers=int(row["popularity"]))
             for row in rows[:limit]

@@ -49,7 +49,9 @@ LIMIT {}"""
 
 def _videos(match: str, relevance: str) -> str:
     return f"""WITH candidate AS MATERIALIZED (
-    SELECT v.id FROM videos v WHERE {_SEARCHABLE_VIDEO} AND ({match}) LIMIT {CANDIDATES}
+    SELECT v.id FROM videos v
+    WHERE {_SEARCHABLE_VIDEO} AND ({match}) AND {_NOT_BLOCKED.format(owner="v.owner_id")}
+    LIMIT {CANDIDATES}
 )
 SELECT * FROM (
 SELECT v.id, v.title, v.description, v.visibility, v.status, v.duration_seconds, v.failure_reason,
@@ -59,13 +61,12 @@ FROM candidate c
 JOIN videos v ON v.id = c.id
 JOIN users u ON u.id = v.owner_id
 LEFT JOIN rating_totals t ON t.video_id = v.id
-WHERE {_NOT_BLOCKED.format(owner="v.owner_id")}
 {_PAGE}"""
 
 
 def _people(match: str) -> str:
     return f"""WITH candidate AS MATERIALIZED (
-    SELECT u.id FROM users u WHERE {match} LIMIT {CANDIDATES}
+    SELECT u.id FROM users u WHERE ({match}) AND {_NOT_BLOCKED.format(owner="u.id")} LIMIT {CANDIDATES}
 )
 SELECT * FROM (
 SELECT u.id, u.handle,
@@ -74,7 +75,6 @@ SELECT u.id, u.handle,
            AS relevance
 FROM candidate c
 JOIN users u ON u.id = c.id
-WHERE {_NOT_BLOCKED.format(owner="u.id")}
 {_PAGE}"""
 
 
@@ -95,15 +95,15 @@ def video_query(terms: Terms, me: uuid.UUID | None, cursor: str | None, limit: i
     """The SQL and its arguments for a page of videos (the benchmark explains the same)."""
     q, page = terms.text, _page_args(cursor, limit)
     if terms.letters < TRIGRAM_CHARS:
-        return VIDEOS_BY_WORDS, [q, q, me, me, *page]
-    return VIDEOS, [q, q, q, q, me, me, *page]
+        return VIDEOS_BY_WORDS, [q, me, me, q, *page]
+    return VIDEOS, [q, q, me, me, q, q, *page]
 
 
 def people_query(terms: Terms, me: uuid.UUID | None, cursor: str | None, limit: int) -> tuple[str, list[Any]]:
     q, prefix, page = terms.text, like_prefix(terms.text), _page_args(cursor, limit)
     if terms.letters < TRIGRAM_CHARS:
-        return PEOPLE_BY_PREFIX, [prefix, q, q, me, me, *page]
-    return PEOPLE, [prefix, q, q, q, me, me, *page]
+        return PEOPLE_BY_PREFIX, [prefix, me, me, q, q, *page]
+    return PEOPLE, [prefix, q, me, me, q, q, *page]
 
 
 def like_prefix(text: str) -> str:

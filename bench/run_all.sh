@@ -9,5 +9,6 @@ PY=${PY:-.venv/bin/python}
 "$PY" -m bench.parties
 "$PY" -m bench.comments
 "$PY" -m bench.graph
+"$PY" -m bench.search
 "$PY" -m bench.media
 "$PY" -m bench.faults

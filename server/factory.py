@@ -38,6 +38,8 @@ from app.parties.state import Party
 from app.ratings.broadcaster import RatingBroadcaster
 from app.ratings.controller import RatingController
 from app.ratings.service import RATINGS_CHANNEL, RatingService
+from app.search.controller import SearchController
+from app.search.postgres import PostgresSearch
 from app.social.controller import DiscoveryController, SocialController
 from app.social.recommendations import VideoRecommendations
 from app.social.relations import SocialService
@@ -184,6 +186,7 @@ def create_app(settings: Settings) -> Litestar:
         "probes": probes,
         "videos": videos,
         "parties": parties,
+        "search": PostgresSearch(main),
         **social_services,
     }
     background: list[Job] = []  # run beside the relay, where it runs
@@ -255,6 +258,7 @@ def create_app(settings: Settings) -> Litestar:
             SocialController,
             DiscoveryController,
             FeedController,
+            SearchController,
             *media_routes,
             gateway_socket,
             *web_client_handlers(settings.web_dist_dir),  # last: it answers only what no API route does

@@ -323,6 +323,9 @@ def describe(app: Litestar) -> None:
         used.update(status for status in (operation.responses or {}) if int(status) >= 400)
     components.responses = {status: _error_response(int(status)) for status in sorted(used)}
     document.components = components
+    # Litestar keeps a handler's paths in a set: without this the order, and so the document's
+    # bytes, would change with each process's string hashing.
+    document.paths = dict(sorted(paths.items()))
 
 
 def document(app: Litestar) -> dict[str, Any]:

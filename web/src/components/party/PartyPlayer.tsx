@@ -56,7 +56,7 @@ export function PartyPlayer({
     let gone = false;
     setError(null);
     api
-      .get<Schemas['media_serving_Playback']>(`/videos/${encodeURIComponent(videoId)}/playback`)
+      .get<Schemas['videos_media_serving_Playback']>(`/videos/${encodeURIComponent(videoId)}/playback`)
       .then(async (playback) => {
         if (gone) return;
         setPoster(playback.poster_url);

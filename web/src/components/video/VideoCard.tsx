@@ -24,7 +24,9 @@ function usePoster(video: Video, element: React.RefObject<HTMLElement>): string 
       if (!entries.some((entry) => entry.isIntersecting)) return;
       observer.disconnect();
       api
-        .get<Schemas['media_serving_Playback']>(`/videos/${video.id}/playback`, { signal: controller.signal })
+        .get<Schemas['videos_media_serving_Playback']>(`/videos/${video.id}/playback`, {
+          signal: controller.signal,
+        })
         .then((playback) => setPoster(playback.poster_url))
         .catch(() => undefined); // the card reads fine without its picture
     });

@@ -5,7 +5,7 @@ export type PartyInfo = Schemas['PartyInfo'];
 export type PartyMember = Schemas['PartyMember'];
 export type ChatMessage = Schemas['ChatMessage'];
 export type Video = Schemas['Video'];
-export type MediaPlayback = Schemas['media_serving_Playback'];
+export type MediaPlayback = Schemas['videos_media_serving_Playback'];
 
 export interface NewParty {
   video_id: string;

@@ -19,7 +19,7 @@ import { INITIAL, withEvent, withStatus, type UploadState } from './progress';
 import { uploadFile, type UploadHandle } from './uploadFile';
 
 type Video = Schemas['Video'];
-type Playback = Schemas['media_serving_Playback'];
+type Playback = Schemas['videos_media_serving_Playback'];
 
 const STEP_WORDS: Record<UploadState['phase'], string> = {
   idle: '',

@@ -21,7 +21,7 @@ import { CommentItem } from './CommentItem';
 import { anchored, atMoment, isReaction, REACTIONS, repliesByRoot, topLevel } from './threads';
 import { useVideoLive } from './useVideoLive';
 
-type Playback = Schemas['media_serving_Playback'];
+type Playback = Schemas['videos_media_serving_Playback'];
 type Summary = Schemas['RatingSummary'];
 
 export default function VideoPage() {

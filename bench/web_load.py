@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import write_results
-from tests.services import free_port
+from support.services import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "web"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import getpass
 import logging
@@ -123,7 +122,7 @@ GC_THRESHOLDS = (50_000, 50, 100)
 
 async def serve(settings: Settings) -> None:
     from app.factory import create_app
-    from realtime.uvicorn_ws import LeanWebSocketProtocol
+    from realtime.uvicorn_ws import with_send_buffer
 
     app = create_app(settings)
     gc.set_threshold(*GC_THRESHOLDS)
@@ -137,8 +136,9 @@ async def serve(settings: Settings) -> None:
         # The Sans-I/O implementation waits while the socket's buffer is full, so a client that does
         # not read backs up into its own send queue (and is cut off) instead of into memory; it
         # keeps no tasks per socket, which halves the memory of an idle connection. The lean
-        # subclass also drops what an idle socket never uses (realtime/uvicorn_ws.py).
-        ws=LeanWebSocketProtocol,
+        # subclass also drops what an idle socket never uses, and caps each socket's kernel send
+        # buffer (realtime/uvicorn_ws.py).
+        ws=with_send_buffer(settings.ws_socket_send_buffer_bytes),
         ws_ping_interval=settings.ws_ping_seconds,
         ws_ping_timeout=settings.ws_ping_seconds,
         ws_per_message_deflate=settings.ws_compression,
@@ -172,8 +172,10 @@ async def worker(settings: Settings) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, this.cancel)
         log.info("transcode worker started")
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await transcode_worker(settings, db, storage, bus, VideoService(db)).run()
+        except asyncio.CancelledError:
+            this.uncancel()  # the stop is handled here: the clean-up below runs as usual
     finally:
         await bus.stop()
         await storage.close()

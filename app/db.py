@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
-from typing import Any
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, NoReturn
 
+import asyncpg
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.querystring import QueryString
 from piccolo.table import Table
+
+log = logging.getLogger("mydrtv")
+
+# How long stopping waits for connections in use before closing them regardless.
+CLOSE_GRACE_SECONDS = 5.0
 
 
 class _Engine(PostgresEngine):
@@ -40,12 +47,58 @@ class _Engine(PostgresEngine):
 
 
 class _Transaction(PostgresTransaction):
+    """Piccolo's transaction, made safe against a cancel or a failure at its edges.
+
+    Piccolo's own gives its connection back and forgets itself (the task's current transaction)
+    only when BEGIN, COMMIT and ROLLBACK all succeed. A cancel landing in one of them (a worker
+    told to stop, a lost lease) leaked the connection, and left the task pointing at a
+    transaction whose connection was back in the pool: every later query of that task failed
+    with "connection has been released back to the pool", and closing the pool hung.
+    """
+
     engine: _Engine
 
     async def get_connection(self) -> Any:
         if self.engine.pool is not None:
             return await self.engine.pool.acquire(timeout=self.engine.bound)
         return await self.engine.get_new_connection()
+
+    async def __aenter__(self) -> PostgresTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            self.transaction = self.connection.transaction()
+            await self.begin()  # type: ignore[no-untyped-call]
+        except BaseException:
+            await self._give_back()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent is not None:
+            return exception is None
+        try:
+            if exception is not None:
+                if not self._rolled_back:
+                    await self.rollback()  # type: ignore[no-untyped-call]
+            elif not self._committed and not self._rolled_back:
+                await self.commit()  # type: ignore[no-untyped-call]
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            await self._give_back()
+        return exception is None
+
+    async def _give_back(self) -> None:
+        """Return the connection; one whose transaction is in an unknown state is closed."""
+        clean = self._committed or self._rolled_back
+        if not clean:
+            self.connection.terminate()  # mid-BEGIN/COMMIT/ROLLBACK: its state is unknown
+        if self.engine.pool is not None:
+            await asyncio.shield(self.engine.pool.release(self.connection))
+        elif clean:
+            await self.connection.close()
 
 
 class Database:
@@ -77,9 +130,22 @@ class Database:
         bounds = {} if self.timeout is None else {"timeout": self.timeout, "command_timeout": self.timeout}
         await self.engine.start_connection_pool(min_size=1, max_size=max_size, **bounds)
 
-    async def stop(self) -> None:
-        if self.engine.pool is not None:
-            await self.engine.close_connection_pool()
+    async def stop(self, grace: float = CLOSE_GRACE_SECONDS) -> None:
+        """Close the pool, waiting up to ``grace`` for connections in use to come back.
+
+        asyncpg's close waits for ever for a connection never released (a task cancelled between
+        taking a connection and starting its transaction leaks one), and a process told to stop
+        would hang; past ``grace`` the rest are closed at once.
+        """
+        pool, self.engine.pool = self.engine.pool, None
+        if pool is None:
+            return
+        try:
+            async with asyncio.timeout(grace):
+                await pool.close()
+        except TimeoutError:
+            log.warning("database %s: connections still in use after %.0f s; closed", self.name, grace)
+            pool.terminate()
 
     async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         """Run one SQL statement with ``{}`` placeholders; rows come back as dicts."""
@@ -99,3 +165,27 @@ async def notified(wake: asyncio.Event, poll_seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(poll_seconds):
             await wake.wait()
+
+
+async def work_when_notified(wake: asyncio.Event, work: Callable[[], Awaitable[float]]) -> NoReturn:
+    """Run ``work`` now, then again each time ``wake`` is set (a LISTEN callback) or the seconds
+    ``work`` returned have passed, until cancelled: the loop of every table drained on NOTIFY.
+
+    ``wake`` is cleared before each run, so a notification that arrives while ``work`` runs is
+    kept, and the wait after it returns at once.
+    """
+    while True:
+        wake.clear()
+        await notified(wake, await work())
+
+
+@contextlib.asynccontextmanager
+async def listening(url: str, channel: str, wake: asyncio.Event) -> AsyncIterator[None]:
+    """A connection of its own that sets ``wake`` on every NOTIFY of ``channel``, while entered."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.add_listener(channel, lambda *_: wake.set())
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            await connection.close()

@@ -52,6 +52,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Bytes waiting for one socket (queued frames and the transport's buffer) past which a frame
     # more cuts it off as a slow consumer (4008); the kernel's socket buffers come on top.
     ws_send_buffer_bytes: int = 1024 * 1024
+    # The kernel's send buffer of each websocket (SO_SNDBUF; Linux doubles it): capped, so that what
+    # a client that stops reading costs is bounded, not up to the kernel (megabytes). 0: the kernel's.
+    ws_socket_send_buffer_bytes: int = 64 * 1024
     bus_history_size: int = 1000  # publications kept per channel for recovery
     bus_history_seconds: int = 600  # and for how long after a channel's last publication
     presence_ttl_seconds: float = 30.0  # a crashed instance's presence entries vanish after this

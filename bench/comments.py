@@ -42,7 +42,8 @@ from app.videos.schemas import UserRef
 from bench.fleet import Fleet
 from bench.harness import embedded_settings, gateways, latency_summary, write_results
 from realtime.bus.redis import RedisBus
-from tests.processes import ServerProcess
+from realtime.channels import channel_name
+from support.processes import ServerProcess
 
 
 def body(seq: int) -> str:
@@ -150,7 +151,7 @@ async def one_round(settings: Settings, args: argparse.Namespace) -> dict[str, A
             alone_seconds = await posters.burst(alone_video, args.burst)
             alone_cpu = cpu_seconds() - cpu
 
-            channel = f"video:{watched_video}"
+            channel = channel_name("video", watched_video)
             await fleet.start(
                 args.viewers,
                 args.processes,

@@ -24,7 +24,7 @@ import psutil
 from app.settings import Settings
 from bench.fleet import Fleet
 from bench.harness import embedded_settings, gateways, run_worker, write_results
-from tests.services import free_port
+from support.services import free_port
 
 
 @asynccontextmanager

@@ -32,7 +32,7 @@ from app.settings import Settings
 from bench.fleet import Fleet
 from bench.harness import embedded_settings, gateways, latency_summary, run_worker, write_results
 from realtime.bus.redis import RedisBus
-from tests.services import free_port
+from support.services import free_port
 
 CHANNEL = "video:bench"
 

@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -25,8 +26,8 @@ from app.auth.tokens import AccessTokens, Principal
 from app.cli import migrate
 from app.embedded.stack import EmbeddedStack
 from app.settings import Settings
-from tests.processes import ServerProcess
-from tests.services import free_port
+from support.processes import ServerProcess
+from support.services import free_port
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -73,6 +74,11 @@ def tokens(settings: Settings, count: int) -> list[str]:
     return [
         issuer.issue(Principal(id=uuid.uuid4(), handle=f"viewer{n}", role="viewer")) for n in range(count)
     ]
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

@@ -7,8 +7,10 @@ PY=${PY:-.venv/bin/python}
 "$PY" -m bench.cross_instance
 "$PY" -m bench.connections
 "$PY" -m bench.parties
+"$PY" -m bench.party_browser
 "$PY" -m bench.comments
 "$PY" -m bench.graph
 "$PY" -m bench.search
 "$PY" -m bench.media
 "$PY" -m bench.faults
+"$PY" -m bench.web_load      # needs Node.js (web/node_modules) and /usr/bin/chromium

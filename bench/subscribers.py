@@ -36,6 +36,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from app.auth.tokens import AccessTokens, Principal
+from realtime.channels import channel_name
 
 
 class Payload(msgspec.Struct):
@@ -180,7 +181,7 @@ async def main() -> None:
     async def one(n: int) -> None:
         user = users[n].id
         token = issuer.issue(users[n]) if issuer else None
-        channel = f"user:{user}" if args.channel == "own" else args.channel
+        channel = channel_name("user", user) if args.channel == "own" else args.channel
         async with gate:
             await subscribers.open(urls[n % len(urls)], token, channel)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, Response, get, head, put
+from litestar import Controller, HttpMethod, Request, Response, get, put, route
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
@@ -39,50 +39,24 @@ class MediaController(Controller):
         """Where to play the video from (an HLS master playlist); signed for private videos."""
         return await media.playback(video_id, viewer)
 
-    @get("/media/{video_id:uuid}/{generation:str}/{path:path}", include_in_schema=True)
-    async def public_file(
+    @route(
+        [
+            "/media/{video_id:uuid}/{generation:str}/{path:path}",
+            "/media/t/{token:str}/{video_id:uuid}/{generation:str}/{path:path}",
+        ],
+        http_method=[HttpMethod.GET, HttpMethod.HEAD],
+    )
+    async def media_file(
         self,
         request: Request[Any, Any, Any],
         video_id: FromPath[uuid.UUID],
         generation: FromPath[str],
         path: FromPath[str],
         media: NamedDependency[MediaServer],
+        token: FromPath[str] = "",  # only in the signed URL
     ) -> Response[Any]:
-        """A playlist, segment or poster of a public or unlisted video; ``Range`` supported."""
-        return await media.serve(video_id, generation, path, request.headers)
-
-    @head("/media/{video_id:uuid}/{generation:str}/{path:path}")
-    async def public_file_head(
-        self,
-        request: Request[Any, Any, Any],
-        video_id: FromPath[uuid.UUID],
-        generation: FromPath[str],
-        path: FromPath[str],
-        media: NamedDependency[MediaServer],
-    ) -> Response[None]:
-        return await media.serve(video_id, generation, path, request.headers, head=True)
-
-    @get("/media/t/{token:str}/{video_id:uuid}/{generation:str}/{path:path}")
-    async def signed_file(
-        self,
-        request: Request[Any, Any, Any],
-        token: FromPath[str],
-        video_id: FromPath[uuid.UUID],
-        generation: FromPath[str],
-        path: FromPath[str],
-        media: NamedDependency[MediaServer],
-    ) -> Response[Any]:
-        """The same, through a signed URL from ``/videos/{id}/playback`` (private videos)."""
-        return await media.serve(video_id, generation, path, request.headers, token=token)
-
-    @head("/media/t/{token:str}/{video_id:uuid}/{generation:str}/{path:path}")
-    async def signed_file_head(
-        self,
-        request: Request[Any, Any, Any],
-        token: FromPath[str],
-        video_id: FromPath[uuid.UUID],
-        generation: FromPath[str],
-        path: FromPath[str],
-        media: NamedDependency[MediaServer],
-    ) -> Response[None]:
-        return await media.serve(video_id, generation, path, request.headers, token=token, head=True)
+        """A playlist, segment or poster; ``Range`` supported; HEAD answers the same headers with
+        no body. Public and unlisted videos at ``/media/...``; private ones through the signed
+        URL ``/videos/{id}/playback`` gives (``/media/t/{token}/...``)."""
+        head = request.method == HttpMethod.HEAD
+        return await media.serve(video_id, generation, path, request.headers, token=token or None, head=head)

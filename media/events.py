@@ -14,6 +14,7 @@ import msgspec
 from app.db import Database
 from app.videos.schemas import Status, Video
 from app.videos.service import VideoService
+from realtime.channels import channel_name
 from realtime.outbox import enqueue
 
 
@@ -38,5 +39,5 @@ async def report_status(
     """Tell the owner (``media.status`` on ``user:``) and the video's viewers (``video.updated``)
     that ``video`` is now in ``status``; inside the transaction that changed it."""
     event = MediaStatus(video_id=video.id, status=status, reason=reason)
-    await enqueue(db, f"user:{video.owner.id}", msgspec.json.encode(event))
+    await enqueue(db, channel_name("user", video.owner.id), msgspec.json.encode(event))
     await videos.announce(video)

@@ -14,7 +14,6 @@ delay; a worker that dies stops renewing its lease and another claims the job wh
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -22,11 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import asyncpg
 import msgspec
 
-from app.db import Database, notified
+from app.db import Database, listening, work_when_notified
 from app.feed import activity
+from app.tasks import stop_task
 from app.videos.schemas import Status, Video
 from app.videos.service import VideoService
 from media.events import MediaProgress, Stage, report_status
@@ -37,6 +36,7 @@ from media.storage.base import Storage, guess_content_type
 from media.transcode import transcode
 from realtime import protocol
 from realtime.bus.base import Bus
+from realtime.channels import channel_name
 
 log = logging.getLogger("mydrtv.media")
 
@@ -81,20 +81,17 @@ class TranscodeWorker:
 
     async def run(self) -> None:
         """Work until cancelled: every job there is, then wait for a notification (or poll)."""
-        connection = await asyncpg.connect(self._db.url)
+        async with listening(self._db.url, NOTIFY_CHANNEL, self._wake):
+            await work_when_notified(self._wake, self._work)
+
+    async def _work(self) -> float:
+        """Every job there is; returns how long to wait for a notification before looking again."""
         try:
-            await connection.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
-            while True:
-                self._wake.clear()
-                try:
-                    while (job := await self.queue.claim(self.name)) is not None:
-                        await self.process(job)
-                except Exception:
-                    log.exception("transcode worker failed; retrying")
-                await notified(self._wake, self._poll_seconds)
-        finally:
-            with contextlib.suppress(Exception):
-                await connection.close()
+            while (job := await self.queue.claim(self.name)) is not None:
+                await self.process(job)
+        except Exception:
+            log.exception("transcode worker failed; retrying")
+        return self._poll_seconds
 
     async def process(self, job: Job) -> None:
         """Run one claimed job to its end: ready, failed, retried later, or lost to another claim."""
@@ -136,9 +133,7 @@ class TranscodeWorker:
             else:
                 await self.queue.retry(job, detail, self._retry_seconds * job.attempts)
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            await stop_task(keeper)
 
     async def _produce(self, job: Job, video: Video, prefix: str) -> None:
         progress = _Progress(self._bus, video)
@@ -234,6 +229,6 @@ class _Progress:
             return
         self._last = now
         event = MediaProgress(video_id=self._video.id, stage=stage, fraction=round(fraction, 4))
-        channel = f"user:{self._video.owner.id}"
+        channel = channel_name("user", self._video.owner.id)
         frame = protocol.Event(channel=channel, data=msgspec.Raw(msgspec.json.encode(event)))
         await self._bus.broadcast(channel, protocol.encoder.encode(frame))

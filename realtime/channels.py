@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from app.auth.tokens import Principal
 
+Kind = Literal["video", "party", "user"]
 NAME = re.compile(r"^(video|party|user):[A-Za-z0-9_-]{1,64}$")
+
+
+def channel_name(kind: Kind, ident: object) -> str:
+    """The channel of one video, party or user: every name the server publishes on is built here,
+    so the format ``authorize_read`` checks is written once."""
+    return f"{kind}:{ident}"
 
 
 class ChannelDenied(Exception):

@@ -7,8 +7,9 @@ every byte waiting for it in this process: the queue here and what the server's 
 transport's own buffer is full, and a count of queued frames alone never saw those.
 The writer task and the queue exist only while frames wait, so an idle socket costs neither.
 A client that stops reading while little is published fills none of these before the kernel's
-socket buffers (megabytes) are full: the transport tells when such a client lets a ping go
-unanswered with frames sent since its last pong (``Transport.watch``), and that cuts it off too.
+socket buffers are full (capped on the server's side, ``MYDRTV_WS_SOCKET_SEND_BUFFER_BYTES``):
+the transport tells when such a client lets a ping go unanswered with frames sent since its last
+pong, or since it connected (``Transport.watch``), and that cuts it off too.
 A client may vanish in the middle of a write: the writer then ends quietly (nobody awaits it, so
 an exception would only surface as "Task exception was never retrieved").
 """

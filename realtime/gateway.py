@@ -18,7 +18,8 @@ from litestar.types import WebSocketDisconnectEvent, WebSocketReceiveEvent
 
 from app.auth.principals import Principals
 from app.auth.tokens import Principal
-from app.errors import Unauthorized
+from app.errors import OUTAGES, Unauthorized
+from app.outages import outage_of
 from app.settings import Settings
 from realtime import protocol
 from realtime.bus.base import BusUnavailable
@@ -77,9 +78,13 @@ async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDepende
     settings = gateway.settings
     try:
         greeting = await _greet(socket, gateway)
-    except Exception:  # Litestar would close with 4500, which here means "token refused"
-        log.exception("the websocket failed before connected")
-        await _refuse(socket, protocol.CLOSE_INTERNAL_ERROR, "internal server error")
+    except Exception as exc:  # Litestar would close with 4500, which here means "token refused"
+        outage = _outage(exc, "connect")
+        if outage is None:
+            log.exception("the websocket failed before connected")
+            await _refuse(socket, protocol.CLOSE_INTERNAL_ERROR, "internal server error")
+        else:  # the client reconnects with backoff, as after any retryable close
+            await _refuse(socket, protocol.CLOSE_UNAVAILABLE, outage[1])
         return
     if greeting is None:
         return
@@ -123,8 +128,8 @@ async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDepende
                 log.exception("party clean-up failed")
         try:
             await gateway.node.remove(connection)
-        except Exception:
-            log.warning("could not remove a closed connection", exc_info=True)
+        except Exception as exc:
+            log.warning("could not remove a closed connection: %r", exc, exc_info=outage_of(exc) is None)
         if connection.writer is not None:  # the goodbye, if one is on its way
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(connection.writer, 5)
@@ -219,8 +224,12 @@ async def _handle(
         log.debug("the bus is unavailable: %s", exc)
         connection.close(protocol.CLOSE_BUS_GAP, "delivery is interrupted inside the server; reconnect")
         return expiry
-    except Exception:
-        # A bug, or a backend (Redis, PostgreSQL) failing: this request fails, the socket lives.
+    except Exception as exc:
+        # A backend (Redis, PostgreSQL) away, or a bug: this request fails, the socket lives.
+        outage = _outage(exc, type(message).__name__)
+        if outage is not None:
+            connection.send_message(protocol.Error(id=message.id, code=outage[0], message=outage[1]))
+            return expiry
         log.exception("a websocket request failed", extra={"type": type(message).__name__})
         connection.send_message(
             protocol.Error(id=message.id, code="internal_error", message="the server could not answer this")
@@ -313,6 +322,17 @@ async def _party(gateway: Gateway, connection: Connection, message: protocol.Par
         )
     else:
         await gateway.parties.handle(connection, message)
+
+
+def _outage(exc: Exception, request: str) -> tuple[str, str] | None:
+    """The reply's code and message if ``exc`` says a backend is away (``app.outages``), logged in
+    one line without a traceback (an outage fails many requests alike); None for anything else."""
+    backend = outage_of(exc)
+    if backend is None:
+        return None
+    code, message = OUTAGES[backend]
+    log.warning("a websocket %s failed: %s: %s: %s", request, code, type(exc).__name__, exc)
+    return code, message
 
 
 async def _refuse(socket: WebSocket[Any, Any, Any], code: int, reason: str) -> None:

@@ -26,6 +26,8 @@ from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 
+from app.tasks import stop_task
+
 
 class LostLead(Exception):
     """This process no longer leads (its lease ran out or its session ended)."""
@@ -101,9 +103,8 @@ class Lease:
         finally:
             self._lose("stepped down")
             if heartbeat is not None:
-                heartbeat.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await heartbeat
+                with contextlib.suppress(Exception):
+                    await stop_task(heartbeat)
             with contextlib.suppress(Exception):
                 # Closing ends the session, and the lock with it, whoever waits next.
                 await asyncio.wait_for(connection.close(), self._heartbeat)

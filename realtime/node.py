@@ -14,6 +14,8 @@ from collections.abc import Awaitable
 
 import msgspec
 
+from app.outages import outage_of
+from app.tasks import stop_task
 from realtime import protocol
 from realtime.bus.base import Bus, Gap, Position, Publication, RecoveryFailed
 from realtime.connection import Connection
@@ -72,9 +74,7 @@ class Node:
             connection.close(protocol.CLOSE_SHUTDOWN, "the server is shutting down")
         for task in (self._task, self._keepalive):
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await stop_task(task)
         for connection in list(self.connections):
             for channel in connection.channels:
                 await _quietly(self.presence.leave(channel, connection.id), "leave presence")
@@ -87,8 +87,9 @@ class Node:
             await asyncio.sleep(self.presence.ttl_seconds / 3)
             try:
                 await self.presence.heartbeat()
-            except Exception:  # Redis away: try again next time; entries lapse meanwhile
-                log.warning("presence heartbeat failed", exc_info=True)
+            except Exception as exc:  # Redis away: try again next time; entries lapse meanwhile
+                # An outage in one line (it repeats every beat); anything else with its traceback.
+                log.warning("presence heartbeat failed: %r", exc, exc_info=outage_of(exc) is None)
 
     async def _fan_out(self) -> None:
         async for publication in self.bus.publications():
@@ -164,8 +165,8 @@ class Node:
         """``remove`` for a task nobody awaits: its failure is logged here, not lost."""
         try:
             await self.remove(connection)
-        except Exception:  # Redis away: presence entries lapse with the node's heartbeat
-            log.warning("could not remove a closed connection", exc_info=True)
+        except Exception as exc:  # Redis away: presence entries lapse with the node's heartbeat
+            log.warning("could not remove a closed connection: %r", exc, exc_info=outage_of(exc) is None)
 
     async def remove(self, connection: Connection) -> None:
         self.connections.discard(connection)

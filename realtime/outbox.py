@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import msgspec
 
-from app.db import Database, notified
+from app.db import Database, work_when_notified
 from realtime.bus.base import Bus
 from realtime.lease import Lease, LostLead
 
@@ -40,6 +40,9 @@ _LEADER_LOCK = 7_310_453
 POLL_SECONDS = 5.0  # a drain this often even without notifications
 LEASE_SECONDS = 1.5  # a leader silent this long loses the lead
 HEARTBEAT_SECONDS = 0.5  # how often the leader proves it is alive
+# A leader whose drains have failed this long (its Redis away or partitioned) hands the lead to a
+# standby, which may reach the bus; with the bus away for everyone the lead just changes hands.
+STEP_DOWN_SECONDS = LEASE_SECONDS
 
 # An internal channel's consumer: gets the payload and its idempotency key.
 Handler = Callable[[bytes, str], Awaitable[None]]
@@ -112,6 +115,10 @@ async def backlog(db: Database) -> Backlog:
     return Backlog(rows=int(rows[0]["n"]), oldest_seconds=float(rows[0]["age"]), led=bool(rows[0]["led"]))
 
 
+class CannotPublish(Exception):
+    """This leader could not publish for ``STEP_DOWN_SECONDS``: another relay may do better."""
+
+
 class Episode:
     """A failure that may last many retries: logged when it starts and when it ends, not per retry."""
 
@@ -152,7 +159,8 @@ class Relay:
     Leadership is a ``Lease`` (realtime/lease.py): an advisory lock on a session that the server
     ends when the leader stops talking, so a frozen, partitioned or killed leader is replaced
     within ``LEASE_SECONDS``; every connection loss only sends the relay back to wait for the lead
-    (with backoff), never out of ``run``.
+    (with backoff), never out of ``run``. A leader that cannot publish for ``STEP_DOWN_SECONDS``
+    (its Redis away or partitioned from it) steps down, so a standby that reaches Redis delivers.
 
     Why two relays at once (a stale leader that wakes with rows in hand, next to the new one)
     cannot reorder or duplicate a channel's publications:
@@ -185,12 +193,14 @@ class Relay:
         handlers: Mapping[str, Handler] | None = None,
         lease_seconds: float = LEASE_SECONDS,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        step_down_seconds: float = STEP_DOWN_SECONDS,
     ) -> None:
         self._db = db
         self._bus = bus
         self._handlers = {REDACT_CHANNEL: self._redact, **(handlers or {})}
         self._batch = batch
         self._poll_seconds = poll_seconds
+        self._step_down_seconds = step_down_seconds
         self._wake = asyncio.Event()
         self._lease = Lease(
             db.url,
@@ -277,25 +287,37 @@ class Relay:
                     await self._lead()
             except LostLead as exc:
                 log.warning("outbox relay lost the lead: %s", exc)
+            except CannotPublish as exc:  # the lock went with the session: a standby has it now
+                log.warning("outbox relay stepped down: %s", exc)
             except Exception as exc:  # a standby never exits: it reports and retries
                 self._connection.failed(exc)
             await asyncio.sleep(backoff.delay())
 
     async def _lead(self) -> None:
-        """Drain while the lease holds; returns only by ``LostLead``."""
+        """Drain while the lease holds; returns only by ``LostLead``, or ``CannotPublish`` once
+        drains have failed for ``step_down_seconds`` in a row."""
         retry = Backoff()
-        while True:
-            self._wake.clear()
+        failing_since: float | None = None
+
+        async def drain_once() -> float:
+            nonlocal failing_since
             self._lease.check()
-            wait = self._poll_seconds
+            started = time.monotonic()
             try:
                 await self.drain(self._lease.check)
             except LostLead:
                 raise
             except Exception as exc:  # the bus or pool is down: retry soon, log once
                 self._draining.failed(exc)
-                wait = min(retry.delay(), self._poll_seconds)
-            else:
-                self._draining.ended()
-                retry.reset()
-            await notified(self._wake, wait)
+                failing_since = started if failing_since is None else failing_since
+                if time.monotonic() - failing_since >= self._step_down_seconds:
+                    raise CannotPublish(
+                        f"drains failed for {time.monotonic() - failing_since:.1f} s: {self._draining.reason}"
+                    ) from exc
+                return min(retry.delay(), self._poll_seconds)
+            failing_since = None
+            self._draining.ended()
+            retry.reset()
+            return self._poll_seconds
+
+        await work_when_notified(self._wake, drain_once)

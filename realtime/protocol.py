@@ -22,6 +22,7 @@ CLOSE_SLOW_CONSUMER = 4008  # the client did not read fast enough: too many byte
 CLOSE_BUS_GAP = 4010  # delivery was interrupted inside the server; reconnect and recover
 CLOSE_TOO_FAST = 4013  # too many messages per second
 CLOSE_ROLE_CHANGED = 4014  # the user's role changed; reconnect (channels are authorized again)
+CLOSE_UNAVAILABLE = 4015  # a backend the server needs (PostgreSQL) is unavailable; reconnect later
 CLOSE_UNAUTHENTICATED = 4500  # the connect token was refused
 CLOSE_PROTOCOL_ERROR = 4501  # the first frame was not a connect message
 CLOSE_CONNECT_TIMEOUT = 4502  # no connect message in time

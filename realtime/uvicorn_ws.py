@@ -15,11 +15,14 @@ instead of waiting for a client that no longer reads (uvicorn's close, its close
 timeout and its close at shutdown wait for the transport to drain: for ever, if the client never
 reads again; here each is followed by an abort ``close_timeout`` later).
 
+It caps the socket's kernel send buffer (``SO_SNDBUF``, ``with_send_buffer``): left to itself,
+Linux grows it to megabytes for a client that stops reading, which no byte bound of the server's
+would count; capped, a slow consumer costs at most the server's bound plus a known size.
+
 And a client that stops reading while little is published fills no buffer of the server's before
-its ping times out (the kernel's socket buffers take megabytes): a ping timeout with frames sent
-since the last pong, from a client that has answered one, is that slow consumer, and the gateway's
-watcher (``Transport.watch``) cuts it off with 4008 instead of uvicorn's 1011, which stays for a
-client sent nothing meanwhile, or that never answered a ping.
+its ping times out: a ping timeout with frames sent since the last pong (or since it connected,
+if no pong ever came) is that slow consumer, and the gateway's watcher (``Transport.watch``) cuts
+it off with 4008 instead of uvicorn's 1011, which stays for a client sent nothing meanwhile.
 
 Everything else (pings, backpressure, the close handshake) is uvicorn's own code, unchanged.
 uvicorn's version is pinned because this relies on how it uses these attributes: ``queue``
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -129,12 +133,19 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.queue = cast("asyncio.Queue[ASGIReceiveEvent]", _Inbox())
         self.writable = cast(asyncio.Event, _Gate())
         # Frames the app has sent; how many of them had gone when the ping in flight was sent;
-        # and how many a pong has confirmed as read (a pong comes after what was sent before it;
-        # -1: no pong yet, so nothing shows that the client's library answers pings at all).
+        # and how many a pong has confirmed as read (a pong comes after what was sent before it).
         self.sent = 0
         self.sent_at_ping = 0
-        self.confirmed = -1
+        self.confirmed = 0
         self.stalled: Callable[[], None] | None = None
+
+    send_buffer = 0  # SO_SNDBUF for each socket; 0: the kernel's own (see ``with_send_buffer``)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        if self.send_buffer > 0 and sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer)
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -181,14 +192,14 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         super().connection_lost(exc)
 
     def keepalive_timeout(self) -> None:
-        """A client that answered pings, then stops answering with frames sent since its last pong,
-        is not reading them: a slow consumer, whatever the buffers took, cut off by the watcher
-        (4008). One sent nothing since (a dead network), or that never answered a ping (a library
-        without pings, or one that died at once), is closed with uvicorn's 1011."""
+        """A client that stops answering pings with frames sent since its last pong (or since it
+        connected, if it never answered one) may not be reading them: a slow consumer, whatever
+        the buffers took, cut off by the watcher (4008). One sent nothing since (a dead network)
+        is closed with uvicorn's 1011."""
         if self.close_sent or self.transport.is_closing():
             return
         stalled, self.stalled = self.stalled, None
-        if stalled is not None and 0 <= self.confirmed < self.sent:
+        if stalled is not None and self.confirmed < self.sent:
             self.pong_timer = None
             self.pending_ping_payload = None
             stalled()  # hangs up (``hang_up``) with the goodbye and 4008
@@ -227,3 +238,9 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.request.headers.clear()
         self.response.headers.clear()
         del self.request, self.response
+
+
+def with_send_buffer(size: int) -> type[LeanWebSocketProtocol]:
+    """The protocol class for uvicorn, with each socket's ``SO_SNDBUF`` set to ``size`` bytes
+    (Linux doubles it for its bookkeeping); 0 leaves the kernel's default and autotuning."""
+    return type("LeanWebSocketProtocol", (LeanWebSocketProtocol,), {"__slots__": (), "send_buffer": size})

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-import asyncpg
-import msgspec
 from litestar.testing import AsyncTestClient
 
-from app.auth.tokens import AccessTokens, Principal
-from app.settings import Settings
+from support.people import Person, bearer, person, unique_handle
+
+__all__ = ["PASSWORD", "Person", "bearer", "login", "person", "refresh", "register", "unique_handle"]
 
 PASSWORD = "correct horse battery staple"
-
-
-def unique_handle(prefix: str = "user") -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
 async def register(client: AsyncTestClient[Any], handle: str | None = None, **fields: Any) -> dict[str, Any]:
@@ -37,35 +31,3 @@ async def login(client: AsyncTestClient[Any], email: str, password: str = PASSWO
 
 async def refresh(client: AsyncTestClient[Any], token: str) -> Any:
     return await client.post("/auth/token", data={"grant_type": "refresh_token", "refresh_token": token})
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-class Person(msgspec.Struct, frozen=True):
-    """A user made straight in the main database, with an access token: quicker than
-    registering through the API when a test only needs someone to act as."""
-
-    id: uuid.UUID
-    handle: str
-    role: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return bearer(self.token)
-
-
-async def person(settings: Settings, role: str = "viewer", handle: str | None = None) -> Person:
-    user_id, handle = uuid.uuid4(), handle or unique_handle(role)
-    connection = await asyncpg.connect(settings.database_url)
-    try:
-        await connection.execute(
-            "INSERT INTO users (id, handle, role) VALUES ($1, $2, $3)", user_id, handle, role
-        )
-    finally:
-        await connection.close()
-    tokens = AccessTokens(settings.jwt_secret, settings.jwt_issuer, settings.access_token_seconds)
-    token = tokens.issue(Principal(id=user_id, handle=handle, role=role))
-    return Person(id=user_id, handle=handle, role=role, token=token)

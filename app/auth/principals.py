@@ -31,11 +31,13 @@ import msgspec
 from app.auth.tokens import AccessTokens, Principal
 from app.db import Database
 from app.errors import Unauthorized
+from app.outages import outage_of
 
 log = logging.getLogger("mydrtv.principals")
 
 NOTIFY_CHANNEL = "mydrtv_users"
 _RECONNECT_SECONDS = 1.0
+_BOUND_SECONDS = 5.0  # for a database without a timeout of its own (the CLI's)
 
 Watcher = Callable[[uuid.UUID], None]
 
@@ -114,27 +116,47 @@ class Principals:
         self._cache.clear()
 
     async def run(self) -> None:
-        """Listen for user changes until cancelled, reconnecting when the connection drops."""
+        """Listen for user changes until cancelled, reconnecting when the connection drops.
+
+        Connecting, each statement and closing are bounded by the database's timeout, and the
+        connection is probed that often: a hung or unreachable server sends no notifications
+        and no error, so silence alone would keep a cache that may already be stale."""
+        bound = self._db.timeout or _BOUND_SECONDS
         while True:
             try:
-                connection = await asyncpg.connect(self._db.url)
-            except (OSError, asyncpg.PostgresError):
-                log.warning("cannot listen for user changes; the role cache is off", exc_info=True)
+                connection = await asyncpg.connect(self._db.url, timeout=bound, command_timeout=bound)
+            except Exception as exc:
+                self._failed("cannot listen for user changes; the role cache is off", exc)
                 await asyncio.sleep(_RECONNECT_SECONDS)
                 continue
             try:
-                await self._listen(connection)
+                await self._listen(connection, bound)
                 log.warning("lost the user-change listener; reconnecting")
+            except Exception as exc:  # the server stopped answering, or the connection broke
+                self._failed("lost the user-change listener; reconnecting", exc)
             finally:
                 self._lost()
                 with contextlib.suppress(Exception):
-                    await connection.close()
+                    await connection.close(timeout=bound)
+                if not connection.is_closed():
+                    connection.terminate()
 
-    async def _listen(self, connection: asyncpg.Connection) -> None:
-        """Serve from the cache until ``connection`` closes."""
+    @staticmethod
+    def _failed(what: str, exc: Exception) -> None:
+        """One line for an outage (it repeats each retry); the traceback for anything else."""
+        log.warning("%s: %s: %s", what, type(exc).__name__, exc, exc_info=outage_of(exc) is None)
+
+    async def _listen(self, connection: asyncpg.Connection, heartbeat: float) -> None:
+        """Serve from the cache until ``connection`` closes, or a probe of it fails (raises)."""
         closed = asyncio.Event()
         connection.add_termination_listener(lambda _: closed.set())
         await connection.add_listener(NOTIFY_CHANNEL, self._notified)
         self._lost()  # whatever was cached before may have missed a notification
         self._listening = True
-        await closed.wait()
+        log.info("listening for user changes; the role cache is on")
+        while not closed.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(heartbeat):
+                    await closed.wait()
+            if not closed.is_set():
+                await connection.fetchval("SELECT 1")  # within the command timeout, or it raises

@@ -33,7 +33,3 @@ class CommentRemoved(msgspec.Struct, tag="comment.removed", frozen=True):
 
 
 encoder = msgspec.json.Encoder()
-
-
-def channel(video_id: uuid.UUID) -> str:
-    return f"video:{video_id}"

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import msgspec
 
 from app.auth.tokens import Principal
-from app.comments.events import CommentCreated, CommentEdited, CommentRemoved, channel, encoder
+from app.comments.events import CommentCreated, CommentEdited, CommentRemoved, encoder
 from app.comments.schemas import Comment, CommentChange, CommentPage, NewComment, NewReport
 from app.db import Database
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -25,9 +25,10 @@ from app.feed.activity import FEED_CHANNEL, ActivityRecorded, record
 from app.moderation import audit
 from app.moderation.policy import ModerationPolicy
 from app.moderation.throttle import Throttle, rule
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import Keyset, page_rows
 from app.videos.schemas import UserRef
 from app.videos.service import STAFF, VideoService
+from realtime.channels import channel_name
 from realtime.outbox import enqueue, publication_key, withdraw
 
 SELECT_COMMENT = """
@@ -43,6 +44,11 @@ FROM comments c JOIN users u ON u.id = c.author_id
 # C0 controls other than tab, line feed and carriage return (PostgreSQL refuses NUL outright).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 EXCERPT_CHARS = 140
+_NEWEST = Keyset(("c.id",), ("id",), tuple[int])
+_OLDEST = Keyset(("c.id",), ("id",), tuple[int], descending=False)
+_PLAYBACK_ORDER = Keyset(
+    ("c.position_seconds", "c.id"), ("position_seconds", "id"), tuple[float, int], descending=False
+)
 _FEED_KEY = "feed:"  # a remembered key of a feed item on followers' channels, not of the video's
 
 TakeDown = Literal["deleted", "removed"]
@@ -132,11 +138,7 @@ class CommentService:
         await self._videos.visible(video_id, viewer)
         shown, args = shown_to(viewer)
         conditions, values = ["c.video_id = {}", "c.root_id IS NULL", shown], [video_id, *args]
-        if cursor is not None:
-            (last_id,) = decode_cursor(cursor, tuple[int])
-            conditions.append("c.id < {}")
-            values.append(last_id)
-        return await self._page(conditions, values, "c.id DESC", limit, lambda c: (c.id,))
+        return await self._page(conditions, values, _NEWEST, cursor, limit)
 
     async def thread(
         self, root_id: int, viewer: Principal | None, cursor: str | None, limit: int
@@ -151,11 +153,7 @@ class CommentService:
             )
         shown, args = shown_to(viewer)
         conditions, values = ["c.root_id = {}", shown], [root_id, *args]
-        if cursor is not None:
-            (last_id,) = decode_cursor(cursor, tuple[int])
-            conditions.append("c.id > {}")
-            values.append(last_id)
-        return await self._page(conditions, values, "c.id", limit, lambda c: (c.id,))
+        return await self._page(conditions, values, _OLDEST, cursor, limit)
 
     async def timeline(
         self,
@@ -175,25 +173,15 @@ class CommentService:
         if end is not None:
             conditions.append("c.position_seconds < {}")
             values.append(end)
-        if cursor is not None:
-            position, last_id = decode_cursor(cursor, tuple[float, int])
-            conditions.append("(c.position_seconds, c.id) > ({}, {})")
-            values += [position, last_id]
-        return await self._page(
-            conditions, values, "c.position_seconds, c.id", limit, lambda c: (c.position_seconds, c.id)
-        )
+        return await self._page(conditions, values, _PLAYBACK_ORDER, cursor, limit)
 
     async def _page(
-        self, conditions: list[str], values: list[Any], order: str, limit: int, key: Any
+        self, conditions: list[str], values: list[Any], keyset: Keyset, cursor: str | None, limit: int
     ) -> CommentPage:
-        rows = await self._db.fetch(
-            SELECT_COMMENT + " WHERE " + " AND ".join(conditions) + f" ORDER BY {order} LIMIT {{}}",
-            *values,
-            limit + 1,
+        rows, next_cursor = await page_rows(
+            self._db, SELECT_COMMENT, conditions, values, keyset, cursor, limit
         )
-        items = [comment_from_row(row) for row in rows[:limit]]
-        more = len(rows) > limit
-        return CommentPage(items=items, next_cursor=encode_cursor(*key(items[-1])) if more else None)
+        return CommentPage(items=[comment_from_row(row) for row in rows], next_cursor=next_cursor)
 
     # Writing ------------------------------------------------------------------------------------
 
@@ -288,7 +276,8 @@ class CommentService:
             comment = comment_from_row({**row, "body": body, **changed})
             if comment.status == "visible":
                 edited = encoder.encode(CommentEdited(comment))
-                await self._remember(comment.id, await enqueue(self._db, channel(comment.video_id), edited))
+                key = await enqueue(self._db, channel_name("video", comment.video_id), edited)
+                await self._remember(comment.id, key)
         return comment
 
     async def delete(self, actor: Principal, comment_id: int) -> None:
@@ -374,7 +363,9 @@ class CommentService:
 
         The feed item pushed to followers carries an excerpt, so its key is remembered too
         (prefixed ``feed:``), to be withdrawn with the comment's own events."""
-        key = await enqueue(self._db, channel(comment.video_id), encoder.encode(CommentCreated(comment)))
+        key = await enqueue(
+            self._db, channel_name("video", comment.video_id), encoder.encode(CommentCreated(comment))
+        )
         await self._remember(comment.id, key)
         activity = await record(
             self._db,
@@ -406,7 +397,7 @@ class CommentService:
         event that carried their text (created, edited), tell live clients, drop their activities
         (the feed must not point at a comment nobody may read). The history changes only once
         this transaction commits (``withdraw``)."""
-        video = channel(row["video_id"])
+        video = channel_name("video", row["video_id"])
         hidden = await self._db.fetch(
             "UPDATE comments c SET publication_keys = ARRAY[]::text[]"
             " FROM (SELECT id, publication_keys FROM comments WHERE id = {} OR root_id = {} FOR UPDATE) old"
@@ -442,7 +433,7 @@ class CommentService:
                 followers = await self._db.fetch(
                     "SELECT follower_id FROM follows WHERE followee_id = {}", author
                 )
-                await withdraw(self._db, [f"user:{f['follower_id']}" for f in followers], keys)
+                await withdraw(self._db, [channel_name("user", f["follower_id"]) for f in followers], keys)
 
     async def _take_down(self, row: dict[str, Any], how: TakeDown, actor: Principal, reason: str) -> None:
         if row["status"] == "visible":

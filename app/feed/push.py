@@ -22,6 +22,7 @@ from app.feed.activity import ActivityRecorded
 from app.feed.schemas import FeedItemAdded
 from app.feed.service import FeedService
 from realtime.bus.base import Bus
+from realtime.channels import channel_name
 from realtime.presence.base import Presence
 
 log = logging.getLogger("mydrtv.feed")
@@ -43,7 +44,7 @@ class FeedPusher:
 
         async def present(user_id: uuid.UUID) -> bool:
             async with limit:
-                return bool(await self._presence.members(f"user:{user_id}"))
+                return bool(await self._presence.members(channel_name("user", user_id)))
 
         flags = await asyncio.gather(*(present(user_id) for user_id in user_ids))
         return [user_id for user_id, online in zip(user_ids, flags, strict=True) if online]
@@ -61,6 +62,8 @@ class FeedPusher:
             item = await self._feed.item(activity_id, reader) if reader is not None else None
             if item is None:
                 continue  # muted, blocked, or a video this follower may not see
-            await self._bus.publish(f"user:{follower}", _encoder.encode(FeedItemAdded(item)), key=key)
+            await self._bus.publish(
+                channel_name("user", follower), _encoder.encode(FeedItemAdded(item)), key=key
+            )
         if online:
             log.debug("feed item pushed", extra={"activity": activity_id, "online_followers": len(online)})

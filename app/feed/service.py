@@ -21,7 +21,7 @@ import msgspec
 from app.auth.tokens import Principal
 from app.db import Database
 from app.feed.schemas import FeedItem, FeedPage, VideoRef
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import Keyset, encode_cursor
 from app.videos.schemas import UserRef
 from app.videos.service import VideoService
 
@@ -42,6 +42,7 @@ AND NOT EXISTS (
     WHERE (b.blocker_id = {} AND b.blocked_id IN (a.actor_id, a.subject_id, v.owner_id))
        OR (b.blocked_id = {} AND b.blocker_id IN (a.actor_id, a.subject_id, v.owner_id)))
 """
+_NEWEST = Keyset(("a.id",), ("id",), tuple[int])
 
 
 def _item(row: dict[str, Any]) -> FeedItem:
@@ -69,27 +70,22 @@ class FeedService:
         return [_item(row) for row in rows if row["video_id"] is None or row["video_id"] in videos]
 
     async def page(self, reader: Principal, cursor: str | None, limit: int) -> FeedPage:
-        before = decode_cursor(cursor, tuple[int])[0] if cursor is not None else None
+        conditions = ["a.actor_id IN (SELECT followee_id FROM follows WHERE follower_id = {})", _READABLE]
+        values = [reader.id, reader.id, reader.id, reader.id]
+        key = _NEWEST.decode(cursor)
         items: list[FeedItem] = []
         while len(items) <= limit:
-            batch = limit + 1
-            conditions = [
-                "a.actor_id IN (SELECT followee_id FROM follows WHERE follower_id = {})",
-                _READABLE,
-            ]
-            values: list[Any] = [reader.id, reader.id, reader.id, reader.id]
-            if before is not None:
-                conditions.append("a.id < {}")
-                values.append(before)
+            after, past = _NEWEST.after(key)
             rows = await self._db.fetch(
-                _SELECT + " WHERE " + " AND ".join(conditions) + " ORDER BY a.id DESC LIMIT {}",
+                _SELECT + " WHERE " + " AND ".join([*conditions, *after]) + _NEWEST.order(),
                 *values,
-                batch,
+                *past,
+                limit + 1,
             )
             items += await self._visible(rows, reader)
-            if len(rows) < batch:
+            if len(rows) <= limit:
                 break
-            before = rows[-1]["id"]  # some were hidden videos: read on to fill the page
+            key = (rows[-1]["id"],)  # some were hidden videos: read on to fill the page
         last = items[limit - 1] if len(items) > limit else None
         return FeedPage(items=items[:limit], next_cursor=encode_cursor(last.id) if last else None)
 

@@ -33,9 +33,10 @@ from app.moderation.schemas import (
     SlowModeChange,
     SlowModeChanged,
 )
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import Keyset, page_rows
 from app.videos.schemas import UserRef
 from app.videos.service import VideoService
+from realtime.channels import channel_name
 from realtime.outbox import enqueue
 
 _RESTRICTION = """
@@ -47,6 +48,11 @@ LEFT JOIN users m ON m.id = r.created_by
 """
 _LOG = "SELECT l.*, u.handle AS actor_handle FROM moderation_log l LEFT JOIN users u ON u.id = l.actor_id"
 _ACTIVE = "r.lifted_at IS NULL AND (r.ends_at IS NULL OR r.ends_at > now())"
+_NEWEST_RESTRICTIONS = Keyset(("r.id",), ("id",), tuple[int])
+_NEWEST_LOG = Keyset(("l.id",), ("id",), tuple[int])
+_LONGEST_WAITING = Keyset(
+    ("c.flagged_at", "c.id"), ("flagged_at", "id"), tuple[datetime, int], descending=False
+)
 
 
 def _user(user_id: uuid.UUID | None, handle: str | None) -> UserRef | None:
@@ -164,18 +170,10 @@ class ModerationService:
         if video_id is not None:
             conditions.append("r.video_id = {}")
             values.append(video_id)
-        if cursor is not None:
-            (last_id,) = decode_cursor(cursor, tuple[int])
-            conditions.append("r.id < {}")
-            values.append(last_id)
-        rows = await self._db.fetch(
-            _RESTRICTION + " WHERE " + " AND ".join(conditions) + " ORDER BY r.id DESC LIMIT {}",
-            *values,
-            limit + 1,
+        rows, next_cursor = await page_rows(
+            self._db, _RESTRICTION, conditions, values, _NEWEST_RESTRICTIONS, cursor, limit
         )
-        items = [_restriction(row) for row in rows[:limit]]
-        more = len(rows) > limit
-        return RestrictionPage(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
+        return RestrictionPage(items=[_restriction(row) for row in rows], next_cursor=next_cursor)
 
     # Slow mode ----------------------------------------------------------------------------------
 
@@ -198,7 +196,7 @@ class ModerationService:
                 change.seconds,
             )
             event = SlowModeChanged(video_id=video_id, seconds=change.seconds)
-            await enqueue(self._db, f"video:{video_id}", msgspec.json.encode(event))
+            await enqueue(self._db, channel_name("video", video_id), msgspec.json.encode(event))
             await audit.log(
                 self._db,
                 moderator,
@@ -265,18 +263,10 @@ class ModerationService:
 
     async def queue(self, cursor: str | None, limit: int) -> QueuePage:
         """Held and reported comments, longest waiting first."""
-        conditions, values = ["c.flagged_at IS NOT NULL", "c.status IN ('visible', 'held')"], []
-        if cursor is not None:
-            since, last_id = decode_cursor(cursor, tuple[datetime, int])
-            conditions.append("(c.flagged_at, c.id) > ({}, {})")
-            values += [since, last_id]
-        rows = await self._db.fetch(
-            SELECT_COMMENT + " WHERE " + " AND ".join(conditions) + " ORDER BY c.flagged_at, c.id LIMIT {}",
-            *values,
-            limit + 1,
+        conditions = ["c.flagged_at IS NOT NULL", "c.status IN ('visible', 'held')"]
+        rows, next_cursor = await page_rows(
+            self._db, SELECT_COMMENT, conditions, [], _LONGEST_WAITING, cursor, limit
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
         reports = await self._db.fetch(
             "SELECT comment_id, count(*) AS n, (array_agg(reason ORDER BY created_at DESC))[1:5] AS reasons"
             " FROM comment_reports WHERE comment_id = ANY({}) AND resolved_at IS NULL GROUP BY comment_id",
@@ -293,16 +283,13 @@ class ModerationService:
             )
             for row in rows
         ]
-        last = items[-1] if more else None
-        return QueuePage(
-            items=items, next_cursor=encode_cursor(last.waiting_since, last.comment.id) if last else None
-        )
+        return QueuePage(items=items, next_cursor=next_cursor)
 
     async def log(
         self, video_id: uuid.UUID | None, user_id: uuid.UUID | None, cursor: str | None, limit: int
     ) -> LogPage:
         """The audit log, newest first, optionally about one video or one target user."""
-        conditions: list[str] = ["true"]
+        conditions: list[str] = []
         values: list[Any] = []
         if video_id is not None:
             conditions.append("l.video_id = {}")
@@ -310,15 +297,7 @@ class ModerationService:
         if user_id is not None:
             conditions.append("l.target_user_id = {}")
             values.append(user_id)
-        if cursor is not None:
-            (last_id,) = decode_cursor(cursor, tuple[int])
-            conditions.append("l.id < {}")
-            values.append(last_id)
-        rows = await self._db.fetch(
-            _LOG + " WHERE " + " AND ".join(conditions) + " ORDER BY l.id DESC LIMIT {}",
-            *values,
-            limit + 1,
-        )
+        rows, next_cursor = await page_rows(self._db, _LOG, conditions, values, _NEWEST_LOG, cursor, limit)
         items = [
             LogEntry(
                 id=row["id"],
@@ -331,7 +310,6 @@ class ModerationService:
                 details=msgspec.json.decode(row["details"]),
                 created_at=row["created_at"],
             )
-            for row in rows[:limit]
+            for row in rows
         ]
-        more = len(rows) > limit
-        return LogPage(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
+        return LogPage(items=items, next_cursor=next_cursor)

@@ -21,7 +21,7 @@ from app.auth.tokens import Principal
 from app.db import Database
 from app.errors import AppError, BadRequest, Conflict, Forbidden, NotFound
 from app.feed.activity import record
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import Keyset, page_rows
 from app.parties.schemas import (
     Invite,
     MessagePage,
@@ -34,6 +34,7 @@ from app.parties.schemas import (
 from app.videos.schemas import UserRef
 from app.videos.service import VideoService, parse_id
 from realtime import protocol
+from realtime.channels import channel_name
 from realtime.outbox import enqueue
 from realtime.parties import state
 from realtime.parties.drift import SyncPolicy
@@ -46,7 +47,7 @@ from realtime.parties.events import (
     PartyView,
     view,
 )
-from realtime.parties.live import LiveParties, channel_of
+from realtime.parties.live import LiveParties
 from realtime.parties.state import Member, Party, Refused
 
 _SELECT = """
@@ -58,6 +59,8 @@ _MESSAGE = """
 SELECT m.id, m.party_id, m.text, m.video_id, m.position, m.created_at, u.id AS user_id, u.handle
 FROM party_messages m JOIN users u ON u.id = m.user_id
 """
+_NEWEST = Keyset(("p.created_at", "p.id"), ("created_at", "id"), tuple[datetime, uuid.UUID])
+_LATEST_MESSAGES = Keyset(("m.id",), ("id",), tuple[int])
 
 _STATUS = {"party_not_found": NotFound, "not_member": Forbidden, "not_host": Forbidden}
 
@@ -139,7 +142,7 @@ class PartyService:
         creator = row["creator_id"]
         return PartyInfo(
             id=row["id"],
-            channel=channel_of(str(row["id"])),
+            channel=channel_name("party", row["id"]),
             visibility=row["visibility"],
             creator=UserRef(id=creator, handle=row["creator_handle"]) if creator else None,
             created_at=row["created_at"],
@@ -242,7 +245,7 @@ class PartyService:
                 )
                 if added:
                     joined = MemberJoined(party_id, Member(str(user.id), user.handle))
-                    await enqueue(self._db, channel_of(str(party_id)), msgspec.json.encode(joined))
+                    await enqueue(self._db, channel_name("party", party_id), msgspec.json.encode(joined))
         try:
             current = await self.live.join(str(party_id), Member(str(user.id), user.handle))
         except Refused as refused:
@@ -254,7 +257,7 @@ class PartyService:
         row = await self._row(party_id)
         if row is None or row["ended_at"] is not None:
             raise NotFound("no such party", code="party_not_found")
-        channel = channel_of(str(party_id))
+        channel = channel_name("party", party_id)
         async with self._db.engine.transaction():
             await self._db.fetch("SELECT 1 FROM parties WHERE id = {} FOR UPDATE", party_id)
             removed = await self._db.fetch(
@@ -352,17 +355,8 @@ class PartyService:
         limit: int,
         member: Principal | None,
     ) -> PartyPage:
-        if cursor is not None:
-            created_at, last_id = decode_cursor(cursor, tuple[datetime, uuid.UUID])
-            conditions.append("(p.created_at, p.id) < ({}, {})")
-            values += [created_at, last_id]
-        rows = await self._db.fetch(
-            _SELECT + " JOIN videos v ON v.id = p.video_id WHERE " + " AND ".join(conditions)
-            + " ORDER BY p.created_at DESC, p.id DESC LIMIT {}",
-            *values,
-            limit + 1,
-        )  # fmt: skip
-        page = rows[:limit]
+        select = _SELECT + " JOIN videos v ON v.id = p.video_id"
+        page, next_cursor = await page_rows(self._db, select, conditions, values, _NEWEST, cursor, limit)
         stored = await self.live.store.load_many(str(r["id"]) for r in page)
         items = []
         for row in page:
@@ -370,9 +364,7 @@ class PartyService:
             # Listed without a presence lookup each: every connection that reported counts as online.
             shown = view(current, frozenset(current.links)) if current else await self._live_view(row["id"])
             items.append(self._info(row, member is not None, shown))
-        last = page[-1] if len(rows) > limit else None
-        cursor_out = encode_cursor(last["created_at"], last["id"]) if last else None
-        return PartyPage(items=items, next_cursor=cursor_out)
+        return PartyPage(items=items, next_cursor=next_cursor)
 
     # Chat ---------------------------------------------------------------------------------------
 
@@ -382,21 +374,10 @@ class PartyService:
         _, member = await self._readable(party_id, viewer)
         if not member:
             raise Forbidden("only members read the party's chat", code="not_member")
-        conditions = ["m.party_id = {}"]
-        values: list[Any] = [party_id]
-        if cursor is not None:
-            (last_id,) = decode_cursor(cursor, tuple[int])
-            conditions.append("m.id < {}")
-            values.append(last_id)
-        rows = await self._db.fetch(
-            _MESSAGE + " WHERE " + " AND ".join(conditions) + " ORDER BY m.id DESC LIMIT {}",
-            *values,
-            limit + 1,
+        rows, next_cursor = await page_rows(
+            self._db, _MESSAGE, ["m.party_id = {}"], [party_id], _LATEST_MESSAGES, cursor, limit
         )
-        items = [_message(r) for r in rows[:limit]]
-        return MessagePage(
-            items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None
-        )
+        return MessagePage(items=[_message(r) for r in rows], next_cursor=next_cursor)
 
     async def post_message(
         self, party_id: str, user: protocol.User, text: str, position: float | None
@@ -425,7 +406,9 @@ class PartyService:
                 raise Forbidden("only the party's members may chat in it", code="not_member")
             stored = await self._db.fetch(_MESSAGE + " WHERE m.id = {}", rows[0]["id"])
             await enqueue(
-                self._db, channel_of(party_id), msgspec.json.encode(ChatPosted(_message(stored[0])))
+                self._db,
+                channel_name("party", party_id),
+                msgspec.json.encode(ChatPosted(_message(stored[0]))),
             )
         return int(rows[0]["id"])
 

@@ -11,7 +11,6 @@ crash (or a rating deleted by a cascade) left unsent, so nothing committed stays
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -22,7 +21,9 @@ import msgspec
 from app.db import Database
 from app.ratings.schemas import RatingUpdated, mean
 from app.ratings.service import RatingsChanged
+from app.tasks import stop_task
 from realtime.bus.base import Bus
+from realtime.channels import channel_name
 
 log = logging.getLogger("mydrtv.ratings")
 
@@ -81,7 +82,7 @@ class RatingBroadcaster:
             mean=mean(row["count"], row["total"]),
             histogram=list(row["histogram"]),
         )
-        await self._bus.publish(f"video:{video_id}", _encoder.encode(event))
+        await self._bus.publish(channel_name("video", video_id), _encoder.encode(event))
         await self._db.fetch(
             "UPDATE rating_totals SET published_version = GREATEST(published_version, {})"
             " WHERE video_id = {}",
@@ -113,5 +114,4 @@ class RatingBroadcaster:
             for task in self._scheduled.values():
                 task.cancel()
             for task in list(self._scheduled.values()):
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await stop_task(task)

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from app.auth.tokens import Principal
 from app.pagination import Cursor, Limit
 from app.social.recommendations import VideoRecommendations
-from app.social.relations import SocialService
+from app.social.relations import OWN_LISTS, PUBLIC_LISTS, SocialService
 from app.social.schemas import ConnectionPage, PersonSuggestion, Relationship, VideoRecommendation, Watch
 from app.social.suggestions import PeopleSuggestions
 from app.social.watches import WatchService
 
 Few = Annotated[int, QueryParameter(ge=1, le=50, description="how many (1-50)")]
+
+
+def _list_of(request: Request[Any, Any, Any]) -> str:
+    """The list a route of ``connections`` or ``own_connections`` serves: the last segment of its path
+    (``/users/{user_id}/friends`` serves ``friends``)."""
+    return str(request.scope["path_template"]).rpartition("/")[2]
 
 
 class SocialController(Controller):
@@ -44,41 +50,20 @@ class SocialController(Controller):
         """Stop following a user (not following them: no change)."""
         await social.unfollow(principal, user_id)
 
-    @get("/users/{user_id:uuid}/followers")
-    async def followers(
+    @get([f"/users/{{user_id:uuid}}/{kind}" for kind in PUBLIC_LISTS])
+    async def connections(
         self,
+        request: Request[Any, Any, Any],
         user_id: FromPath[uuid.UUID],
         viewer: NamedDependency[Principal | None],
         social: NamedDependency[SocialService],
         cursor: Cursor = None,
         limit: Limit = 20,
     ) -> ConnectionPage:
-        """Who follows the user, newest first."""
-        return await social.people("followers", user_id, viewer, cursor, limit)
-
-    @get("/users/{user_id:uuid}/following")
-    async def following(
-        self,
-        user_id: FromPath[uuid.UUID],
-        viewer: NamedDependency[Principal | None],
-        social: NamedDependency[SocialService],
-        cursor: Cursor = None,
-        limit: Limit = 20,
-    ) -> ConnectionPage:
-        """Whom the user follows, newest first."""
-        return await social.people("following", user_id, viewer, cursor, limit)
-
-    @get("/users/{user_id:uuid}/friends")
-    async def friends(
-        self,
-        user_id: FromPath[uuid.UUID],
-        viewer: NamedDependency[Principal | None],
-        social: NamedDependency[SocialService],
-        cursor: Cursor = None,
-        limit: Limit = 20,
-    ) -> ConnectionPage:
-        """The user's friends (mutual follows), newest friendship first."""
-        return await social.people("friends", user_id, viewer, cursor, limit)
+        """The list the path names, newest first: who follows the user (``followers``), whom the
+        user follows (``following``), or the user's friends (``friends``: mutual follows, newest
+        friendship first)."""
+        return await social.people(_list_of(request), user_id, viewer, cursor, limit)
 
     @get("/me/relationships/{user_id:uuid}")
     async def relationship(
@@ -110,17 +95,6 @@ class SocialController(Controller):
         """Lift a block; the follows it ended stay ended."""
         await social.unblock(principal, user_id)
 
-    @get("/me/blocks")
-    async def blocks(
-        self,
-        principal: NamedDependency[Principal],
-        social: NamedDependency[SocialService],
-        cursor: Cursor = None,
-        limit: Limit = 20,
-    ) -> ConnectionPage:
-        """Whom you blocked, newest first."""
-        return await social.people("blocks", principal.id, principal, cursor, limit)
-
     @put("/me/mutes/{user_id:uuid}", status_code=204)
     async def mute(
         self,
@@ -140,16 +114,18 @@ class SocialController(Controller):
     ) -> None:
         await social.unmute(principal, user_id)
 
-    @get("/me/mutes")
-    async def mutes(
+    @get([f"/me/{kind}" for kind in OWN_LISTS])
+    async def own_connections(
         self,
+        request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         social: NamedDependency[SocialService],
         cursor: Cursor = None,
         limit: Limit = 20,
     ) -> ConnectionPage:
-        """Whom you muted, newest first."""
-        return await social.people("mutes", principal.id, principal, cursor, limit)
+        """The list the path names, newest first: whom you blocked (``blocks``) or muted
+        (``mutes``)."""
+        return await social.people(_list_of(request), principal.id, principal, cursor, limit)
 
 
 class DiscoveryController(Controller):

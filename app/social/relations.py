@@ -20,7 +20,7 @@ from app.auth.tokens import Principal
 from app.db import Database
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.feed.activity import record
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import Keyset, page_rows
 from app.social.schemas import Connection, ConnectionPage, Relationship
 from app.videos.schemas import UserRef
 from graph.events import BlockChanged, FollowChanged, MuteChanged, enqueue_change
@@ -31,6 +31,7 @@ NOT_BLOCKED = (
     " OR (b.blocker_id = u.id AND b.blocked_id = {}))"
 )
 PUBLIC_LISTS = ("followers", "following", "friends")
+OWN_LISTS = ("blocks", "mutes")  # readable by their owner only
 
 _LISTS = {
     # list name: (FROM ... JOIN users u, WHERE on the listed user's id, the time column)
@@ -218,21 +219,10 @@ class SocialService:
         if viewer is not None and kind in PUBLIC_LISTS:
             conditions.append(NOT_BLOCKED)
             values += [viewer.id, viewer.id]
-        if cursor is not None:
-            last_since, last_id = decode_cursor(cursor, tuple[datetime, uuid.UUID])
-            conditions.append(f"({since}, u.id) < ({{}}, {{}})")
-            values += [last_since, last_id]
-        rows = await self._db.fetch(
-            f"SELECT u.id, u.handle, {since} AS since FROM {source} WHERE {' AND '.join(conditions)}"
-            f" ORDER BY {since} DESC, u.id DESC LIMIT {{}}",
-            *values,
-            limit + 1,
-        )
-        items = [_connection(row) for row in rows[:limit]]
-        last = items[-1] if len(rows) > limit else None
-        return ConnectionPage(
-            items=items, next_cursor=encode_cursor(last.since, last.user.id) if last else None
-        )
+        select = f"SELECT u.id, u.handle, {since} AS since FROM {source}"
+        newest = Keyset((since, "u.id"), ("since", "id"), tuple[datetime, uuid.UUID])
+        rows, next_cursor = await page_rows(self._db, select, conditions, values, newest, cursor, limit)
+        return ConnectionPage(items=[_connection(row) for row in rows], next_cursor=next_cursor)
 
 
 def _connection(row: dict[str, Any]) -> Connection:

@@ -18,10 +18,11 @@ import msgspec
 from app.auth.tokens import Principal
 from app.db import Database
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import Keyset, page_rows
 from app.videos.schemas import Member, NewVideo, UserRef, Video, VideoChange, VideoPage
 from graph.events import VideoChanged, enqueue_change
 from media.purge import enqueue_purge
+from realtime.channels import channel_name
 from realtime.outbox import enqueue
 
 STAFF = ("moderator", "admin")
@@ -31,6 +32,7 @@ SELECT v.id, v.title, v.description, v.visibility, v.status, v.duration_seconds,
        v.created_at, v.updated_at, u.id AS owner_id, u.handle AS owner_handle
 FROM videos v JOIN users u ON u.id = v.owner_id
 """
+_NEWEST = Keyset(("v.created_at", "v.id"), ("created_at", "id"), tuple[datetime, uuid.UUID])
 
 
 class VideoUpdated(msgspec.Struct, tag="video.updated", frozen=True):
@@ -194,7 +196,7 @@ class VideoService:
     async def announce(self, video: Video) -> None:
         """Tell the graph and the video's live viewers that its row changed; inside a transaction."""
         await enqueue_change(self._db, VideoChanged(str(video.id)))
-        await enqueue(self._db, f"video:{video.id}", msgspec.json.encode(VideoUpdated(video)))
+        await enqueue(self._db, channel_name("video", video.id), msgspec.json.encode(VideoUpdated(video)))
 
     async def delete(self, actor: Principal, video_id: uuid.UUID) -> None:
         await self.managed(video_id, actor)
@@ -213,20 +215,8 @@ class VideoService:
         return await self._page("v.owner_id = {}", (owner.id,), cursor, limit)
 
     async def _page(self, where: str, args: tuple[Any, ...], cursor: str | None, limit: int) -> VideoPage:
-        conditions, values = [where], list(args)
-        if cursor is not None:
-            created_at, last_id = decode_cursor(cursor, tuple[datetime, uuid.UUID])
-            conditions.append("(v.created_at, v.id) < ({}, {})")
-            values += [created_at, last_id]
-        order = " ORDER BY v.created_at DESC, v.id DESC LIMIT {}"
-        rows = await self._db.fetch(
-            _SELECT + " WHERE " + " AND ".join(conditions) + order,
-            *values,
-            limit + 1,
-        )
-        items = [_video(row) for row in rows[:limit]]
-        last = items[-1] if len(rows) > limit else None
-        return VideoPage(items=items, next_cursor=encode_cursor(last.created_at, last.id) if last else None)
+        rows, next_cursor = await page_rows(self._db, _SELECT, [where], args, _NEWEST, cursor, limit)
+        return VideoPage(items=[_video(row) for row in rows], next_cursor=next_cursor)
 
     async def members(self, actor: Principal, video_id: uuid.UUID) -> list[Member]:
         await self.managed(video_id, actor)

@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
@@ -23,6 +23,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from app.redis_client import redis_client
+from app.tasks import stop_task
 from realtime.bus.base import Bus, BusUnavailable, Gap, Position, Publication, RecoveryFailed
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,14 @@ _REDACT = resources.files(__package__).joinpath("redact.lua").read_text()
 IDEMPOTENCY_SECONDS = 24 * 3600
 CONFIRM_SECONDS = 3.0  # for Redis to confirm a subscription; past it the subscribe is refused
 RECONNECT_MAX_SECONDS = 0.5  # the longest wait between attempts to get the pub/sub back
+# The pub/sub connection proves it still receives: every HEARTBEAT_SECONDS the node publishes a
+# token on its own channel and expects it back within ECHO_SECONDS. Only a heartbeat Redis
+# answered counts as missed (a hung Redis holds deliveries back, it does not lose them), and only
+# MISSED_ECHOES in a row declare the connection lost, so one stall of this process is not a fault.
+HEARTBEAT_SECONDS = 0.5
+ECHO_SECONDS = 1.0
+MISSED_ECHOES = 2
+Heard = Literal["echoed", "not echoed", "nobody listens"]
 
 
 @contextlib.contextmanager
@@ -67,6 +76,9 @@ class RedisBus(Bus):
         self._confirmed: set[str] = set()
         self._confirmations: dict[str, asyncio.Future[None]] = {}
         self._ready = asyncio.Event()  # the pub/sub connection is up and every live channel confirmed
+        self._node_channel = f"{self._prefix}:__node__:{uuid.uuid4().hex}"
+        self._echo: tuple[str, asyncio.Future[None]] | None = None  # the heartbeat awaited back
+        self._watchdog: asyncio.Task[None] | None = None
 
     def _keys(self, channel: str) -> tuple[str, str, str]:
         base = f"{self._prefix}:{{{channel}}}"  # one hash slot per channel, for Redis Cluster
@@ -76,16 +88,17 @@ class RedisBus(Bus):
         return f"{self._prefix}:key:{{{channel}}}:{key}"
 
     async def start(self) -> None:
-        # A pub/sub connection needs one subscription before it can be listened on.
-        self._live.add(f"{self._prefix}:__node__:{uuid.uuid4().hex}")
+        # A pub/sub connection needs one subscription before it can be listened on; the node's
+        # own channel also carries its heartbeats.
+        self._live.add(self._node_channel)
         await self._connect()
         self._reader = asyncio.create_task(self._read(), name="redis-bus-reader")
+        self._watchdog = asyncio.create_task(self._watch(), name="redis-bus-watchdog")
 
     async def stop(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+        for task in (self._watchdog, self._reader):
+            if task is not None:
+                await stop_task(task)
         with contextlib.suppress(ConnectionError, OSError, RedisError):
             if self._pubsub is not None:
                 await self._pubsub.aclose()  # type: ignore[no-untyped-call]
@@ -126,22 +139,73 @@ class RedisBus(Bus):
             self._live.discard(name)
             raise
 
-    async def _read(self) -> None:
-        """Deliver messages; when Redis goes away, report a gap and resubscribe once it is back."""
+    async def _read(self, lost: str | None = None) -> None:
+        """Deliver messages; when Redis goes away, report a gap and resubscribe once it is back.
+
+        ``lost``: the current connection is already known to be lost (the watchdog's verdict)."""
+        if lost is not None:
+            await self._start_over(lost)
         while True:
             assert self._pubsub is not None
             try:
                 async for message in self._pubsub.listen():
                     self._handle(message)
             except (ConnectionError, OSError, RedisError) as exc:
-                # Nothing is certain any more: no subscribe succeeds until every channel is
-                # confirmed again on a new connection, and every subscriber must recover.
-                self._ready.clear()
-                self._confirmed.clear()
-                self._queue.put_nowait(Gap(reason=f"lost Redis: {exc}"))
-                log.warning("the bus lost Redis (%s); reconnecting", exc)
-                await self._reconnect()
-                log.warning("the bus has Redis again")
+                await self._start_over(f"lost Redis: {exc}")
+
+    async def _start_over(self, reason: str) -> None:
+        # Nothing is certain any more: no subscribe succeeds until every channel is confirmed
+        # again on a new connection, and every subscriber must recover.
+        self._ready.clear()
+        self._confirmed.clear()
+        self._queue.put_nowait(Gap(reason=reason))
+        log.warning("the bus lost its pub/sub connection (%s); reconnecting", reason)
+        await self._reconnect()
+        log.warning("the bus has Redis again")
+
+    async def _watch(self) -> None:
+        """Declare the pub/sub connection lost when Redis answers but the connection no longer
+        receives (a half-open or black-holed socket, a subscription Redis dropped): nothing else
+        would notice, and its subscribers would wait for ever without a word."""
+        missed = 0
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            if not self._ready.is_set():
+                missed = 0  # the reader is already starting over
+                continue
+            heard = await self._heartbeat()
+            if heard is None or heard == "echoed":
+                missed = 0  # None: Redis did not answer, so no verdict on the connection
+                continue
+            missed += 1
+            if (heard == "nobody listens" or missed >= MISSED_ECHOES) and self._ready.is_set():
+                missed = 0
+                await self._restart_reader(f"the pub/sub connection stopped receiving ({heard})")
+
+    async def _heartbeat(self) -> Heard | None:
+        """Publish a token on the node's channel: ``echoed`` if it came back within ECHO_SECONDS,
+        ``not echoed`` if Redis took it but it did not, ``nobody listens`` if Redis knows no
+        subscriber of it (the subscription is gone), None if Redis did not answer."""
+        token = uuid.uuid4().hex
+        echo: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._echo = (token, echo)
+        try:
+            receivers = await self._redis.publish(self._node_channel, b"0:heartbeat:" + token.encode())
+        except (ConnectionError, OSError, RedisError, TimeoutError):
+            return None
+        if not receivers:
+            return "nobody listens"
+        try:
+            async with asyncio.timeout(ECHO_SECONDS):  # not wait_for: it can swallow a cancel on 3.11
+                await echo
+        except TimeoutError:
+            return "not echoed"
+        return "echoed"
+
+    async def _restart_reader(self, reason: str) -> None:
+        if self._reader is not None:
+            await stop_task(self._reader)
+        self._reader = asyncio.create_task(self._read(lost=reason), name="redis-bus-reader")
 
     async def _reconnect(self) -> None:
         delay = 0.05
@@ -164,6 +228,11 @@ class RedisBus(Bus):
             self._confirmed.discard(name)
             return
         if message["type"] != "message":
+            return
+        if name == self._node_channel:
+            echo = self._echo
+            if echo is not None and message["data"].endswith(echo[0].encode()) and not echo[1].done():
+                echo[1].set_result(None)
             return
         offset, epoch, data = message["data"].split(b":", 2)
         self._queue.put_nowait(

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 from realtime import protocol
+from realtime.channels import channel_name
 from realtime.client import Client
 from realtime.parties.clock import ClockFilter, Sample
 from realtime.parties.drift import MYDRTV, SeekTo, SetRate, SyncPolicy, correct
@@ -81,7 +82,7 @@ class PartyClient:
     ) -> None:
         self.client = client
         self.party_id = party_id
-        self.channel = f"party:{party_id}"
+        self.channel = channel_name("party", party_id)
         self.player = player
         self.policy = policy
         self.clock = clock or ClockFilter()

@@ -17,6 +17,7 @@ import msgspec
 
 from realtime import protocol
 from realtime.bus.base import Bus
+from realtime.channels import channel_name
 from realtime.parties import state
 from realtime.parties.clock import server_now_ms
 from realtime.parties.events import PartyView, StateChanged, view
@@ -42,8 +43,8 @@ Rebuild = Callable[[str], Awaitable[Party | None]]
 Change = Callable[[Party, Online, float], Party]
 
 
-def channel_of(party_id: str) -> str:
-    return f"party:{party_id}"
+class _Empty(Exception):
+    """A change that leaves nobody in the party: nothing is stored, the caller ends the party."""
 
 
 class Leads(msgspec.Struct, frozen=True):
@@ -87,7 +88,7 @@ class LiveParties:
         return party
 
     async def online(self, party_id: str) -> Online:
-        entries = await self._presence.members(channel_of(party_id))
+        entries = await self._presence.members(channel_name("party", party_id))
         return Online(
             connections=frozenset(entries),
             users=frozenset(user.id for user in entries.values() if user is not None),
@@ -106,7 +107,11 @@ class LiveParties:
         await self.store.delete(party_id)
 
     async def change(self, party_id: str, apply: Change) -> PartyView:
-        """Apply ``apply`` to the current state until it is stored; publish and return the result."""
+        """Apply ``apply`` to the current state until it is stored; publish and return the result.
+
+        The one compare-and-set loop of party state: a save that finds another change came first
+        computes again from that change. ``apply`` returns the party itself for no change, or
+        raises to refuse (``Refused``, or ``_Empty`` from ``leave``)."""
         online = await self.online(party_id)
         for _ in range(ATTEMPTS):
             party = await self.get(party_id)
@@ -120,7 +125,7 @@ class LiveParties:
 
     async def _publish(self, party: Party, online: frozenset[str]) -> PartyView:
         current = view(party, online)
-        await self._bus.publish(channel_of(party.id), msgspec.json.encode(StateChanged(current)))
+        await self._bus.publish(channel_name("party", party.id), msgspec.json.encode(StateChanged(current)))
         return current
 
     # The changes members make ------------------------------------------------------------------
@@ -165,25 +170,26 @@ class LiveParties:
 
     async def leave(self, party_id: str, user: str) -> PartyView | None:
         """Remove a member; ``None`` when nobody is left (the caller ends the party)."""
-        online = await self.online(party_id)
-        for _ in range(ATTEMPTS):
-            party = await self.get(party_id)
+
+        def apply(party: Party, online: Online, now: float) -> Party:
             if not party.member(user):
-                return view(party, online.connections)
+                return party
             left = state.leave(
                 party,
                 user,
-                now=self._clock(),
+                now=now,
                 lead_ms=self.lead(party, online, start=True),
                 online=online.connections,
                 online_users=online.users - {user},
             )
             if left is None:
-                return None
-            left = msgspec.structs.replace(left, revision=party.revision + 1)
-            if await self.store.save(left, party.revision):
-                return await self._publish(left, online.connections)
-        raise Refused("busy", "the party is changing too fast; try again")
+                raise _Empty
+            return left
+
+        try:
+            return await self.change(party_id, apply)
+        except _Empty:
+            return None
 
     async def hand_over(self, party_id: str, actor: str, to: str) -> PartyView:
         def apply(party: Party, online: Online, now: float) -> Party:
@@ -214,11 +220,11 @@ class LiveParties:
             raise Refused("not_member", "only the party's members may react")
         anchored = position if position is not None else party.playback.position_at(self._clock())
         reaction = protocol.PartyReaction(
-            channel=channel_of(party_id),
+            channel=channel_name("party", party_id),
             user=user,
             emoji=emoji,
             video_id=party.playback.video_id,
             position=anchored,
             server_time=self._clock(),
         )
-        await self._bus.broadcast(channel_of(party_id), protocol.encoder.encode(reaction))
+        await self._bus.broadcast(channel_name("party", party_id), protocol.encoder.encode(reaction))

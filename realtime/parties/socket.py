@@ -16,11 +16,12 @@ import msgspec
 from app.auth.tokens import Principal
 from app.errors import AppError
 from realtime import protocol
+from realtime.channels import channel_name
 from realtime.connection import Connection
 from realtime.node import user_of
 from realtime.parties import state
 from realtime.parties.events import PartyView, view
-from realtime.parties.live import LiveParties, channel_of
+from realtime.parties.live import LiveParties
 from realtime.parties.state import Refused
 
 log = logging.getLogger("mydrtv.parties")
@@ -56,11 +57,12 @@ class PartySocket:
             user = user_of(connection)
             if user is None:
                 raise Refused("unauthenticated", "watch parties need a signed-in connection")
-            if channel_of(message.party) not in connection.channels:
+            channel = channel_name("party", message.party)
+            if channel not in connection.channels:
                 party = await self.live.get(message.party)
                 if not party.member(user.id):
                     raise Refused("not_member", "you are not a member of this party; join it first")
-                raise Refused("not_subscribed", f"subscribe to {channel_of(message.party)} first")
+                raise Refused("not_subscribed", f"subscribe to {channel} first")
             await self._answer(connection, user, message)
         except Refused as refused:
             connection.send_message(

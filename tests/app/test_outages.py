@@ -9,30 +9,26 @@ from __future__ import annotations
 import asyncio
 import signal
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import msgspec
-import psutil
 import pytest
 import redis.asyncio
 from litestar.testing import AsyncTestClient
 
-from app.db import Database
 from app.embedded.postgres import EmbeddedPostgres
 from app.embedded.redis import EmbeddedRedis
 from app.factory import create_app
 from app.outages import BUS, DATABASE, outage_of
 from app.settings import Settings
-from migrations import runner
 from tests.app.video_helpers import new_video, roomy
-from tests.services import DatabaseFactory, free_port, with_database
+from tests.pg_faults import down, frozen, migrated_settings, own_postgres
+from tests.services import DatabaseFactory, free_port
 from tests.users import Person, person
 
 Client = AsyncTestClient[Any]
@@ -40,87 +36,20 @@ Client = AsyncTestClient[Any]
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[EmbeddedPostgres]:
-    # Not under pytest's own directory: a pytest starting elsewhere makes it private to root again,
-    # and the server (another user when we are root) could not restart there.
-    with tempfile.TemporaryDirectory(prefix="mydrtv-outage-") as root:
-        server = EmbeddedPostgres(Path(root), free_port())
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
+    with own_postgres() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 async def settings(postgres: EmbeddedPostgres) -> Settings:
     """The app on the test's own PostgreSQL, with the in-process bus (no Redis to lose here)."""
-    urls = {}
-    admin = await asyncpg.connect(postgres.url())
-    try:
-        for database in runner.DATABASES:
-            await admin.execute(f'CREATE DATABASE "{database}"')
-            urls[database] = with_database(postgres.url(), database)
-    finally:
-        await admin.close()
-    for database, url in urls.items():
-        await runner.migrate(Database(database, url).engine, database)
-    return roomy(
-        Settings(
-            database_url=urls["main"],
-            identity_database_url=urls["identity"],
-            jwt_secret="test-secret-" + uuid.uuid4().hex,
-        )
-    )
+    return roomy(await migrated_settings(postgres))
 
 
 @pytest.fixture(scope="module")
 async def api(settings: Settings) -> AsyncIterator[Client]:
     async with AsyncTestClient(app=create_app(settings)) as client:
         yield client
-
-
-@asynccontextmanager
-async def down(postgres: EmbeddedPostgres, sig: signal.Signals) -> AsyncIterator[None]:
-    """PostgreSQL stopped by ``sig`` (and every backend gone) inside; started again after."""
-    assert postgres.process is not None
-    postmaster = psutil.Process(postgres.process.pid)
-    backends = postmaster.children()
-    try:
-        postmaster.send_signal(sig)
-        await asyncio.to_thread(postgres.process.wait, 30)
-        # After a kill -9 the backends outlive the postmaster for a moment; the outage begins
-        # when the last of them has noticed and exited.
-        await asyncio.to_thread(psutil.wait_procs, backends, 30)
-        yield
-    finally:
-        postgres.process = None
-        await asyncio.to_thread(postgres.start)
-
-
-@asynccontextmanager
-async def frozen(postgres: EmbeddedPostgres, at_most: float) -> AsyncIterator[None]:
-    """PostgreSQL hung, not gone: its postmaster and every backend stopped (SIGSTOP) inside, its
-    sockets open and silent; resumed (SIGCONT) after, or after ``at_most`` seconds at the latest,
-    so that a request hung on it (the defect under test) ends and the test fails, not hangs."""
-    assert postgres.process is not None
-    postmaster = psutil.Process(postgres.process.pid)
-    processes = [postmaster, *postmaster.children()]
-
-    def resume() -> None:
-        for process in processes:
-            process.resume()
-
-    # A thread of its own, so the deadline holds even if the hang blocks this event loop.
-    deadline = threading.Timer(at_most, resume)
-    deadline.daemon = True
-    deadline.start()
-    try:
-        for process in processes:
-            process.suspend()
-        yield
-    finally:
-        deadline.cancel()
-        resume()
 
 
 def assert_unavailable(response: Any, code: str) -> None:

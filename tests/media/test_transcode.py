@@ -169,19 +169,26 @@ async def test_a_source_cut_off_halfway_fails(source: Path, tmp_path: Path) -> N
         await transcode(half, tmp_path / "hls", await probe(half), segment_seconds=SEGMENT)
 
 
-async def test_cancelling_the_transcode_kills_ffmpeg(source: Path, tmp_path: Path) -> None:
+async def test_cancelling_the_transcode_kills_ffmpeg(tmp_path: Path) -> None:
+    out_dir = tmp_path / "hls"
     started = asyncio.Event()
+    ours: list[psutil.Process] = []
 
     async def on_progress(fraction: float) -> None:
+        # Stopped at its first report, ffmpeg cannot finish before the cancel, however slow the
+        # machine; a stopped process is still killed by SIGKILL.
+        ours.extend(ffmpeg_children(out_dir))  # by working directory: other tests run ffmpeg too
+        for process in ours:
+            process.suspend()
         started.set()
         await asyncio.Event().wait()  # hold the transcode here until it is cancelled
 
-    out_dir = tmp_path / "hls"
-    # A slow preset keeps ffmpeg busy well past its first progress report.
-    work = transcode(source, out_dir, await probe(source), preset="slow", on_progress=on_progress)
+    long_source = tmp_path / "long.mp4"
+    await make_test_clip(long_source, seconds=20, width=854, height=480)
+    # A long source and a slow preset keep ffmpeg busy well past its first progress report.
+    work = transcode(long_source, out_dir, await probe(long_source), preset="slow", on_progress=on_progress)
     task = asyncio.create_task(work)
     await started.wait()
-    ours = ffmpeg_children(out_dir)  # by working directory: other tests may run an ffmpeg too
     assert ours
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -5,6 +5,7 @@ deleted video's files go with it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import uuid
@@ -227,17 +228,19 @@ async def test_a_killed_worker_s_job_is_retried_by_another(
             events = media_events(bus, owner.id)
             await bus.subscribe(f"user:{owner.id}")
             video = await _upload(api, owner, long_clip)
-            first = await _start_worker(worker_settings)
+            first = await _start_worker(worker_settings, _log(tmp_path, "first"))
             progress = await _next_progress(events, video)
             first.send_signal(signal.SIGKILL)
             await first.wait()
             assert progress["stage"] == "transcoding" and progress["fraction"] < 1.0
-            second = await _start_worker(worker_settings)
+            second = await _start_worker(worker_settings, _log(tmp_path, "second"))
             try:
                 final = await settled(events, video, within=120)
             finally:
                 second.terminate()
-                await second.wait()
+                with contextlib.suppress(TimeoutError):  # a worker told to stop stops, cleanly
+                    await asyncio.wait_for(second.wait(), 30)
+                assert second.returncode == 0, _log(tmp_path, "second").read_text()[-4000:]
         finally:
             relay.cancel()
             await asyncio.gather(relay, return_exceptions=True)
@@ -255,7 +258,9 @@ async def test_a_stopped_worker_hands_its_job_back(
         events = media_events(bus, owner.id)
         await bus.subscribe(f"user:{owner.id}")
         video = await _upload(api, owner, long_clip)
-        worker = await _start_worker(msgspec.structs.replace(media_settings, media_work_dir=str(tmp_path)))
+        worker = await _start_worker(
+            msgspec.structs.replace(media_settings, media_work_dir=str(tmp_path)), _log(tmp_path, "worker")
+        )
         await _next_progress(events, video)
         worker.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(worker.wait(), 30) == 0
@@ -266,15 +271,16 @@ async def test_a_stopped_worker_hands_its_job_back(
     assert _files(Path(media_settings.storage_url.removeprefix("file://")), video) == []
 
 
-async def _start_worker(settings: Settings) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "app.cli",
-        "worker",
-        env=settings_env(settings),
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+def _log(work_dir: Path, name: str) -> Path:
+    """Where a worker process logs: beside its work directory, which must end up empty."""
+    return work_dir.parent / f"{work_dir.name}-{name}.log"
+
+
+async def _start_worker(settings: Settings, log: Path) -> asyncio.subprocess.Process:
+    with log.open("ab") as stderr:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "app.cli", "worker", env=settings_env(settings), stderr=stderr
+        )
 
 
 async def _next_progress(events: AsyncIterator[dict[str, Any]], video: str) -> dict[str, Any]:

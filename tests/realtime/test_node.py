@@ -14,7 +14,7 @@ from realtime.connection import Connection
 from realtime.node import Node
 from realtime.presence.memory import MemoryPresence
 from realtime.presence.redis import RedisPresence
-from tests.faults.harness import RedisServer
+from support.faults.servers import RedisServer
 
 
 class Socket:

@@ -12,7 +12,7 @@ from app.auth import ratelimit
 from app.auth.ratelimit import LoginLimiter, storage_for
 from app.errors import TooManyRequests
 from app.settings import Settings
-from tests.faults.harness import RedisServer
+from support.faults.servers import RedisServer
 from tests.users import register, unique_handle
 
 

@@ -324,3 +324,49 @@ async def test_the_audit_log_pages_newest_first(api: Client, admin: Person, mode
     assert words[:3] == ["paged2", "paged1", "paged0"]
     ids = [e["id"] for e in first["items"] + second["items"]]
     assert ids == sorted(ids, reverse=True)
+
+
+async def every_page(api: Client, path: str, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
+    """Every item of a paged list, one small page after the other."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        page = (await api.get(path, params=query, headers=headers)).json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+async def test_the_queue_pages_longest_waiting_first(
+    api: Client, social: Settings, moderator: Person
+) -> None:
+    owner, reporter = await person(social), await person(social)
+    video = await new_video(api, owner)
+    reported = [(await post(api, owner, video, f"queued {n}"))["id"] for n in range(3)]
+    for comment in reported:
+        report = await api.post(
+            f"/comments/{comment}/reports", json={"reason": "spam"}, headers=reporter.headers
+        )
+        assert report.status_code == 204
+    queue = await every_page(api, "/moderation/queue", moderator.headers, limit=1)
+    assert [i["comment"]["id"] for i in queue if i["comment"]["id"] in reported] == reported
+    waiting = [i["waiting_since"] for i in queue]
+    assert waiting == sorted(waiting)
+
+
+async def test_restrictions_page_newest_first(api: Client, social: Settings, moderator: Person) -> None:
+    owner = await person(social)
+    video = await new_video(api, owner)
+    made = []
+    for _ in range(3):
+        user = await person(social)
+        restriction = await api.post(
+            "/moderation/restrictions",
+            json={"user_id": str(user.id), "kind": "ban", "video_id": video},
+            headers=moderator.headers,
+        )
+        made.append(restriction.json()["id"])
+    listed = await every_page(api, "/moderation/restrictions", moderator.headers, video_id=video, limit=2)
+    assert [r["id"] for r in listed] == made[::-1]

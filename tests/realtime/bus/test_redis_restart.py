@@ -10,7 +10,7 @@ import pytest
 
 from realtime.bus.base import BusUnavailable, Gap, Publication
 from realtime.bus.redis import RedisBus
-from tests.faults.harness import RedisServer
+from support.faults.servers import RedisServer
 
 
 async def test_connections_pooled_before_a_restart_fail_no_caller_after_it() -> None:

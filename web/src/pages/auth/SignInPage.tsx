@@ -1,21 +1,20 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import { session } from '../../api/client';
+import { useMe, useSignedIn } from '../../api/useSession';
 import { Button } from '../../components/Button';
 import { ErrorBanner } from '../../components/ErrorBanner';
 import { PageTitle } from '../../components/PageTitle';
 import { TextField } from '../../components/TextField';
-
-/** Where to go after signing in: `?next=/path`, only ever a path on this site. */
-function safeNext(next: string | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
-}
+import { safeNext } from './next';
 
 export default function SignInPage() {
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const signedIn = useSignedIn();
+  const me = useMe();
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -30,6 +29,21 @@ export default function SignInPage() {
     } finally {
       setBusy(false);
     }
+  }
+
+  if (signedIn && !busy) {
+    return (
+      <section className="mx-auto max-w-sm">
+        <PageTitle>Sign in</PageTitle>
+        <p>
+          You are signed in{me ? ` as @${me.handle}` : ''}.{' '}
+          <Link className="text-indigo-700 underline" to={safeNext(params.get('next'))}>
+            Go on
+          </Link>
+          , or sign out first to use another account.
+        </p>
+      </section>
+    );
   }
 
   return (
@@ -51,7 +65,10 @@ export default function SignInPage() {
       </form>
       <p className="mt-4 text-sm">
         New here?{' '}
-        <Link className="text-indigo-700 underline" to="/signup">
+        <Link
+          className="text-indigo-700 underline"
+          to={`/signup${params.get('next') ? `?next=${encodeURIComponent(params.get('next') ?? '')}` : ''}`}
+        >
           Create an account
         </Link>
       </p>

@@ -1,13 +1,15 @@
 import { useState, type FormEvent } from 'react';
-import { Link, useNavigate } from 'react-router-dom';
+import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import { signUp } from '../../api/client';
 import { Button } from '../../components/Button';
 import { ErrorBanner } from '../../components/ErrorBanner';
 import { PageTitle } from '../../components/PageTitle';
 import { TextField } from '../../components/TextField';
+import { safeNext } from './next';
 
 export default function SignUpPage() {
   const navigate = useNavigate();
+  const [params] = useSearchParams();
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
@@ -18,7 +20,7 @@ export default function SignUpPage() {
     setError(null);
     try {
       await signUp(String(form.get('email')), String(form.get('password')), String(form.get('handle')));
-      navigate('/');
+      navigate(safeNext(params.get('next')));
     } catch (caught) {
       setError(caught);
     } finally {
@@ -53,7 +55,10 @@ export default function SignUpPage() {
       </form>
       <p className="mt-4 text-sm">
         Already have an account?{' '}
-        <Link className="text-indigo-700 underline" to="/signin">
+        <Link
+          className="text-indigo-700 underline"
+          to={`/signin${params.get('next') ? `?next=${encodeURIComponent(params.get('next') ?? '')}` : ''}`}
+        >
           Sign in
         </Link>
       </p>

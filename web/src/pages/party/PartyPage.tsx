@@ -1,11 +1,9 @@
-import { PageTitle } from '../../components/PageTitle';
+import { useParams } from 'react-router-dom';
+import { PartiesHome } from './PartiesHome';
+import { PartyRoom } from './PartyRoom';
 
-/** Placeholder: the page engineer replaces it. */
+/** `/party`: start a party or find one; `/party/:partyId`: the party itself. */
 export default function PartyPage() {
-  return (
-    <section>
-      <PageTitle>Watch party</PageTitle>
-      <p className="text-slate-600">Watch parties come here.</p>
-    </section>
-  );
+  const { partyId } = useParams();
+  return partyId ? <PartyRoom key={partyId} partyId={partyId} /> : <PartiesHome />;
 }

@@ -1,11 +1,9 @@
-import { PageTitle } from '../../components/PageTitle';
+import { useParams } from 'react-router-dom';
+import { MyProfile } from './MyProfile';
+import { PersonProfile } from './PersonProfile';
 
-/** Placeholder: the page engineer replaces it. */
+/** `/profile`: your own record; `/people/:handle`: someone's public profile, with follow, mute and block. */
 export default function ProfilePage() {
-  return (
-    <section>
-      <PageTitle>Profile</PageTitle>
-      <p className="text-slate-600">Your profile comes here.</p>
-    </section>
-  );
+  const { handle } = useParams();
+  return handle ? <PersonProfile key={handle} handle={handle} /> : <MyProfile />;
 }

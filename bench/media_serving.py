@@ -1,0 +1,265 @@
+"""The serving half of ``bench.media``: the transcoded files served by one ``mydrtv serve`` and by
+nginx side by side, checked against the files, then loaded (whole segments and ranges) in rounds
+that alternate the servers' order."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import statistics
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import msgspec
+
+from app.settings import Settings
+from bench.debian import ensure_tool
+from bench.harness import children_cpu_seconds, embedded_settings
+from bench.http_load import Load, python_load, wrk_load, wrk_version
+from bench.nginx import NGINX_PACKAGES, nginx_server, nginx_version
+from bench.targets import Target, stop_process, wait_until_serving
+from media.storage import open_storage
+from media.storage.base import guess_content_type
+from media.transcode import HlsOutput
+from media.worker import hls_prefix
+from support.people import person
+from support.processes import settings_env
+from support.services import free_port
+
+GENERATION = "1a1"  # what the worker names a first upload's first attempt
+RENDITION = "720p"
+MB = 1_000_000
+
+
+@asynccontextmanager
+async def our_server(
+    settings: Settings, out: Path, files: list[str], work: Path, log_level: str, probe_path: str
+) -> AsyncIterator[tuple[Target, str]]:
+    """One ``mydrtv serve`` process serving a ready public video made of the files in ``out``."""
+    video_id = uuid.uuid4()
+    storage_url = f"file://{work / 'storage'}"
+    storage = open_storage(storage_url)
+    try:
+        for name in files:
+            await storage.put_file(
+                hls_prefix(video_id, GENERATION) + name, out / name, guess_content_type(name)
+            )
+    finally:
+        await storage.close()
+    owner = await person(settings)
+    connection = await asyncpg.connect(settings.database_url)
+    try:
+        await connection.execute(
+            "INSERT INTO videos (id, owner_id, title, visibility, status, media_generation)"
+            " VALUES ($1, $2, 'bench media', 'public', 'ready', $3)",
+            video_id,
+            owner.id,
+            GENERATION,
+        )
+    finally:
+        await connection.close()
+    port = free_port()
+    configured = msgspec.structs.replace(
+        settings, port=port, storage_url=storage_url, media_worker=False, log_level=log_level
+    )
+    log = work / "mydrtv-serve.log"
+    log_file = await asyncio.to_thread(open, log, "wb")
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "app.cli",
+            "serve",
+            env=settings_env(configured),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+        )
+    finally:
+        await asyncio.to_thread(log_file.close)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        prefix = f"/media/{video_id}/{GENERATION}/"
+        await wait_until_serving(process, base + prefix + probe_path, log)
+        yield Target("ours", base, process.pid), prefix
+    finally:
+        await stop_process(process)
+
+
+async def verify(target: Target, prefix: str, out: Path, files: list[str], range_bytes: int) -> list[str]:
+    """Problems with ``target``'s answers: every playlist and the 720p segments byte for byte,
+    a range of one, and a conditional request; an empty list when all is well."""
+    problems: list[str] = []
+    names = [name for name in files if name.endswith(".m3u8") or name.startswith(RENDITION + "/")]
+    async with httpx.AsyncClient(base_url=target.base_url, timeout=30) as http:
+        for name in names:
+            data = await asyncio.to_thread((out / name).read_bytes)
+            answer = await http.get(prefix + name)
+            if answer.status_code != 200 or answer.content != data:
+                problems.append(
+                    f"{target.name}: GET {name}: {answer.status_code}, body differs from the file"
+                )
+        segment = next(name for name in names if name.endswith(".ts"))
+        data = await asyncio.to_thread((out / segment).read_bytes)
+        answer = await http.get(prefix + segment, headers={"Range": f"bytes=0-{range_bytes - 1}"})
+        expected_range = f"bytes 0-{min(range_bytes, len(data)) - 1}/{len(data)}"
+        if (
+            answer.status_code != 206
+            or answer.content != data[:range_bytes]
+            or answer.headers.get("content-range") != expected_range
+        ):
+            problems.append(
+                f"{target.name}: range of {segment}: {answer.status_code}"
+                f" {answer.headers.get('content-range')!r}, expected 206 {expected_range!r}"
+            )
+        etag = answer.headers.get("etag")
+        if etag:
+            again = await http.get(prefix + segment, headers={"If-None-Match": etag})
+            if again.status_code != 304:
+                problems.append(f"{target.name}: If-None-Match {etag}: {again.status_code}, expected 304")
+        else:
+            problems.append(f"{target.name}: no ETag")
+    return problems
+
+
+def rates(result: dict[str, Any], cpu: float) -> dict[str, Any]:
+    seconds = result["seconds"] or float("nan")
+    return {
+        **result,
+        "requests_per_second": round(result["requests"] / seconds, 1),
+        "mb_per_second": round(result["bytes"] / seconds / MB, 1),
+        "server_cpu_seconds": round(cpu, 2),
+        "server_cpu_ms_per_request": round(1000 * cpu / max(1, result["requests"]), 3),
+    }
+
+
+async def serving(
+    args: argparse.Namespace, out: Path, output: HlsOutput, work: Path, notes: list[str]
+) -> dict[str, Any]:
+    tools: dict[str, Any] = {}
+    nginx = None if args.no_nginx else await ensure_tool("nginx", NGINX_PACKAGES, not args.no_install, notes)
+    if nginx:
+        tools["nginx"] = {"binary": nginx, "version": await nginx_version(nginx)}
+    else:
+        print("WARNING: no nginx; only our server is measured", file=sys.stderr, flush=True)
+    wrk: str | None = None
+    if args.client in ("auto", "wrk"):
+        wrk = await ensure_tool("wrk", ("wrk",), not args.no_install, notes)
+        if wrk is None and args.client == "wrk":
+            raise SystemExit("wrk is needed for --client wrk and cannot be had: " + notes[-1])
+    if wrk:
+        tools["client"] = {
+            "name": "wrk",
+            "binary": wrk,
+            "version": await wrk_version(wrk),
+            "threads": args.threads,
+        }
+    else:
+        tools["client"] = {"name": "python asyncio", "processes": args.client_processes}
+        if args.client == "auto":
+            notes.append("wrk could not be had: the load came from the asyncio client instead")
+    client_name = tools["client"]["name"]
+    for note in notes:
+        print(note, file=sys.stderr, flush=True)
+
+    segments = [name for name in output.files if name.startswith(RENDITION + "/") and name.endswith(".ts")]
+    sizes = [(out / name).stat().st_size for name in segments]
+    probe_path = f"{RENDITION}/index.m3u8"
+    rounds: list[dict[str, Any]] = []
+    problems: list[str] = []
+    async with embedded_settings() as settings, contextlib.AsyncExitStack() as stack:
+        ours, prefix = await stack.enter_async_context(
+            our_server(settings, out, output.files, work, args.server_log_level, probe_path)
+        )
+        targets = [ours]
+        if nginx:
+            targets.append(
+                await stack.enter_async_context(nginx_server(nginx, out, prefix, work, probe_path))
+            )
+        for target in targets:
+            problems += await verify(target, prefix, out, output.files, args.range_bytes)
+        paths = [prefix + name for name in segments]
+        loads = {
+            "whole": Load(paths, None, args.connections, args.duration),
+            "range": Load(paths, f"bytes=0-{args.range_bytes - 1}", args.connections, args.duration),
+        }
+
+        async def measure(target: Target, load: Load) -> dict[str, Any]:
+            cpu_before, client_before = target.cpu_seconds(), children_cpu_seconds()
+            if wrk:
+                result = await wrk_load(wrk, target, load, args.threads, work)
+            else:
+                result = await python_load(target, load, args.client_processes)
+            # Only waited-for children count, so this is the load generator's alone.
+            result["client_cpu_seconds"] = round(children_cpu_seconds() - client_before, 2)
+            return rates(result, target.cpu_seconds() - cpu_before)
+
+        if args.warmup > 0:
+            for target in targets:
+                await measure(target, msgspec.structs.replace(loads["whole"], seconds=args.warmup))
+        for n in range(args.rounds):
+            order = targets if n % 2 == 0 else targets[::-1]
+            this_round: dict[str, Any] = {}
+            for mode, load in loads.items():
+                this_round[mode] = {}
+                for target in order:
+                    result = await measure(target, load)
+                    this_round[mode][target.name] = result
+                    print(
+                        f"round {n + 1} {mode} {target.name}: {result['requests_per_second']} req/s,"
+                        f" {result['mb_per_second']} MB/s, p50 {result['p50_ms']} ms,"
+                        f" p99 {result['p99_ms']} ms, errors {result['errors']}, non-2xx {result['non_2xx']}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+            rounds.append(this_round)
+
+    summary: dict[str, Any] = {}
+    for mode in ("whole", "range"):
+        summary[mode] = {}
+        for target in targets:
+            runs = [r[mode][target.name] for r in rounds]
+            summary[mode][target.name] = {
+                key: statistics.median(run[key] for run in runs)
+                for key in (
+                    "requests_per_second",
+                    "mb_per_second",
+                    "p50_ms",
+                    "p99_ms",
+                    "server_cpu_ms_per_request",
+                )
+            }
+        if nginx:
+            per_round = [
+                r[mode]["ours"]["requests_per_second"] / r[mode]["nginx"]["requests_per_second"]
+                for r in rounds
+            ]
+            cpu = [
+                r[mode]["ours"]["server_cpu_ms_per_request"] / r[mode]["nginx"]["server_cpu_ms_per_request"]
+                for r in rounds
+            ]
+            summary[mode]["throughput_ratio_ours_to_nginx_median"] = round(statistics.median(per_round), 3)
+            summary[mode]["cpu_per_request_ratio_ours_to_nginx_median"] = round(statistics.median(cpu), 2)
+    failures = sum(
+        r[mode][name]["errors"] + r[mode][name]["non_2xx"] for r in rounds for mode in r for name in r[mode]
+    )
+    return {
+        "tools": tools,
+        "client": client_name,
+        "segments": {"rendition": RENDITION, "count": len(segments), "bytes": sizes},
+        "connections": args.connections,
+        "seconds_per_run": args.duration,
+        "range": f"bytes=0-{args.range_bytes - 1}",
+        "server_log_level": args.server_log_level,
+        "verification_problems": problems,
+        "errors_and_non_2xx": failures,
+        "summary": summary,
+        "rounds": rounds,
+    }

@@ -662,15 +662,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/me/blocks": {
+    "/users/{user_id}/friends": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Blocks */
-        get: operations["MeBlocksBlocks"];
+        /** Connections */
+        get: operations["UsersUserIdFriendsConnections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{user_id}/followers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Connections */
+        get: operations["UsersUserIdFollowersConnections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{user_id}/following": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Connections */
+        get: operations["UsersUserIdFollowingConnections"];
         put?: never;
         post?: never;
         delete?: never;
@@ -697,57 +731,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/users/{user_id}/followers": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Followers */
-        get: operations["UsersUserIdFollowersFollowers"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/users/{user_id}/following": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Following */
-        get: operations["UsersUserIdFollowingFollowing"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/users/{user_id}/friends": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Friends */
-        get: operations["UsersUserIdFriendsFriends"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/me/mutes/{user_id}": {
         parameters: {
             query?: never;
@@ -766,6 +749,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/blocks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OwnConnections */
+        get: operations["MeBlocksOwnConnections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/mutes": {
         parameters: {
             query?: never;
@@ -773,8 +773,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Mutes */
-        get: operations["MeMutesMutes"];
+        /** OwnConnections */
+        get: operations["MeMutesOwnConnections"];
         put?: never;
         post?: never;
         delete?: never;
@@ -885,15 +885,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/videos/{video_id}/playback": {
+    "/search/people": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Playback */
-        get: operations["VideosVideoIdPlaybackPlayback"];
+        /** People */
+        get: operations["SearchPeoplePeople"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/search/videos": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Videos */
+        get: operations["SearchVideosVideos"];
         put?: never;
         post?: never;
         delete?: never;
@@ -909,14 +926,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** PublicFile */
-        get: operations["MediaVideoIdGenerationPathPublicFile"];
+        /** MediaFile */
+        get: operations["MediaVideoIdGenerationPathGetMediaFile"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** PublicFileHead */
-        head: operations["MediaVideoIdGenerationPathPublicFileHead"];
+        /** MediaFile */
+        head: operations["MediaVideoIdGenerationPathHeadMediaFile"];
         patch?: never;
         trace?: never;
     };
@@ -927,14 +944,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** SignedFile */
-        get: operations["MediaTTokenVideoIdGenerationPathSignedFile"];
+        /** MediaFile */
+        get: operations["MediaTTokenVideoIdGenerationPathGetMediaFile"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** SignedFileHead */
-        head: operations["MediaTTokenVideoIdGenerationPathSignedFileHead"];
+        /** MediaFile */
+        head: operations["MediaTTokenVideoIdGenerationPathHeadMediaFile"];
+        patch?: never;
+        trace?: never;
+    };
+    "/videos/{video_id}/playback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Playback */
+        get: operations["VideosVideoIdPlaybackPlayback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
         patch?: never;
         trace?: never;
     };
@@ -1220,6 +1254,16 @@ export interface components {
             wants_to_play: boolean;
             waiting: boolean;
             buffering: string[];
+        };
+        /** PeoplePage */
+        PeoplePage: {
+            items: components["schemas"]["PersonHit"][];
+            next_cursor: string | null;
+        };
+        /** PersonHit */
+        PersonHit: {
+            user: components["schemas"]["UserRef"];
+            followers: number;
         };
         /** PersonSuggestion */
         PersonSuggestion: {
@@ -3113,7 +3157,7 @@ export interface operations {
             503: components["responses"]["503"];
         };
     };
-    MeBlocksBlocks: {
+    UsersUserIdFriendsConnections: {
         parameters: {
             query?: {
                 /** @description next_cursor of the previous page */
@@ -3122,7 +3166,9 @@ export interface operations {
                 limit?: number;
             };
             header?: never;
-            path?: never;
+            path: {
+                user_id: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -3138,6 +3184,69 @@ export interface operations {
             };
             400: components["responses"]["400"];
             401: components["responses"]["401"];
+            404: components["responses"]["404"];
+            503: components["responses"]["503"];
+        };
+    };
+    UsersUserIdFollowersConnections: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+                /** @description items per page (1-100) */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionPage"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            404: components["responses"]["404"];
+            503: components["responses"]["503"];
+        };
+    };
+    UsersUserIdFollowingConnections: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+                /** @description items per page (1-100) */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionPage"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            404: components["responses"]["404"];
             503: components["responses"]["503"];
         };
     };
@@ -3184,99 +3293,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
-            };
-            400: components["responses"]["400"];
-            401: components["responses"]["401"];
-            404: components["responses"]["404"];
-            503: components["responses"]["503"];
-        };
-    };
-    UsersUserIdFollowersFollowers: {
-        parameters: {
-            query?: {
-                /** @description next_cursor of the previous page */
-                cursor?: string | null;
-                /** @description items per page (1-100) */
-                limit?: number;
-            };
-            header?: never;
-            path: {
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Request fulfilled, document follows */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ConnectionPage"];
-                };
-            };
-            400: components["responses"]["400"];
-            401: components["responses"]["401"];
-            404: components["responses"]["404"];
-            503: components["responses"]["503"];
-        };
-    };
-    UsersUserIdFollowingFollowing: {
-        parameters: {
-            query?: {
-                /** @description next_cursor of the previous page */
-                cursor?: string | null;
-                /** @description items per page (1-100) */
-                limit?: number;
-            };
-            header?: never;
-            path: {
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Request fulfilled, document follows */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ConnectionPage"];
-                };
-            };
-            400: components["responses"]["400"];
-            401: components["responses"]["401"];
-            404: components["responses"]["404"];
-            503: components["responses"]["503"];
-        };
-    };
-    UsersUserIdFriendsFriends: {
-        parameters: {
-            query?: {
-                /** @description next_cursor of the previous page */
-                cursor?: string | null;
-                /** @description items per page (1-100) */
-                limit?: number;
-            };
-            header?: never;
-            path: {
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Request fulfilled, document follows */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ConnectionPage"];
-                };
             };
             400: components["responses"]["400"];
             401: components["responses"]["401"];
@@ -3332,7 +3348,35 @@ export interface operations {
             503: components["responses"]["503"];
         };
     };
-    MeMutesMutes: {
+    MeBlocksOwnConnections: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+                /** @description items per page (1-100) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionPage"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeMutesOwnConnections: {
         parameters: {
             query?: {
                 /** @description next_cursor of the previous page */
@@ -3516,6 +3560,372 @@ export interface operations {
             503: components["responses"]["503"];
         };
     };
+    SearchPeoplePeople: {
+        parameters: {
+            query: {
+                /** @description what to look for: words, the start of a word, or a word with a typo (1-100 characters) */
+                q: string;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+                /** @description items per page (1-100) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeoplePage"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            503: components["responses"]["503"];
+        };
+    };
+    SearchVideosVideos: {
+        parameters: {
+            query: {
+                /** @description what to look for: words, the start of a word, or a word with a typo (1-100 characters) */
+                q: string;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+                /** @description items per page (1-100) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VideoPage"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            503: components["responses"]["503"];
+        };
+    };
+    MediaVideoIdGenerationPathGetMediaFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+                generation: string;
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the whole file */
+            200: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                    "video/mp2t": string;
+                    "video/iso.segment": string;
+                    "video/mp4": string;
+                    "image/jpeg": string;
+                };
+            };
+            /** @description the requested range */
+            206: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    /** @description `bytes START-END/SIZE` */
+                    "Content-Range"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                    "video/mp2t": string;
+                    "video/iso.segment": string;
+                    "video/mp4": string;
+                    "image/jpeg": string;
+                };
+            };
+            /** @description a presigned storage URL (redirects enabled, segments and posters only) */
+            302: {
+                headers: {
+                    /** @description where the file is */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not modified (If-None-Match) */
+            304: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            416: components["responses"]["416"];
+            503: components["responses"]["503"];
+        };
+    };
+    MediaVideoIdGenerationPathHeadMediaFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+                generation: string;
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the whole file */
+            200: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the requested range */
+            206: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    /** @description `bytes START-END/SIZE` */
+                    "Content-Range"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a presigned storage URL (redirects enabled, segments and posters only) */
+            302: {
+                headers: {
+                    /** @description where the file is */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not modified (If-None-Match) */
+            304: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            416: components["responses"]["416"];
+            503: components["responses"]["503"];
+        };
+    };
+    MediaTTokenVideoIdGenerationPathGetMediaFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+                generation: string;
+                path: string;
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the whole file */
+            200: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                    "video/mp2t": string;
+                    "video/iso.segment": string;
+                    "video/mp4": string;
+                    "image/jpeg": string;
+                };
+            };
+            /** @description the requested range */
+            206: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    /** @description `bytes START-END/SIZE` */
+                    "Content-Range"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                    "video/mp2t": string;
+                    "video/iso.segment": string;
+                    "video/mp4": string;
+                    "image/jpeg": string;
+                };
+            };
+            /** @description a presigned storage URL (redirects enabled, segments and posters only) */
+            302: {
+                headers: {
+                    /** @description where the file is */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not modified (If-None-Match) */
+            304: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            416: components["responses"]["416"];
+            503: components["responses"]["503"];
+        };
+    };
+    MediaTTokenVideoIdGenerationPathHeadMediaFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+                generation: string;
+                path: string;
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the whole file */
+            200: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the requested range */
+            206: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    /** @description `bytes START-END/SIZE` */
+                    "Content-Range"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a presigned storage URL (redirects enabled, segments and posters only) */
+            302: {
+                headers: {
+                    /** @description where the file is */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not modified (If-None-Match) */
+            304: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            416: components["responses"]["416"];
+            503: components["responses"]["503"];
+        };
+    };
     VideosVideoIdPlaybackPlayback: {
         parameters: {
             query?: never;
@@ -3540,312 +3950,6 @@ export interface operations {
             401: components["responses"]["401"];
             404: components["responses"]["404"];
             409: components["responses"]["409"];
-            503: components["responses"]["503"];
-        };
-    };
-    MediaVideoIdGenerationPathPublicFile: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                video_id: string;
-                generation: string;
-                path: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description the whole file */
-            200: {
-                headers: {
-                    /** @description the file's validator */
-                    ETag?: string;
-                    /** @description immutable for public media, private for signed URLs */
-                    "Cache-Control"?: string;
-                    /** @description always `bytes` */
-                    "Accept-Ranges"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/vnd.apple.mpegurl": string;
-                    "video/mp2t": string;
-                    "video/iso.segment": string;
-                    "video/mp4": string;
-                    "image/jpeg": string;
-                };
-            };
-            /** @description the requested range */
-            206: {
-                headers: {
-                    /** @description the file's validator */
-                    ETag?: string;
-                    /** @description immutable for public media, private for signed URLs */
-                    "Cache-Control"?: string;
-                    /** @description always `bytes` */
-                    "Accept-Ranges"?: string;
-                    /** @description `bytes START-END/SIZE` */
-                    "Content-Range"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/vnd.apple.mpegurl": string;
-                    "video/mp2t": string;
-                    "video/iso.segment": string;
-                    "video/mp4": string;
-                    "image/jpeg": string;
-                };
-            };
-            /** @description a presigned storage URL (redirects enabled, segments and posters only) */
-            302: {
-                headers: {
-                    /** @description where the file is */
-                    Location?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description not modified (If-None-Match) */
-            304: {
-                headers: {
-                    /** @description the file's validator */
-                    ETag?: string;
-                    /** @description immutable for public media, private for signed URLs */
-                    "Cache-Control"?: string;
-                    /** @description always `bytes` */
-                    "Accept-Ranges"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: components["responses"]["400"];
-            403: components["responses"]["403"];
-            404: components["responses"]["404"];
-            416: components["responses"]["416"];
-            503: components["responses"]["503"];
-        };
-    };
-    MediaVideoIdGenerationPathPublicFileHead: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                video_id: string;
-                generation: string;
-                path: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description the whole file */
-            200: {
-                headers: {
-                    /** @description the file's validator */
-                    ETag?: string;
-                    /** @description immutable for public media, private for signed URLs */
-                    "Cache-Control"?: string;
-                    /** @description always `bytes` */
-                    "Accept-Ranges"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description the requested range */
-            206: {
-                headers: {
-                    /** @description the file's validator */
-                    ETag?: string;
-                    /** @description immutable for public media, private for signed URLs */
-                    "Cache-Control"?: string;
-                    /** @description always `bytes` */
-                    "Accept-Ranges"?: string;
-                    /** @description `bytes START-END/SIZE` */
-                    "Content-Range"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description a presigned storage URL (redirects enabled, segments and posters only) */
-            302: {
-                headers: {
-                    /** @description where the file is */
-                    Location?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description not modified (If-None-Match) */
-            304: {
-                headers: {
-                    /** @description the file's validator */
-                    ETag?: string;
-                    /** @description immutable for public media, private for signed URLs */
-                    "Cache-Control"?: string;
-                    /** @description always `bytes` */
-                    "Accept-Ranges"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: components["responses"]["400"];
-            403: components["responses"]["403"];
-            404: components["responses"]["404"];
-            416: components["responses"]["416"];
-            503: components["responses"]["503"];
-        };
-    };
-    MediaTTokenVideoIdGenerationPathSignedFile: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                token: string;
-                video_id: string;
-                generation: string;
-                path: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description the whole file */
-            200: {
-                headers: {
-                    /** @description the file's validator */
-                    ETag?: string;
-                    /** @description immutable for public media, private for signed URLs */
-                    "Cache-Control"?: string;
-                    /** @description always `bytes` */
-                    "Accept-Ranges"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/vnd.apple.mpegurl": string;
-                    "video/mp2t": string;
-                    "video/iso.segment": string;
-                    "video/mp4": string;
-                    "image/jpeg": string;
-                };
-            };
-            /** @description the requested range */
-            206: {
-                headers: {
-                    /** @description the file's validator */
-                    ETag?: string;
-                    /** @description immutable for public media, private for signed URLs */
-                    "Cache-Control"?: string;
-                    /** @description always `bytes` */
-                    "Accept-Ranges"?: string;
-                    /** @description `bytes START-END/SIZE` */
-                    "Content-Range"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/vnd.apple.mpegurl": string;
-                    "video/mp2t": string;
-                    "video/iso.segment": string;
-                    "video/mp4": string;
-                    "image/jpeg": string;
-                };
-            };
-            /** @description a presigned storage URL (redirects enabled, segments and posters only) */
-            302: {
-                headers: {
-                    /** @description where the file is */
-                    Location?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description not modified (If-None-Match) */
-            304: {
-                headers: {
-                    /** @description the file's validator */
-                    ETag?: string;
-                    /** @description immutable for public media, private for signed URLs */
-                    "Cache-Control"?: string;
-                    /** @description always `bytes` */
-                    "Accept-Ranges"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: components["responses"]["400"];
-            403: components["responses"]["403"];
-            404: components["responses"]["404"];
-            416: components["responses"]["416"];
-            503: components["responses"]["503"];
-        };
-    };
-    MediaTTokenVideoIdGenerationPathSignedFileHead: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                token: string;
-                video_id: string;
-                generation: string;
-                path: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description the whole file */
-            200: {
-                headers: {
-                    /** @description the file's validator */
-                    ETag?: string;
-                    /** @description immutable for public media, private for signed URLs */
-                    "Cache-Control"?: string;
-                    /** @description always `bytes` */
-                    "Accept-Ranges"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description the requested range */
-            206: {
-                headers: {
-                    /** @description the file's validator */
-                    ETag?: string;
-                    /** @description immutable for public media, private for signed URLs */
-                    "Cache-Control"?: string;
-                    /** @description always `bytes` */
-                    "Accept-Ranges"?: string;
-                    /** @description `bytes START-END/SIZE` */
-                    "Content-Range"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description a presigned storage URL (redirects enabled, segments and posters only) */
-            302: {
-                headers: {
-                    /** @description where the file is */
-                    Location?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description not modified (If-None-Match) */
-            304: {
-                headers: {
-                    /** @description the file's validator */
-                    ETag?: string;
-                    /** @description immutable for public media, private for signed URLs */
-                    "Cache-Control"?: string;
-                    /** @description always `bytes` */
-                    "Accept-Ranges"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: components["responses"]["400"];
-            403: components["responses"]["403"];
-            404: components["responses"]["404"];
-            416: components["responses"]["416"];
             503: components["responses"]["503"];
         };
     };

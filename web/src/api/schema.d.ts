@@ -662,7 +662,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/users/{user_id}/friends": {
+    "/users/{user_id}/following": {
         parameters: {
             query?: never;
             header?: never;
@@ -670,7 +670,7 @@ export interface paths {
             cookie?: never;
         };
         /** Connections */
-        get: operations["UsersUserIdFriendsConnections"];
+        get: operations["UsersUserIdFollowingConnections"];
         put?: never;
         post?: never;
         delete?: never;
@@ -696,7 +696,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/users/{user_id}/following": {
+    "/users/{user_id}/friends": {
         parameters: {
             query?: never;
             header?: never;
@@ -704,7 +704,7 @@ export interface paths {
             cookie?: never;
         };
         /** Connections */
-        get: operations["UsersUserIdFollowingConnections"];
+        get: operations["UsersUserIdFriendsConnections"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3157,7 +3157,7 @@ export interface operations {
             503: components["responses"]["503"];
         };
     };
-    UsersUserIdFriendsConnections: {
+    UsersUserIdFollowingConnections: {
         parameters: {
             query?: {
                 /** @description next_cursor of the previous page */
@@ -3219,7 +3219,7 @@ export interface operations {
             503: components["responses"]["503"];
         };
     };
-    UsersUserIdFollowingConnections: {
+    UsersUserIdFriendsConnections: {
         parameters: {
             query?: {
                 /** @description next_cursor of the previous page */

@@ -43,9 +43,10 @@ _NOT_BLOCKED = """{owner} NOT IN (SELECT b.blocked_id FROM blocks b WHERE b.bloc
 # word's prefix or trigrams are in most rows (80 000 of 100 000 for "atat:*", 12 ms; 68 000 for
 # its trigrams, 8 ms), while its whole words already fill the candidates. Each arm stops at its
 # limit, so near misses never crowd out whole words. Which ones are kept is the index's order,
-# not the best; a dedicated engine is where to go when that matters (docs/search.md). 200:
-# ranking 1000 took 16 ms (BENCHMARKS.md), and ten pages of 20 is further than people page.
-CANDIDATES = 200
+# not the best; a dedicated engine is where to go when that matters (docs/search.md). 100:
+# ranking 1000 took 16 ms, 200 per arm gave p99 22.9 ms, 100 gave 20.1 ms (BENCHMARKS.md); up to
+# 200 videos (100 by words or prefixes, 100 near titles) is ten pages of 20.
+CANDIDATES = 100
 _PAGE = """) hit
 WHERE {}::float8 IS NULL OR (hit.relevance, hit.popularity, hit.id) < ({}::float8, {}::bigint, {}::uuid)
 ORDER BY hit.relevance DESC, hit.popularity DESC, hit.id DESC

@@ -36,7 +36,7 @@ ODD_QUERIES = [
     "word -",
     "word or",
     '"unclosed words',
-    "a -\"b c\" d",
+    'a -"b c" d',
     "\u00bd \ufb01 \u00df \u00c6",
     "don't",
     "x" * MAX_CHARS,

@@ -1,6 +1,6 @@
 """Search at scale: 100 000 videos and 100 000 users on the embedded PostgreSQL.
 
-    python -m bench.search [--videos 100000] [--users 100000] [--samples 2000]
+    python -m bench.search [--videos 100000] [--users 100000] [--samples 2700]
 
 A made-up vocabulary (Zipf-distributed, a few accented words) gives titles and descriptions;
 handles are made of the same words. A tenth of the videos are private, unlisted or drafts, so
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import time
@@ -197,6 +198,7 @@ async def plans(url: str, viewer: Principal, words: list[str], handles: list[str
     cases = {
         "videos (common word)": (postgres.video_query, words[0]),
         "videos (typo)": (postgres.video_query, typo(random.Random(1), words[300])),
+        "videos (first 4 letters of a word)": (postgres.video_query, words[300][:4]),
         "videos (short query, words only)": (postgres.video_query, "ka"),
         "people (handle prefix and typo)": (postgres.people_query, handles[500].split("_")[0][:6]),
     }
@@ -236,16 +238,21 @@ async def main() -> None:
         say(f"loaded by COPY (indexes built as rows arrive) in {copy_seconds:.1f} s")
         db = Database("main", settings.database_url)
         await db.start(max_size=2)
+        load_before = os.getloadavg()
         try:
             results = await measure(args, db, words, handles, viewer)
         finally:
             await db.stop()
+        load_after = os.getloadavg()
         explained = await plans(settings.database_url, viewer, words, handles)
     for name, plan in explained.items():
         say(f"\n-- {name}\n{plan}")
     results = {
         "sizes": {name: len(rows) for name, rows in data.items()},
         "load_seconds": round(copy_seconds, 1),
+        # The machine's load average (1, 5, 15 min) as the queries start and end: a shared
+        # machine's other work shows in the tails.
+        "load_average": {"before": load_before, "after": load_after},
         **results,
         "plans": explained,
     }

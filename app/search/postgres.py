@@ -36,23 +36,50 @@ _FOLDED = "search_fold({})"
 # can only run as a nested loop comparing every candidate with every block of the viewer.
 _NOT_BLOCKED = """{owner} NOT IN (SELECT b.blocked_id FROM blocks b WHERE b.blocker_id = {{}}::uuid
     UNION ALL SELECT b.blocker_id FROM blocks b WHERE b.blocked_id = {{}}::uuid)"""
-# At most this many matches are ranked: a query matching thousands (a common word, a short
-# prefix) then costs what a rarer one does. They are picked from the table alone (the GIN indexes
-# answer that), then joined and ranked. Which ones are kept is the index's order, not the best; a
-# dedicated engine is where to go when that matters (docs/search.md).
-CANDIDATES = 1000
+# At most this many matches per arm are ranked: a query matching thousands (a common word, a
+# short prefix) then costs what a rarer one does. The arms, each tried only while those before it
+# found fewer than this: whole words, then the start of the last word (both on the tsvector's GIN
+# index), then titles close by trigrams (typos). A GIN index scan cannot stop early, and a common
+# word's prefix or trigrams are in most rows (80 000 of 100 000 for "atat:*", 12 ms; 68 000 for
+# its trigrams, 8 ms), while its whole words already fill the candidates. Each arm stops at its
+# limit, so near misses never crowd out whole words. Which ones are kept is the index's order,
+# not the best; a dedicated engine is where to go when that matters (docs/search.md). 100:
+# ranking 1000 took 16 ms, 200 per arm gave p99 22.9 ms, 100 gave 20.1 ms (BENCHMARKS.md); up to
+# 200 videos (100 by words or prefixes, 100 near titles) is ten pages of 20.
+CANDIDATES = 100
 _PAGE = """) hit
 WHERE {}::float8 IS NULL OR (hit.relevance, hit.popularity, hit.id) < ({}::float8, {}::bigint, {}::uuid)
 ORDER BY hit.relevance DESC, hit.popularity DESC, hit.id DESC
 LIMIT {}"""
 
 
-def _videos(match: str, relevance: str) -> str:
-    return f"""WITH candidate AS MATERIALIZED (
-    SELECT v.id FROM videos v
-    WHERE {_SEARCHABLE_VIDEO} AND ({match}) AND {_NOT_BLOCKED.format(owner="v.owner_id")}
-    LIMIT {CANDIDATES}
-)
+def _arms(select: str, arms: list[str], owner: str) -> str:
+    """One ``SELECT ... LIMIT`` per kind of match, so each runs on its own index and stops early."""
+    not_blocked = _NOT_BLOCKED.format(owner=owner)
+    return "\n    UNION\n    ".join(
+        f"({select} AND ({arm}) AND {not_blocked} LIMIT {CANDIDATES})" for arm in arms
+    )
+
+
+def _videos(words: str, prefixes: str | None, relevance: str) -> str:
+    """Whole words; with ``prefixes``, also the start of the last word when whole words found
+    fewer than ``CANDIDATES``, and titles close to the query by trigrams when both together did."""
+    select = f"SELECT v.id FROM videos v WHERE {_SEARCHABLE_VIDEO}"
+    arms = f"WITH candidate AS MATERIALIZED (\n    {_arms(select, [words], 'v.owner_id')}\n)"
+    if prefixes is not None:
+        few_words = f"(SELECT count(*) FROM word) < {CANDIDATES}"
+        # A whole word's match is a prefix match too: the larger count is how many were found.
+        few_yet = f"greatest((SELECT count(*) FROM word), (SELECT count(*) FROM prefixed)) < {CANDIDATES}"
+        near = f"{_FOLDED} <% search_fold(v.title) AND {few_yet}"
+        arms = f"""WITH word AS MATERIALIZED (
+    {_arms(select, [words], "v.owner_id")}
+), prefixed AS MATERIALIZED (
+    {_arms(select, [f"{prefixes} AND {few_words}"], "v.owner_id")}
+), candidate AS MATERIALIZED (
+    SELECT id FROM word UNION SELECT id FROM prefixed
+    UNION {_arms(select, [near], "v.owner_id")}
+)"""
+    return f"""{arms}
 SELECT * FROM (
 SELECT v.id, v.title, v.description, v.visibility, v.status, v.duration_seconds, v.failure_reason,
        v.created_at, v.updated_at, u.id AS owner_id, u.handle AS owner_handle,
@@ -64,9 +91,9 @@ LEFT JOIN rating_totals t ON t.video_id = v.id
 {_PAGE}"""
 
 
-def _people(match: str) -> str:
+def _people(arms: list[str]) -> str:
     return f"""WITH candidate AS MATERIALIZED (
-    SELECT u.id FROM users u WHERE ({match}) AND {_NOT_BLOCKED.format(owner="u.id")} LIMIT {CANDIDATES}
+    {_arms("SELECT u.id FROM users u WHERE true", arms, "u.id")}
 )
 SELECT * FROM (
 SELECT u.id, u.handle,
@@ -78,17 +105,26 @@ JOIN users u ON u.id = c.id
 {_PAGE}"""
 
 
-# Whole words only: for queries too short for trigrams to tell titles apart.
-VIDEOS_BY_WORDS = _videos(f"v.search_words @@ {_WORDS}", f"ts_rank(v.search_words, {_WORDS})")
-# Words, or a title close to the query (typos, the start of a word).
+_VIDEO_WORDS = f"v.search_words @@ {_WORDS}"
+# The same words with the last one a prefix ('star':* finds "starship"), made from the parsed
+# query, never from the user's text: ':*' is added only after a plain word (the parsed text ends
+# in a quote), so a query ending in an operator or a parenthesis stays whole words.
+_VIDEO_PREFIXES = (
+    "v.search_words @@ (SELECT CASE WHEN right(w::text, 1) = '''' THEN (w::text || ':*')::tsquery"
+    f" ELSE w END FROM {_WORDS} w)"
+)
+# Whole words only: for queries too short for prefixes and trigrams to tell titles apart.
+VIDEOS_BY_WORDS = _videos(_VIDEO_WORDS, None, f"ts_rank(v.search_words, {_WORDS})")
+# Words, the start of the last word, or (when those are few) a title close to the query (typos).
 VIDEOS = _videos(
-    f"v.search_words @@ {_WORDS} OR {_FOLDED} <% search_fold(v.title)",
+    _VIDEO_WORDS,
+    _VIDEO_PREFIXES,
     f"ts_rank(v.search_words, {_WORDS}) + word_similarity({_FOLDED}, search_fold(v.title))",
 )
 _PREFIX = f"{_PERSON_TEXT} LIKE {_FOLDED} || '%' ESCAPE '\\'"
 # The start of a handle, with LIKE's wildcards in the query escaped: for short queries.
-PEOPLE_BY_PREFIX = _people(_PREFIX)
-PEOPLE = _people(f"{_PREFIX} OR {_FOLDED} <% {_PERSON_TEXT}")
+PEOPLE_BY_PREFIX = _people([_PREFIX])
+PEOPLE = _people([_PREFIX, f"{_FOLDED} <% {_PERSON_TEXT}"])
 
 
 def video_query(terms: Terms, me: uuid.UUID | None, cursor: str | None, limit: int) -> tuple[str, list[Any]]:
@@ -96,14 +132,14 @@ def video_query(terms: Terms, me: uuid.UUID | None, cursor: str | None, limit: i
     q, page = terms.text, _page_args(cursor, limit)
     if terms.letters < TRIGRAM_CHARS:
         return VIDEOS_BY_WORDS, [q, me, me, q, *page]
-    return VIDEOS, [q, q, me, me, q, q, *page]
+    return VIDEOS, [q, me, me, q, me, me, q, me, me, q, q, *page]
 
 
 def people_query(terms: Terms, me: uuid.UUID | None, cursor: str | None, limit: int) -> tuple[str, list[Any]]:
     q, prefix, page = terms.text, like_prefix(terms.text), _page_args(cursor, limit)
     if terms.letters < TRIGRAM_CHARS:
         return PEOPLE_BY_PREFIX, [prefix, me, me, q, q, *page]
-    return PEOPLE, [prefix, q, me, me, q, q, *page]
+    return PEOPLE, [prefix, me, me, q, me, me, q, q, *page]
 
 
 def like_prefix(text: str) -> str:

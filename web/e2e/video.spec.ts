@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { expectAccessible } from './support/axe';
 import { screenshot } from './support/screenshots';
 import { newUser, signInViaStorage, signUpViaApi, signUpViaUi } from './support/users';
-import { freshVideo, readyDemoVideo } from './support/videos';
+import { freshVideo, readyDemoVideo, searchableDemo } from './support/videos';
 
 const tag = () => randomBytes(3).toString('hex');
 
@@ -45,19 +45,21 @@ test('the catalog lists the videos and the search narrows them', async ({ page, 
   await expectAccessible(page);
   await screenshot(page, 'catalog');
 
-  await page.getByLabel('Search videos').fill('countdown');
-  await expect(list.getByRole('link')).toHaveCount(1);
-  await expect(list.getByRole('link', { name: /countdown/i })).toBeVisible();
+  await searchableDemo(request, 'countdown', 'Test pattern: countdown');
+  await page.getByLabel('Search videos and people').fill('countdown');
+  const found = page.getByRole('list', { name: 'Videos found' });
+  await expect(found.getByRole('link')).toHaveCount(1);
+  await expect(found.getByRole('link', { name: /countdown/i })).toBeVisible();
   expect(new URL(page.url()).searchParams.get('q')).toBe('countdown');
 
-  await page.getByLabel('Search videos').fill(`nothing like this ${tag()}`);
+  await page.getByLabel('Search videos and people').fill(`nothing like this ${tag()}`);
   await expect(page.getByText(/No videos match/)).toBeVisible();
   await expectAccessible(page);
   await screenshot(page, 'catalog-search-empty', { phone: false });
 
   expect(scripts.filter((path) => path.includes('/hls'))).toEqual([]); // no player here, no hls.js
 
-  await page.getByLabel('Search videos').fill('');
+  await page.getByLabel('Search videos and people').fill('');
   await list.getByRole('link', { name: new RegExp(demo.title) }).click();
   await expect(page).toHaveURL(new RegExp(`/watch/${demo.id}$`));
   await expect(page.getByRole('heading', { level: 1, name: demo.title })).toBeVisible();

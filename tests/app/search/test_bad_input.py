@@ -30,6 +30,15 @@ ODD_QUERIES = [
     "1' OR '1'='1",
     "$1 {} {0} %s",
     "\u202e\u0301\ufeff",
+    # What the prefix of the last word is built after: a negated phrase, a trailing operator, an
+    # unclosed quote, letters that unaccent turns into several characters.
+    '-"two words"',
+    "word -",
+    "word or",
+    '"unclosed words',
+    'a -"b c" d',
+    "\u00bd \ufb01 \u00df \u00c6",
+    "don't",
     "x" * MAX_CHARS,
 ]
 

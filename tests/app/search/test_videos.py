@@ -25,6 +25,15 @@ async def test_accents_typos_and_prefixes_match(client: Client, db: Database, se
         assert video in ids(await client.get("/search/videos", params={"q": q})), q
 
 
+async def test_the_start_of_the_last_word_matches_in_title_or_description(
+    client: Client, db: Database, settings: Settings
+) -> None:
+    owner, first, last = await person(settings), word(), word()
+    video = await ready_video(client, db, owner, title="Other", description=f"{first} and {last}")
+    assert ids(await client.get("/search/videos", params={"q": f"{first} {last[:5]}"})) == [video]
+    assert ids(await client.get("/search/videos", params={"q": f"{first[:5]} {last}"})) == []  # only the last
+
+
 async def test_never_private_unlisted_draft_or_deleted(
     client: Client, db: Database, settings: Settings
 ) -> None:

@@ -39,3 +39,17 @@ export async function freshVideo(
   expect(response.status(), await response.text()).toBe(201);
   return (await response.json()) as VideoRow;
 }
+
+/** Wait until search finds the demo video `title` (search offers only playable videos). */
+export async function searchableDemo(request: APIRequestContext, word: string, title: string): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        const response = await request.get(`/search/videos?q=${encodeURIComponent(word)}`);
+        const page = (await response.json()) as { items: { title: string }[] };
+        return page.items.some((video) => video.title === title);
+      },
+      { timeout: 180_000, message: `the demo video "${title}" becomes searchable` },
+    )
+    .toBe(true);
+}

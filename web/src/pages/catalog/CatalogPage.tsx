@@ -1,106 +1,83 @@
 /**
- * The catalog: public videos, newest first, a page at a time, and a search over them. The API
- * has no search yet, so the search matches the videos loaded and loads further pages (up to a
- * limit) while the query is set; the query lives in the URL (`?q=`) so a search can be shared.
+ * The catalog: public videos, newest first, a page at a time; with a query (`?q=`, in the URL so
+ * a search can be shared), the server's search instead (`GET /search/videos`: words, the start
+ * of a word, typos; most relevant first) and the people whose handle matches
+ * (`GET /search/people`), each list paged by its own "Show more".
  */
-import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
-import { api, type Schemas } from '../../api/client';
+import { type Schemas } from '../../api/client';
 import { Button } from '../../components/Button';
 import { ErrorBanner } from '../../components/ErrorBanner';
 import { PageTitle } from '../../components/PageTitle';
 import { Empty, Loading } from '../../components/States';
 import { VideoCard } from '../../components/video/VideoCard';
-import { matches } from './search';
+import { PeopleResults } from './PeopleResults';
+import { useDebounced } from './useDebounced';
+import { usePaged } from './usePaged';
 
 type Video = Schemas['Video'];
-type Page = Schemas['VideoPage'];
 
 const PAGE_SIZE = 24;
-/** Pages a search loads on its own before it asks the viewer to load more. */
-const SEARCH_PAGES = 8;
+/** The server's cap on a query (`search_query_too_long` beyond it). */
+const MAX_QUERY_CHARS = 100;
+/** Wait for a pause in typing before asking the server. */
+const TYPING_PAUSE_MS = 250;
+
+const videoKey = (video: Video) => video.id;
 
 export default function CatalogPage() {
   const [params, setParams] = useSearchParams();
   const query = params.get('q') ?? '';
-  const [videos, setVideos] = useState<Video[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [pages, setPages] = useState(0);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<unknown>(null);
-
-  const load = useCallback(async (from: string | null) => {
-    setLoading(true);
-    setError(null);
-    try {
-      const page = await api.get<Page>('/videos', { query: { limit: PAGE_SIZE, cursor: from ?? undefined } });
-      setVideos((known) => {
-        const seen = new Set(known.map((v) => v.id));
-        return [...known, ...page.items.filter((v) => !seen.has(v.id))];
-      });
-      setCursor(page.next_cursor);
-      setPages((n) => n + 1);
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setLoading(false);
-    }
-  }, []);
-
-  useEffect(() => {
-    void load(null);
-  }, [load]);
-
-  const shown = useMemo(() => videos.filter((video) => matches(video, query)), [videos, query]);
-  const searching = query.trim() !== '';
-
-  // A search keeps loading pages until it has something to show or reaches its limit.
-  useEffect(() => {
-    if (
-      searching &&
-      !loading &&
-      !error &&
-      cursor !== null &&
-      shown.length < PAGE_SIZE &&
-      pages < SEARCH_PAGES
-    ) {
-      void load(cursor);
-    }
-  }, [searching, loading, error, cursor, shown.length, pages, load]);
+  const settled = useDebounced(query.trim(), TYPING_PAUSE_MS);
+  const searching = settled !== '';
+  const videos = usePaged<Video>(searching ? '/search/videos' : '/videos', settled, PAGE_SIZE, videoKey);
+  const typing = query.trim() !== settled;
 
   return (
     <section className="flex flex-col gap-4">
       <PageTitle>Videos</PageTitle>
       <form role="search" onSubmit={(event) => event.preventDefault()} className="flex flex-col gap-1">
         <label htmlFor="catalog-search" className="text-sm font-medium">
-          Search videos
+          Search videos and people
         </label>
         <input
           id="catalog-search"
           type="search"
           value={query}
+          maxLength={MAX_QUERY_CHARS}
           onChange={(event) =>
             setParams(event.target.value ? { q: event.target.value } : {}, { replace: true })
           }
-          placeholder="Title, description or @owner"
+          placeholder="Words from a title or description, or a handle"
           className="min-h-10 rounded-md border border-slate-400 bg-white px-3 py-2 text-base"
         />
       </form>
-      <ErrorBanner error={error} />
-      {shown.length > 0 && (
-        <ul className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3" aria-label="Videos">
-          {shown.map((video) => (
+      {searching && <PeopleResults query={settled} />}
+      {searching && (
+        <h2 className="text-lg font-semibold" id="video-results">
+          Videos
+        </h2>
+      )}
+      <ErrorBanner error={videos.error} />
+      {videos.items.length > 0 && (
+        <ul
+          className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3"
+          aria-label={searching ? 'Videos found' : 'Videos'}
+        >
+          {videos.items.map((video) => (
             <VideoCard key={video.id} video={video} />
           ))}
         </ul>
       )}
-      {loading && <Loading label={searching ? 'Searching…' : 'Loading videos…'} />}
-      {!loading && !error && shown.length === 0 && (
-        <Empty>{searching ? `No videos match “${query}”.` : 'No videos yet.'}</Empty>
+      {(videos.loading || typing) && (
+        <Loading label={searching || typing ? 'Searching…' : 'Loading videos…'} />
       )}
-      {!loading && cursor !== null && (
-        <Button variant="secondary" onClick={() => void load(cursor)} className="self-center">
-          {searching ? 'Search older videos' : 'Show more videos'}
+      {!videos.loading && !typing && !videos.error && videos.items.length === 0 && (
+        <Empty>{searching ? `No videos match “${settled}”.` : 'No videos yet.'}</Empty>
+      )}
+      {!videos.loading && videos.hasMore && (
+        <Button variant="secondary" onClick={videos.more} className="self-center">
+          {searching ? 'Show more videos found' : 'Show more videos'}
         </Button>
       )}
     </section>

@@ -20,7 +20,8 @@ from typing import Any
 
 from app.search.schemas import PeoplePage, PersonHit
 from app.search.terms import TRIGRAM_CHARS, Terms
-from app.videos.schemas import UserRef, Video, VideoPage
+from app.videos.schemas import UserRef, VideoPage
+from app.videos.service import video_from_row
 from core.db import Database
 from core.pagination import decode_cursor, encode_cursor
 from core.tokens import Principal
@@ -161,21 +162,6 @@ def _next(rows: list[dict[str, Any]], limit: int) -> str | None:
     return encode_cursor(last["relevance"], last["popularity"], str(last["id"]))
 
 
-def _video(row: dict[str, Any]) -> Video:
-    return Video(
-        id=row["id"],
-        owner=UserRef(id=row["owner_id"], handle=row["owner_handle"]),
-        title=row["title"],
-        description=row["description"],
-        visibility=row["visibility"],
-        status=row["status"],
-        duration_seconds=row["duration_seconds"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        failure_reason=row["failure_reason"],
-    )
-
-
 class PostgresSearch:
     """The ``SearchEngine`` of the main database."""
 
@@ -189,7 +175,7 @@ class PostgresSearch:
         if terms.letters == 0:  # nothing full-text or trigrams could match
             return VideoPage(items=[], next_cursor=None)
         rows = await self._db.fetch(sql, *args)
-        return VideoPage(items=[_video(row) for row in rows[:limit]], next_cursor=_next(rows, limit))
+        return VideoPage(items=[video_from_row(row) for row in rows[:limit]], next_cursor=_next(rows, limit))
 
     async def people(
         self, terms: Terms, viewer: Principal | None, cursor: str | None, limit: int

@@ -41,7 +41,8 @@ class VideoUpdated(msgspec.Struct, tag="video.updated", frozen=True):
     video: Video
 
 
-def _video(row: dict[str, Any]) -> Video:
+def video_from_row(row: dict[str, Any]) -> Video:
+    """A video row joined with its owner's handle (``owner_handle``), as every list of videos reads it."""
     return Video(
         id=row["id"],
         owner=UserRef(id=row["owner_id"], handle=row["owner_handle"]),
@@ -95,12 +96,12 @@ class VideoService:
         row = await self._row(video_id)
         if row is None or not await self._may_view(video_id, row["visibility"], row["owner_id"], viewer):
             raise NotFound("no such video", code="video_not_found")
-        return _video(row)
+        return video_from_row(row)
 
     async def find(self, video_id: uuid.UUID) -> Video | None:
         """The video whatever its visibility: for the system's own jobs, never for a viewer."""
         row = await self._row(video_id)
-        return _video(row) if row else None
+        return video_from_row(row) if row else None
 
     async def visible_among(
         self, video_ids: Sequence[uuid.UUID], viewer: Principal | None
@@ -125,7 +126,7 @@ class VideoService:
                     list(hidden),
                 )
             }
-        return {row["id"]: _video(row) for row in rows if row["id"] not in hidden}
+        return {row["id"]: video_from_row(row) for row in rows if row["id"] not in hidden}
 
     async def managed(self, video_id: uuid.UUID, actor: Principal) -> Video:
         """The video if ``actor`` may change it (its owner or an admin); 403 for other viewers."""
@@ -216,7 +217,7 @@ class VideoService:
 
     async def _page(self, where: str, args: tuple[Any, ...], cursor: str | None, limit: int) -> VideoPage:
         rows, next_cursor = await page_rows(self._db, _SELECT, [where], args, _NEWEST, cursor, limit)
-        return VideoPage(items=[_video(row) for row in rows], next_cursor=next_cursor)
+        return VideoPage(items=[video_from_row(row) for row in rows], next_cursor=next_cursor)
 
     async def members(self, actor: Principal, video_id: uuid.UUID) -> list[Member]:
         await self.managed(video_id, actor)

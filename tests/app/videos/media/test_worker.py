@@ -240,7 +240,11 @@ async def test_a_killed_worker_s_job_is_retried_by_another(
                 second.terminate()
                 with contextlib.suppress(TimeoutError):  # a worker told to stop stops, cleanly
                     await asyncio.wait_for(second.wait(), 30)
-                assert second.returncode == 0, _log(tmp_path, "second").read_text()[-4000:]
+                stopped = second.returncode
+                if stopped is None:  # fail, but leave no worker running behind the test
+                    second.kill()
+                    await second.wait()
+                assert stopped == 0, _log(tmp_path, "second").read_text()[-4000:]
         finally:
             relay.cancel()
             await asyncio.gather(relay, return_exceptions=True)

@@ -92,6 +92,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     transcode_lease_seconds: float = 60.0  # a worker silent this long has died: its job is retried
     transcode_max_attempts: int = 3
     transcode_poll_seconds: float = 5.0  # how often an idle worker looks for jobs whose lease ran out
+    # ``mydrtv worker`` touches this file every few seconds while PostgreSQL answers it, so an
+    # orchestrator's liveness probe can tell a live worker from a stuck one. Empty: no file.
+    worker_heartbeat_file: str = ""
     # HTTP: browsers.
     cors_origins: str = ""  # origins a browser client may call the API from (comma-separated); empty: none
     web_dist_dir: str = ""  # the built web client served at /; empty: the checkout's web/dist

@@ -22,10 +22,12 @@ import uvicorn
 from core import logs
 from core.errors import DomainError
 from core.settings import Settings, SettingsError
+from core.tasks import stop_task
 from graph.base import GraphUnavailable
 from migrations.runner import NotMigrated
 
 if TYPE_CHECKING:
+    from core.db import Database
     from realtime.node import Node
 
 log = logging.getLogger("mydrtv")
@@ -174,14 +176,35 @@ async def worker(settings: Settings) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, this.cancel)
         log.info("transcode worker started")
+        beat = asyncio.create_task(heartbeat(db, settings.worker_heartbeat_file), name="worker-heartbeat")
         try:
             await transcode_worker(settings, db, storage, bus, VideoService(db)).run()
         except asyncio.CancelledError:
             this.uncancel()  # the stop is handled here: the clean-up below runs as usual
+        finally:
+            await stop_task(beat)
     finally:
         await bus.stop()
         await storage.close()
         await db.stop()
+
+
+HEARTBEAT_SECONDS = 5.0
+
+
+async def heartbeat(db: Database, path: str) -> None:
+    """Touch ``path`` each time PostgreSQL answers, for a liveness probe that checks its age."""
+    if not path:
+        return
+    file = Path(path)
+    while True:
+        try:
+            await db.ping()
+        except Exception:  # an outage only stops the beat; the probe sees the file age
+            log.warning("worker heartbeat: the database did not answer")
+        else:
+            await asyncio.to_thread(file.touch)
+        await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
 def dev(settings: Settings) -> None:

@@ -19,7 +19,7 @@ import yaml
 from core.settings import ENV_PREFIX, Settings
 from server.cli import _parser
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 INIT_SQL = ROOT / "deploy" / "postgres-init.sql"
 DOCKERFILE = ROOT / "Dockerfile"

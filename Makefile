@@ -7,7 +7,7 @@ WEB := web
 # What the client's build depends on: rebuilt when any of it is newer than the build.
 WEB_SOURCES := $(WEB)/src $(WEB)/index.html $(WEB)/package.json $(WEB)/package-lock.json $(WEB)/vite.config.ts $(WEB)/tailwind.config.ts
 
-.PHONY: run test test-only lint bench install clean web-build web-test web-deps chromium
+.PHONY: run test test-only lint bench install clean web-build web-test web-deps chromium nginx
 
 run: $(VENV)/.installed web-build
 	$(BIN)/mydrtv dev
@@ -44,7 +44,14 @@ web-test: $(VENV)/.installed-test web-deps chromium
 	cd $(WEB) && npm test
 	cd $(WEB) && npm run e2e
 
-test-only: $(VENV)/.installed-test
+# The media tests put Debian's nginx in front of the server (deploy/nginx/mydrtv.conf).
+nginx:
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && { apt-get install -y nginx-light || apt-get install -y nginx; }; \
+	  else echo "make: nginx is missing (its tests are skipped): as root, apt-get install nginx-light"; fi; \
+	fi
+
+test-only: $(VENV)/.installed-test nginx
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.installed-test

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import shutil
 import statistics
 import sys
 import uuid
@@ -29,10 +30,12 @@ from core.settings import Settings
 from media.storage import open_storage
 from media.storage.base import guess_content_type
 from media.transcode import HlsOutput
+from support.nginx import front_config, nginx
 from support.people import person
 from support.processes import settings_env
 from support.services import free_port
 
+ACCEL = "/_mydrtv_media/"  # the internal location of deploy/nginx/mydrtv.conf
 GENERATION = "1a1"  # what the worker names a first upload's first attempt
 RENDITION = "720p"
 MB = 1_000_000
@@ -44,8 +47,7 @@ async def our_server(
 ) -> AsyncIterator[tuple[Target, str]]:
     """One ``mydrtv serve`` process serving a ready public video made of the files in ``out``."""
     video_id = uuid.uuid4()
-    storage_url = f"file://{work / 'storage'}"
-    storage = open_storage(storage_url)
+    storage = open_storage((work / "storage").as_uri())
     try:
         for name in files:
             await storage.put_file(
@@ -65,11 +67,28 @@ async def our_server(
         )
     finally:
         await connection.close()
+    async with serve_process(settings, work / "storage", work, log_level, "ours") as (process, base, log):
+        prefix = f"/media/{video_id}/{GENERATION}/"
+        await wait_until_serving(process, base + prefix + probe_path, log)
+        yield Target("ours", base, process.pid), prefix
+
+
+@asynccontextmanager
+async def serve_process(
+    settings: Settings, root: Path, work: Path, log_level: str, name: str, accel: str = ""
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, str, Path]]:
+    """``mydrtv serve`` on the media under ``root``: sending the bytes itself, or with ``accel``
+    answering with X-Accel-Redirect to that nginx location."""
     port = free_port()
     configured = msgspec.structs.replace(
-        settings, port=port, storage_url=storage_url, media_worker=False, log_level=log_level
+        settings,
+        port=port,
+        storage_url=root.as_uri(),
+        media_worker=False,
+        log_level=log_level,
+        media_accel_redirect=accel,
     )
-    log = work / "mydrtv-serve.log"
+    log = work / f"mydrtv-serve-{name}.log"
     log_file = await asyncio.to_thread(open, log, "wb")
     try:
         process = await asyncio.create_subprocess_exec(
@@ -85,12 +104,38 @@ async def our_server(
     finally:
         await asyncio.to_thread(log_file.close)
     try:
-        base = f"http://127.0.0.1:{port}"
-        prefix = f"/media/{video_id}/{GENERATION}/"
-        await wait_until_serving(process, base + prefix + probe_path, log)
-        yield Target("ours", base, process.pid), prefix
+        yield process, f"http://127.0.0.1:{port}", log
     finally:
         await stop_process(process)
+
+
+def shm_dir(work: Path) -> Path:
+    """The authorization cache on a tmpfs, as deploy/nginx/mydrtv.conf advises; else beside work."""
+    shm = Path("/dev/shm")
+    return shm / f"mydrtv-bench-{work.name}" if shm.is_dir() else work / "nginx-cache"
+
+
+@asynccontextmanager
+async def behind_nginx(
+    binary: str, settings: Settings, work: Path, log_level: str, probe: str
+) -> AsyncIterator[Target]:
+    """Our server behind nginx as ``deploy/nginx/mydrtv.conf`` sets it up: the server authorizes,
+    nginx sends the files from the same storage the plain server serves."""
+    async with serve_process(settings, work / "storage", work, log_level, "accel", ACCEL) as (
+        process,
+        base,
+        log,
+    ):
+        await wait_until_serving(process, base + "/health/live", log)
+        port = free_port()
+        cache = shm_dir(work)
+        http = front_config(int(base.rpartition(":")[2]), port, work / "storage", cache)
+        front = f"http://127.0.0.1:{port}"
+        try:
+            async with nginx(binary, http, work / "nginx-front", front + probe) as pid:
+                yield Target("ours+nginx", front, pid)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, cache, True)
 
 
 async def verify(target: Target, prefix: str, out: Path, files: list[str], range_bytes: int) -> list[str]:
@@ -183,6 +228,11 @@ async def serving(
             targets.append(
                 await stack.enter_async_context(nginx_server(nginx, out, prefix, work, probe_path))
             )
+            targets.append(
+                await stack.enter_async_context(
+                    behind_nginx(nginx, settings, work, args.server_log_level, prefix + probe_path)
+                )
+            )
         for target in targets:
             problems += await verify(target, prefix, out, output.files, args.range_bytes)
         paths = [prefix + name for name in segments]
@@ -247,6 +297,13 @@ async def serving(
             ]
             summary[mode]["throughput_ratio_ours_to_nginx_median"] = round(statistics.median(per_round), 3)
             summary[mode]["cpu_per_request_ratio_ours_to_nginx_median"] = round(statistics.median(cpu), 2)
+            fronted = [
+                r[mode]["ours+nginx"]["requests_per_second"] / r[mode]["nginx"]["requests_per_second"]
+                for r in rounds
+            ]
+            summary[mode]["throughput_ratio_ours_behind_nginx_to_nginx_median"] = round(
+                statistics.median(fronted), 3
+            )
     failures = sum(
         r[mode][name]["errors"] + r[mode][name]["non_2xx"] for r in rounds for mode in r for name in r[mode]
     )

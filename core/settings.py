@@ -83,6 +83,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     media_max_upload_bytes: int = 4 * 1024**3
     media_worker: bool = True  # run the transcoding worker in this process (``mydrtv worker`` runs one alone)
     media_redirect: bool = False  # S3: answer segment and poster requests with presigned S3 URLs
+    # Filesystem storage behind nginx: the path of an nginx ``internal`` location whose alias is the
+    # storage's root. Media requests are then authorized here and answered with X-Accel-Redirect,
+    # and nginx sends the bytes (ranges, validators). Empty: this server sends them (docs/operations.md).
+    media_accel_redirect: str = ""
     media_signed_url_seconds: int = 4 * 3600  # how long a private video's signed media URLs work
     media_spool_dir: str = ""  # where uploads are spooled before storage; empty: the system's temp dir
     media_work_dir: str = ""  # where the worker transcodes; empty: the system's temp dir

@@ -74,6 +74,14 @@ def storage(settings: Settings) -> Storage | None:
     """The object storage ``storage_url`` names (file:// or s3://); none when it is empty."""
     if not settings.storage_url:
         return None
+    accel = settings.media_accel_redirect
+    if accel and not (
+        settings.storage_url.startswith("file://") and accel.startswith("/") and accel.endswith("/")
+    ):
+        raise SettingsError(
+            "MYDRTV_MEDIA_ACCEL_REDIRECT: an nginx location path like /_media/ (starting and ending with /),"
+            " for file:// storage only (with S3, use MYDRTV_MEDIA_REDIRECT)"
+        )
     return open_storage(settings.storage_url, part_bytes=settings.s3_part_bytes)
 
 

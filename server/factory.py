@@ -223,7 +223,14 @@ def create_app(settings: Settings) -> Litestar:
             spool_dir=settings.media_spool_dir,
         )
         tokens = MediaTokens(settings.jwt_secret, settings.jwt_issuer, settings.media_signed_url_seconds)
-        services["media"] = MediaServer(main, storage, videos, tokens, redirect=settings.media_redirect)
+        services["media"] = MediaServer(
+            main,
+            storage,
+            videos,
+            tokens,
+            redirect=settings.media_redirect,
+            accel_prefix=settings.media_accel_redirect,
+        )
         relay_handlers[MEDIA_CHANNEL] = Purger(storage).handle
         media_routes.append(MediaController)
     relay = Relay(main, bus, handlers=relay_handlers) if settings.outbox_relay else None

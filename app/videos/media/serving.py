@@ -9,7 +9,9 @@ Public and unlisted videos are open to all. A private video's media needs a sign
 (``/media/t/{token}/...``, see ``media.signing``) from ``GET /videos/{id}/playback``, which checks
 who may watch. With S3 and ``media_redirect`` on, segments and posters are answered with a
 redirect to a presigned S3 URL; playlists are always served here, so their relative URLs keep
-pointing at this server.
+pointing at this server. With ``media_accel_redirect`` (filesystem storage behind nginx), every
+file is authorized here and sent by nginx: the answer is an empty one naming the file in
+X-Accel-Redirect, and nginx adds the bytes, ranges and validators.
 """
 
 from __future__ import annotations
@@ -27,13 +29,15 @@ from litestar.response import Redirect, Stream
 from app.videos.media.worker import hls_prefix
 from app.videos.service import VideoService
 from core.db import Database
-from core.errors import Conflict, Forbidden, NotFound
+from core.errors import Conflict, DomainError, Forbidden, NotFound
 from core.tokens import Principal
 from media.ranges import RangeNotSatisfiable, parse_range
 from media.signing import MediaTokens
-from media.storage.base import ObjectInfo, Storage
+from media.storage.base import ObjectInfo, Storage, guess_content_type
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+# Set by nginx (deploy/nginx/mydrtv.conf) on the subrequest that asks whether a file may be sent.
+AUTHORIZE_HEADER = "x-mydrtv-authorize"
 # A generation holds files like ``master.m3u8``, ``240p/index.m3u8``, ``240p/seg_00001.ts``: each
 # segment of a name starts with a letter, digit, ``_`` or ``-``. Anything else (``.``, ``..``,
 # backslashes, NUL, empty segments) names nothing there, whatever the storage would make of it.
@@ -62,6 +66,7 @@ class MediaServer:
         tokens: MediaTokens,
         *,
         redirect: bool,
+        accel_prefix: str = "",
         cache_seconds: float = 2.0,
     ) -> None:
         self._db = db
@@ -69,6 +74,7 @@ class MediaServer:
         self._videos = videos
         self._tokens = tokens
         self._redirect = redirect
+        self._accel_prefix = accel_prefix
         self._cache_seconds = cache_seconds
         self._where: dict[uuid.UUID, tuple[float, _Where | None]] = {}
         self._infos: dict[str, ObjectInfo] = {}
@@ -123,6 +129,18 @@ class MediaServer:
         head: bool = False,
     ) -> Response[Any]:
         """One file of a generation, with ranges, validators and the caching its URL allows."""
+        if self._accel_prefix and headers.get(AUTHORIZE_HEADER):
+            # nginx's auth_request takes only 2xx, 401 and 403: any refusal is a 403 here, and
+            # nginx then asks again without the header to pass the real answer on.
+            try:
+                return await self._serve(video_id, generation, path, headers, token, head)
+            except DomainError:
+                return Response(content=b"", status_code=403)
+        return await self._serve(video_id, generation, path, headers, token, head)
+
+    async def _serve(
+        self, video_id: uuid.UUID, generation: str, path: str, headers: Any, token: str | None, head: bool
+    ) -> Response[Any]:
         name = path.removeprefix("/")
         if not _NAME.fullmatch(name):
             raise NotFound("no such media", code="media_not_found")
@@ -136,8 +154,16 @@ class MediaServer:
         if where.private and expires is None:
             raise Forbidden("this video is private: its media needs a signed URL", code="signed_url_required")
         key = hls_prefix(video_id, generation) + name
-        info = await self._stat(key)
         cache = IMMUTABLE if expires is None else f"private, max-age={max(0, int(expires - time.time()))}"
+        if self._accel_prefix:
+            # nginx answers a missing file with 404 and conditional or range requests itself; it
+            # keeps this answer's Content-Type and Cache-Control.
+            return Response(
+                content=b"",
+                media_type=guess_content_type(name),
+                headers={"X-Accel-Redirect": self._accel_prefix + key, "Cache-Control": cache},
+            )
+        info = await self._stat(key)
         common = {"ETag": f'"{info.etag}"', "Cache-Control": cache, "Accept-Ranges": "bytes"}
         if _matches(headers.get("if-none-match"), info.etag):
             return Response(content=None, status_code=304, headers=common)

@@ -181,7 +181,7 @@ async def load_worker(spec: dict[str, Any]) -> None:
                 latencies.append(round((time.perf_counter() - sent) * 1000, 3))
                 totals["requests"] += 1
                 totals["bytes"] += size
-                if not 200 <= status < 300:
+                if not 200 <= status < 400:  # like wrk: redirects are answers too
                     totals["non_2xx"] += 1
         except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             totals["errors"] += 1

@@ -92,6 +92,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="our server's log level; INFO adds a JSON access log line per request (nginx logs none)",
     )
     parser.add_argument("--no-nginx", action="store_true", help="measure our server only")
+    parser.add_argument("--no-s3", action="store_true", help="skip the S3 redirect measurement (moto)")
     parser.add_argument("--no-install", action="store_true", help="never run apt-get")
     return parser.parse_args(argv)
 

@@ -33,6 +33,8 @@ from media.transcode import HlsOutput
 from support.nginx import front_config, nginx
 from support.people import person
 from support.processes import settings_env
+from support.s3_server import moto_server
+from support.s3_server import storage_url as s3_storage_url
 from support.services import free_port
 
 ACCEL = "/_mydrtv_media/"  # the internal location of deploy/nginx/mydrtv.conf
@@ -46,8 +48,42 @@ async def our_server(
     settings: Settings, out: Path, files: list[str], work: Path, log_level: str, probe_path: str
 ) -> AsyncIterator[tuple[Target, str]]:
     """One ``mydrtv serve`` process serving a ready public video made of the files in ``out``."""
+    video_id = await seed(settings, (work / "storage").as_uri(), out, files)
+    async with serve_process(settings, work / "storage", work, log_level, "ours") as (process, base, log):
+        prefix = f"/media/{video_id}/{GENERATION}/"
+        await wait_until_serving(process, base + prefix + probe_path, log)
+        yield Target("ours", base, process.pid), prefix
+
+
+@asynccontextmanager
+async def s3_redirecting(
+    settings: Settings, out: Path, files: list[str], work: Path, log_level: str, probe_path: str
+) -> AsyncIterator[tuple[Target, str]]:
+    """``mydrtv serve`` on S3 (moto's server) with ``media_redirect``: segments are answered with a
+    redirect to a presigned URL, so no segment byte passes through the server."""
+    with moto_server(work / "moto") as endpoint:
+        url = s3_storage_url(endpoint, "bench-media")
+        storage = open_storage(url)
+        try:
+            await storage.ensure_bucket()  # type: ignore[attr-defined]
+        finally:
+            await storage.close()
+        video_id = await seed(settings, url, out, files)
+        configured = msgspec.structs.replace(settings, media_redirect=True)
+        async with serve_process(configured, work / "unused", work, log_level, "s3", storage_url=url) as (
+            process,
+            base,
+            log,
+        ):
+            prefix = f"/media/{video_id}/{GENERATION}/"
+            await wait_until_serving(process, base + prefix + probe_path, log)
+            yield Target("ours on S3, redirecting", base, process.pid), prefix
+
+
+async def seed(settings: Settings, storage_url: str, out: Path, files: list[str]) -> uuid.UUID:
+    """A ready public video whose first generation is the files in ``out``."""
     video_id = uuid.uuid4()
-    storage = open_storage((work / "storage").as_uri())
+    storage = open_storage(storage_url)
     try:
         for name in files:
             await storage.put_file(
@@ -67,28 +103,31 @@ async def our_server(
         )
     finally:
         await connection.close()
-    async with serve_process(settings, work / "storage", work, log_level, "ours") as (process, base, log):
-        prefix = f"/media/{video_id}/{GENERATION}/"
-        await wait_until_serving(process, base + prefix + probe_path, log)
-        yield Target("ours", base, process.pid), prefix
+    return video_id
 
 
 @asynccontextmanager
 async def serve_process(
-    settings: Settings, root: Path, work: Path, log_level: str, name: str, accel: str = ""
+    settings: Settings,
+    root: Path,
+    work: Path,
+    log_level: str,
+    name: str,
+    accel: str = "",
+    storage_url: str = "",
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str, Path]]:
-    """``mydrtv serve`` on the media under ``root``: sending the bytes itself, or with ``accel``
-    answering with X-Accel-Redirect to that nginx location."""
+    """``mydrtv serve`` on the media under ``root`` (or ``storage_url``): sending the bytes itself,
+    or with ``accel`` answering with X-Accel-Redirect to that nginx location."""
     port = free_port()
     configured = msgspec.structs.replace(
         settings,
         port=port,
-        storage_url=root.as_uri(),
+        storage_url=storage_url or root.as_uri(),
         media_worker=False,
         log_level=log_level,
         media_accel_redirect=accel,
     )
-    log = work / f"mydrtv-serve-{name}.log"
+    log = work / f"mydrtv-serve-{name.replace(' ', '-')}.log"
     log_file = await asyncio.to_thread(open, log, "wb")
     try:
         process = await asyncio.create_subprocess_exec(
@@ -172,6 +211,19 @@ async def verify(target: Target, prefix: str, out: Path, files: list[str], range
         else:
             problems.append(f"{target.name}: no ETag")
     return problems
+
+
+async def verify_redirect(target: Target, prefix: str, out: Path, segment: str) -> list[str]:
+    """The redirecting server answers a segment with 302 to a URL that serves the file's bytes."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        answer = await http.get(target.base_url + prefix + segment)
+        if answer.status_code != 302:
+            return [f"{target.name}: GET {segment}: {answer.status_code}, expected 302"]
+        followed = await http.get(answer.headers["location"])
+        data = await asyncio.to_thread((out / segment).read_bytes)
+        if followed.status_code != 200 or followed.content != data:
+            return [f"{target.name}: the presigned URL of {segment} gave {followed.status_code}"]
+    return []
 
 
 def rates(result: dict[str, Any], cpu: float) -> dict[str, Any]:
@@ -271,6 +323,27 @@ async def serving(
                     )
             rounds.append(this_round)
 
+        redirects: dict[str, Any] = {}
+        if not args.no_s3:
+            # S3 with redirects: each segment request is answered with a presigned URL, so what
+            # is measured is redirects per second (the bytes come from S3 or a CDN).
+            s3, s3_prefix = await stack.enter_async_context(
+                s3_redirecting(settings, out, output.files, work, args.server_log_level, probe_path)
+            )
+            problems += await verify_redirect(s3, s3_prefix, out, segments[0])
+            load = Load([s3_prefix + name for name in segments], None, args.connections, args.duration)
+            await measure(s3, msgspec.structs.replace(load, seconds=max(1, args.warmup)))
+            runs = [await measure(s3, load) for _ in range(args.rounds)]
+            redirects = {
+                "runs": runs,
+                "redirects_per_second_median": statistics.median(r["requests_per_second"] for r in runs),
+                "p99_ms_median": statistics.median(r["p99_ms"] for r in runs),
+                "server_cpu_ms_per_redirect_median": statistics.median(
+                    r["server_cpu_ms_per_request"] for r in runs
+                ),
+            }
+            print(f"S3 redirects: {redirects['redirects_per_second_median']} /s", file=sys.stderr, flush=True)
+
     summary: dict[str, Any] = {}
     for mode in ("whole", "range"):
         summary[mode] = {}
@@ -307,7 +380,10 @@ async def serving(
     failures = sum(
         r[mode][name]["errors"] + r[mode][name]["non_2xx"] for r in rounds for mode in r for name in r[mode]
     )
+    if redirects:
+        summary["s3_redirects"] = {k: v for k, v in redirects.items() if k != "runs"}
     return {
+        "s3_redirects": redirects,
         "tools": tools,
         "client": client_name,
         "segments": {"rendition": RENDITION, "count": len(segments), "bytes": sizes},

@@ -17,7 +17,7 @@ import pytest
 from core.settings import SettingsError
 from media.storage import FilesystemStorage, ObjectNotFound, Storage, StorageError, open_storage
 from media.storage.s3 import S3Storage
-from tests.s3_server import ACCESS_KEY, REGION, SECRET_KEY, moto_server, storage_url
+from support.s3_server import ACCESS_KEY, REGION, SECRET_KEY, moto_server, storage_url
 from tests.services import free_port
 
 MiB = 1024 * 1024

@@ -42,6 +42,7 @@ AUTHORIZE_HEADER = "x-mydrtv-authorize"
 # segment of a name starts with a letter, digit, ``_`` or ``-``. Anything else (``.``, ``..``,
 # backslashes, NUL, empty segments) names nothing there, whatever the storage would make of it.
 _NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)*")
+PRESIGNED_SECONDS = 3600  # how long a presigned S3 URL of public media works
 _INFO_CACHE_SIZE = 100_000  # files whose size, ETag and type are kept (about 200 bytes each)
 
 
@@ -78,6 +79,7 @@ class MediaServer:
         self._cache_seconds = cache_seconds
         self._where: dict[uuid.UUID, tuple[float, _Where | None]] = {}
         self._infos: dict[str, ObjectInfo] = {}
+        self._presigned_urls: dict[tuple[str, int | None], tuple[str, float]] = {}
 
     async def playback(self, video_id: uuid.UUID, viewer: Principal | None) -> Playback:
         """Where ``viewer`` can play ``video_id`` from: 404 if they may not see it, 409 if not ready."""
@@ -168,11 +170,26 @@ class MediaServer:
         if _matches(headers.get("if-none-match"), info.etag):
             return Response(content=None, status_code=304, headers=common)
         if self._redirect and not name.endswith(".m3u8"):
-            lifetime = 3600 if expires is None else max(60, int(expires - time.time()))
-            url = await self._storage.presigned_url(key, lifetime)
+            url = await self._presigned(key, expires)
             if url is not None:
                 return Redirect(url, status_code=302, headers={"Cache-Control": "private, max-age=60"})
         return self._body(key, info, headers.get("range"), common, head)
+
+    async def _presigned(self, key: str, expires: int | None) -> str | None:
+        """A presigned URL of ``key``, reused while at least half its life is left: signing costs
+        more than the rest of a redirect, and a CDN caches one URL better than many. A signed
+        media URL's file gets a URL that ends no later than the signed URL (``expires``)."""
+        now = time.time()
+        kept = self._presigned_urls.get((key, expires))
+        if kept is not None and kept[1] > now:
+            return kept[0]
+        lifetime = PRESIGNED_SECONDS if expires is None else max(60, int(expires - now))
+        url = await self._storage.presigned_url(key, lifetime)
+        if url is not None:
+            if len(self._presigned_urls) >= _INFO_CACHE_SIZE:
+                self._presigned_urls.clear()
+            self._presigned_urls[(key, expires)] = (url, now + lifetime / 2)
+        return url
 
     async def _stat(self, key: str) -> ObjectInfo:
         """A file's size, ETag and type. A served generation never changes, so what storage said

@@ -18,9 +18,9 @@ from media.storage import open_storage
 from media.storage.s3 import S3Storage
 from media.testclips import make_test_clip
 from server.factory import create_app
+from support.s3_server import moto_server, storage_url
 from tests.app.video_helpers import new_video
 from tests.app.videos.media.waiting import upload_and_wait
-from tests.s3_server import moto_server, storage_url
 from tests.users import person
 
 Client = AsyncTestClient[Any]
@@ -83,8 +83,10 @@ async def test_with_redirects_segments_come_from_presigned_urls(
     ) as api:
         url = await _segment_url(api, ready_video)  # playlists still come from the API
         answer = await api.get(url, follow_redirects=False)
+        again = await api.get(url, follow_redirects=False)
     assert answer.status_code == 302
     location = answer.headers["location"]
+    assert again.headers["location"] == location, "one URL per file while it is young: signing is costly"
     endpoint = s3_settings.storage_url.split("endpoint_url=")[1].split("&")[0]
     assert location.startswith(endpoint)
     async with httpx.AsyncClient() as http:

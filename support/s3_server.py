@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from server.embedded import children
-from tests.services import free_port
+from support.services import free_port
 
 # moto accepts any credentials; these go in storage URLs' userinfo, not in os.environ.
 ACCESS_KEY = "testing"

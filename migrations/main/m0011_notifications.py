@@ -43,7 +43,10 @@ STATEMENTS = [
     CREATE INDEX notifications_unread ON notifications (recipient_id, kind, group_key)
     WHERE read_at IS NULL
     """,
+    # Deleting a video, comment or party deletes what was about it (the foreign keys' look-ups).
     "CREATE INDEX notifications_by_comment ON notifications (comment_id) WHERE comment_id IS NOT NULL",
+    "CREATE INDEX notifications_by_video ON notifications (video_id) WHERE video_id IS NOT NULL",
+    "CREATE INDEX notifications_by_party ON notifications (party_id) WHERE party_id IS NOT NULL",
     """
     CREATE TABLE notification_actors (
         notification_id bigint NOT NULL REFERENCES notifications (id) ON DELETE CASCADE,

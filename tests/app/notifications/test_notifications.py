@@ -256,3 +256,28 @@ async def test_export_and_erase_cover_notifications_to_and_from_a_user(
     assert await erase_notifications(db, me.id) == 2  # mine, and bo's that only I was in
     assert await export_notifications(db, me.id) == [] and await notifications(client, bo) == []
     assert await db.fetch("SELECT 1 FROM notification_actors WHERE actor_id = {}", me.id) == []
+
+
+async def test_a_held_comment_tells_nobody_until_a_moderator_approves_it(
+    client: Client, settings: Settings
+) -> None:
+    author, ada, moderator = (
+        await person(settings),
+        await person(settings),
+        await person(settings, role="moderator"),
+    )
+    video = await new_video(client, author)
+    word = {"word": "zorblax", "video_id": video}
+    assert (
+        await client.post("/moderation/held-words", json=word, headers=moderator.headers)
+    ).status_code == 201
+    held = await post(client, author, video, f"zorblax @{ada.handle}")
+    assert held["status"] == "held"
+    assert await notifications(client, ada) == []
+    response = await client.post(
+        f"/moderation/comments/{held['id']}/approve", json={"reason": "fine"}, headers=moderator.headers
+    )
+    assert response.status_code == 200, response.text
+    assert [n["kind"] for n in await notifications(client, ada)] == ["mention"]
+    (note,) = await notifications(client, author)
+    assert note["kind"] == "moderation" and note["data"] == {"action": "approved", "reason": "fine"}

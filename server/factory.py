@@ -29,6 +29,8 @@ from app.moderation.controller import ModerationController
 from app.moderation.policy import ModerationPolicy
 from app.moderation.service import ModerationService
 from app.moderation.throttle import Throttle
+from app.notifications.controller import NotificationController
+from app.notifications.service import NotificationService
 from app.parties.controller import PartyController
 from app.parties.drift import MYDRTV
 from app.parties.live import Leads, LiveParties
@@ -187,6 +189,7 @@ def create_app(settings: Settings) -> Litestar:
         "videos": videos,
         "parties": parties,
         "search": PostgresSearch(main),
+        "notifications": NotificationService(main),
         **social_services,
     }
     background: list[Job] = []  # run beside the relay, where it runs
@@ -265,6 +268,7 @@ def create_app(settings: Settings) -> Litestar:
             SocialController,
             DiscoveryController,
             FeedController,
+            NotificationController,
             SearchController,
             *media_routes,
             gateway_socket,

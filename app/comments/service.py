@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from app.comments import notices
 from app.comments.events import CommentCreated, CommentEdited, CommentRemoved, encoder
 from app.comments.schemas import Comment, CommentChange, CommentPage, NewComment, NewReport
 from app.feed.activity import FEED_CHANNEL, ActivityRecorded, record
@@ -323,6 +324,10 @@ class CommentService:
             else:
                 raise Conflict("this comment is neither held nor reported", code="nothing_to_review")
             reports = await self._close_reports(comment_id)
+            if was == "held":
+                await notices.moderated(
+                    self._db, row["author_id"], moderator.id, comment_id, row["video_id"], "approved", reason
+                )
             await audit.log(
                 self._db,
                 moderator,
@@ -384,6 +389,7 @@ class CommentService:
         )
         for push in pushes:
             await self._remember(comment.id, _FEED_KEY + publication_key(push["id"]))
+        await notices.comment_public(self._db, comment)
 
     async def _remember(self, comment_id: int, key: str) -> None:
         await self._db.fetch(
@@ -408,6 +414,7 @@ class CommentService:
         keys = [key for h in hidden for key in h["publication_keys"]]
         await withdraw(self._db, [video], [key for key in keys if not key.startswith(_FEED_KEY)])
         await self._withdraw_feed_items(hidden)
+        await notices.comments_hidden(self._db, [h["id"] for h in hidden])
         removed = CommentRemoved(
             video_id=row["video_id"], comment_id=row["id"], root_id=row["root_id"], reason=reason
         )
@@ -448,6 +455,9 @@ class CommentService:
         )
         reports = await self._close_reports(row["id"])
         if how == "removed":
+            await notices.moderated(
+                self._db, row["author_id"], actor.id, row["id"], row["video_id"], "removed", reason
+            )
             await audit.log(
                 self._db,
                 actor,

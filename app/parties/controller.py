@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from app.parties.schemas import (
     HandOver,
+    Invitation,
     Invite,
     JoinRequest,
     MessagePage,
@@ -134,6 +135,18 @@ class PartyController(Controller):
     ) -> Invite:
         """A new invite for a private party (host); the previous one stops working."""
         return await parties.rotate_invite(party_id, principal)
+
+    @post("/parties/{party_id:uuid}/invitations", status_code=204)
+    async def invite_user(
+        self,
+        party_id: FromPath[uuid.UUID],
+        data: JSONBody[Invitation],
+        principal: NamedDependency[Principal],
+        parties: NamedDependency[PartyService],
+    ) -> None:
+        """Invite someone by handle (members): they get a ``party_invite`` notification with the
+        party and, for a private party, its invite."""
+        await parties.invite_user(party_id, principal, data)
 
     @get("/parties/{party_id:uuid}/messages")
     async def messages(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -30,6 +30,10 @@ class PartyChange(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
 
 class JoinRequest(msgspec.Struct, forbid_unknown_fields=True):
     invite: str | None = None  # needed for a private party
+
+
+class Invitation(msgspec.Struct, forbid_unknown_fields=True):
+    handle: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]  # whom to invite
 
 
 class HandOver(msgspec.Struct, forbid_unknown_fields=True):

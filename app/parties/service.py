@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from app.feed.activity import record
+from app.notifications.notify import notify
 from app.parties import state
 from app.parties.drift import SyncPolicy
 from app.parties.events import (
@@ -31,6 +32,7 @@ from app.parties.events import (
 )
 from app.parties.live import LiveParties
 from app.parties.schemas import (
+    Invitation,
     Invite,
     MessagePage,
     NewParty,
@@ -329,6 +331,39 @@ class PartyService:
         invite = secrets.token_urlsafe(24)
         await self._db.fetch("UPDATE parties SET invite = {} WHERE id = {}", invite, party_id)
         return Invite(invite)
+
+    async def invite_user(self, party_id: uuid.UUID, actor: Principal, form: Invitation) -> None:
+        """A member invites someone by handle: they are notified (``party_invite``) with the party
+        and, for a private one, its current invite. Someone who muted or blocked the member, or
+        switched invites off, is simply not told; the answer is the same, so it reveals nothing."""
+        row, member = await self._readable(party_id, actor)
+        if not member:
+            raise Forbidden("only the party's members may invite", code="not_member")
+        handle = form.handle.strip().lower()
+        users = await self._db.fetch("SELECT id, handle, role FROM users WHERE handle = {}", handle)
+        if not users:
+            raise NotFound("no such user", code="user_not_found")
+        invitee = Principal(id=users[0]["id"], handle=users[0]["handle"], role=users[0]["role"])
+        if invitee.id == actor.id:
+            raise BadRequest("you are in this party already", code="cannot_invite_self")
+        if await self._is_member(party_id, invitee.id):
+            raise Conflict("they are in this party already", code="already_member")
+        video_id = await self._current_video(party_id)
+        try:
+            await self._videos.visible(video_id, invitee)
+        except NotFound as hidden:
+            raise Conflict("they may not see the party's video", code="invitee_cannot_see_video") from hidden
+        async with self._db.engine.transaction():
+            await notify(
+                self._db,
+                invitee.id,
+                "party_invite",
+                actor_id=actor.id,
+                group_key=f"party:{party_id}",
+                video_id=video_id,
+                party_id=party_id,
+                data={"invite": row["invite"] if row["visibility"] == "private" else None},
+            )
 
     async def public(self, video_id: uuid.UUID | None, cursor: str | None, limit: int) -> PartyPage:
         """Public parties of public videos that have not ended, newest first."""

@@ -17,6 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from app.feed.activity import record
+from app.notifications.notify import notify, retract
+from app.notifications.schemas import KINDS
 from app.social.schemas import Connection, ConnectionPage, Relationship
 from app.videos.schemas import UserRef
 from core.db import Database
@@ -101,6 +103,10 @@ class SocialService:
             if added:
                 await enqueue_change(self._db, FollowChanged(str(actor.id), str(user_id)))
                 await record(self._db, actor.id, "followed", subject_id=user_id)
+                back = await self._db.fetch(
+                    "SELECT 1 FROM follows WHERE follower_id = {} AND followee_id = {}", user_id, actor.id
+                )
+                await notify(self._db, user_id, "friend" if back else "follow", actor_id=actor.id)
         await self._changed(actor.id)
 
     async def unfollow(self, actor: Principal, user_id: uuid.UUID) -> None:
@@ -120,6 +126,8 @@ class SocialService:
                 follower,
                 followee,
             )
+            # Undone before it was read: the follow leaves the followee's unread notification.
+            await retract(self._db, ("follow", "friend"), actor_ids=[follower], recipient_ids=[followee])
 
     # Blocks and mutes --------------------------------------------------------------------------
 
@@ -138,6 +146,13 @@ class SocialService:
             )
             if added:
                 await enqueue_change(self._db, BlockChanged(str(actor.id), str(user_id)))
+                # Each leaves the other's notifications, read or not.
+                await retract(
+                    self._db, KINDS, actor_ids=[user_id], recipient_ids=[actor.id], unread_only=False
+                )
+                await retract(
+                    self._db, KINDS, actor_ids=[actor.id], recipient_ids=[user_id], unread_only=False
+                )
             await self._remove_follow(actor.id, user_id)
             await self._remove_follow(user_id, actor.id)
         await self._changed(actor.id, user_id)

@@ -24,6 +24,7 @@ from pathlib import Path
 import msgspec
 
 from app.feed import activity
+from app.notifications.notify import notify
 from app.videos.media.events import MediaProgress, Stage, report_status
 from app.videos.media.jobs import NOTIFY_CHANNEL, Job, JobQueue
 from app.videos.schemas import Status, Video
@@ -182,6 +183,14 @@ class TranscodeWorker:
             if video is None or not rows:
                 raise LeaseLost  # deleted meanwhile: the purge takes the files
             await report_status(self._db, self._videos, video, "ready")
+            await notify(
+                self._db,
+                video.owner.id,
+                "upload_ready",
+                group_key=f"video:{video.id}",
+                video_id=video.id,
+                data={"title": video.title},
+            )
             if rows[0]["first"]:  # followers hear of a video once, when it first plays
                 await activity.record(self._db, video.owner.id, "uploaded", video_id=video.id)
         retired = rows[0]["retired"]
@@ -193,11 +202,21 @@ class TranscodeWorker:
         """Fail the job for good; ``reason`` is shown to viewers, ``detail`` only kept on the job."""
         async with self._db.engine.transaction():
             if await self.queue.fail(job, detail or reason):
-                await self._set_status(job, "failed", reason)
+                video = await self._set_status(job, "failed", reason)
+                if video is not None:
+                    await notify(
+                        self._db,
+                        video.owner.id,
+                        "upload_failed",
+                        group_key=f"video:{video.id}",
+                        video_id=video.id,
+                        data={"title": video.title, "reason": reason},
+                    )
         log.warning("transcode failed", extra={"job": job.id, "video": str(job.video_id), "reason": reason})
 
-    async def _set_status(self, job: Job, status: Status, reason: str | None) -> None:
-        """Inside a transaction: the video's new status and the events that report it."""
+    async def _set_status(self, job: Job, status: Status, reason: str | None) -> Video | None:
+        """Inside a transaction: the video's new status and the events that report it; the video
+        (None if it was deleted meanwhile)."""
         await self._db.fetch(
             "UPDATE videos SET status = {}, failure_reason = {}, updated_at = now() WHERE id = {}",
             status,
@@ -207,6 +226,7 @@ class TranscodeWorker:
         video = await self._videos.find(job.video_id)
         if video is not None:
             await report_status(self._db, self._videos, video, status, reason)
+        return video
 
     async def _discard(self, prefix: str) -> None:
         try:

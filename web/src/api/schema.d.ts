@@ -261,6 +261,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/notification-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Settings */
+        get: operations["MeNotificationSettingsSettings"];
+        /** ChangeSettings */
+        put: operations["MeNotificationSettingsChangeSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Notifications */
+        get: operations["MeNotificationsNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/notifications/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** MarkAllRead */
+        post: operations["MeNotificationsReadMarkAllRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/notifications/unread": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** UnreadCount */
+        get: operations["MeNotificationsUnreadUnreadCount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/notifications/{notification_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** MarkRead */
+        post: operations["MeNotificationsNotificationIdReadMarkRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/parties": {
         parameters: {
             query?: never;
@@ -584,6 +670,23 @@ export interface paths {
         /** HandOver */
         put: operations["PartiesPartyIdHostHandOver"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/parties/{party_id}/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** InviteUser */
+        post: operations["PartiesPartyIdInvitationsInviteUser"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1083,6 +1186,10 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /** Invitation */
+        Invitation: {
+            handle: string;
+        };
         /** Invite */
         Invite: {
             invite: string;
@@ -1208,6 +1315,49 @@ export interface components {
              * @enum {string}
              */
             visibility: "public" | "unlisted" | "private";
+        };
+        /** Notification */
+        Notification: {
+            id: number;
+            /** @enum {string} */
+            kind: "reply" | "mention" | "follow" | "friend" | "party_invite" | "upload_ready" | "upload_failed" | "moderation";
+            actors: components["schemas"]["UserRef"][];
+            actor_count: number;
+            video_id: string | null;
+            comment_id: number | null;
+            party_id: string | null;
+            data: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            read: boolean;
+        };
+        /** NotificationPage */
+        NotificationPage: {
+            items: components["schemas"]["Notification"][];
+            next_cursor: string | null;
+        };
+        /** NotificationSettings */
+        NotificationSettings: {
+            /** @default true */
+            reply: boolean;
+            /** @default true */
+            mention: boolean;
+            /** @default true */
+            follow: boolean;
+            /** @default true */
+            friend: boolean;
+            /** @default true */
+            party_invite: boolean;
+            /** @default true */
+            upload_ready: boolean;
+            /** @default true */
+            upload_failed: boolean;
+            /** @default true */
+            moderation: boolean;
         };
         /** PartyChange */
         PartyChange: {
@@ -1392,6 +1542,10 @@ export interface components {
             token_type: string;
             expires_in: number;
             refresh_token: string;
+        };
+        /** UnreadCount */
+        UnreadCount: {
+            count: number;
         };
         /** UploadAccepted */
         UploadAccepted: {
@@ -2145,6 +2299,159 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            404: components["responses"]["404"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeNotificationSettingsSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            401: components["responses"]["401"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeNotificationSettingsChangeSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeNotificationsNotifications: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+                /** @description items per page (1-100) */
+                limit?: number;
+                /** @description only the unread ones */
+                unread?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPage"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeNotificationsReadMarkAllRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadCount"];
+                };
+            };
+            401: components["responses"]["401"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeNotificationsUnreadUnreadCount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadCount"];
+                };
+            };
+            401: components["responses"]["401"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeNotificationsNotificationIdReadMarkRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                notification_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadCount"];
+                };
             };
             400: components["responses"]["400"];
             401: components["responses"]["401"];
@@ -3071,6 +3378,36 @@ export interface operations {
             403: components["responses"]["403"];
             404: components["responses"]["404"];
             409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
+            503: components["responses"]["503"];
+        };
+    };
+    PartiesPartyIdInvitationsInviteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                party_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Invitation"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            404: components["responses"]["404"];
             413: components["responses"]["413"];
             415: components["responses"]["415"];
             503: components["responses"]["503"];

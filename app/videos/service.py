@@ -17,6 +17,7 @@ import msgspec
 
 from app.videos.media.purge import enqueue_purge
 from app.videos.schemas import Member, NewVideo, UserRef, Video, VideoChange, VideoPage
+from app.videos.stamps import ChangeStamps
 from core.db import Database
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from core.pagination import Keyset, page_rows
@@ -57,6 +58,13 @@ def video_from_row(row: dict[str, Any]) -> Video:
     )
 
 
+def playable(video: Video) -> bool:
+    """Whether the video has media ready to play. Lists that offer videos to watch (recommendations,
+    feeds, search) show only these: never a draft, an upload still transcoding for the first
+    time, or one that failed; search's SQL says the same (``status = 'ready'``)."""
+    return video.status == "ready"
+
+
 def parse_id(text: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(text)
@@ -65,10 +73,15 @@ def parse_id(text: str) -> uuid.UUID | None:
 
 
 class VideoService:
-    def __init__(self, db: Database, visibility_cache_seconds: float = 5.0) -> None:
+    def __init__(
+        self, db: Database, visibility_cache_seconds: float = 5.0, stamps: ChangeStamps | None = None
+    ) -> None:
         self._db = db
         self._cache_seconds = visibility_cache_seconds
-        self._visibility: dict[str, tuple[float, str | None, uuid.UUID | None]] = {}
+        # Every change bumps the video's stamp once committed; caches of its visibility (here and
+        # in the media server) keep an entry only while the stamp stays the same.
+        self.stamps = stamps if stamps is not None else ChangeStamps()
+        self._visibility: dict[str, tuple[float, int, str | None, uuid.UUID | None]] = {}
 
     async def _row(self, video_id: uuid.UUID) -> dict[str, Any] | None:
         rows = await self._db.fetch(_SELECT + " WHERE v.id = {}", video_id)
@@ -136,28 +149,32 @@ class VideoService:
         return video
 
     async def readable(self, video_id: str, viewer: Principal | None) -> bool:
-        """May ``viewer`` read the ``video:{video_id}`` channel? Answers from a short cache.
+        """May ``viewer`` read the ``video:{video_id}`` channel? Answers from a short cache, kept
+        only while the video's change stamp is the same (a change on any instance shows at once).
 
         A channel of a video that does not exist is readable: nothing is ever published there.
         """
+        parsed = parse_id(video_id)
+        if parsed is None:
+            return True
         now = time.monotonic()
+        stamp = await self.stamps.read(parsed)
         cached = self._visibility.get(video_id)
-        if cached is None or cached[0] < now:
-            parsed = parse_id(video_id)
-            row = await self._row(parsed) if parsed else None
+        if cached is None or cached[0] < now or stamp is None or cached[1] != stamp:
+            row = await self._row(parsed)
             cached = (
                 now + self._cache_seconds,
+                stamp if stamp is not None else -1,
                 row["visibility"] if row else None,
                 row["owner_id"] if row else None,
             )
             if len(self._visibility) > 10_000:
                 self._visibility.clear()
-            self._visibility[video_id] = cached
-        _, visibility, owner_id = cached
+            if stamp is not None:
+                self._visibility[video_id] = cached
+        _, _, visibility, owner_id = cached
         if visibility is None or owner_id is None:
             return True
-        parsed = parse_id(video_id)
-        assert parsed is not None
         return await self._may_view(parsed, visibility, owner_id, viewer)
 
     async def create(self, owner: Principal, form: NewVideo) -> Video:
@@ -191,7 +208,7 @@ class VideoService:
             )
             video = await self.visible(video_id, actor)
             await self.announce(video)
-        self._visibility.pop(str(video_id), None)
+        await self.changed(video_id)
         return video
 
     async def announce(self, video: Video) -> None:
@@ -205,7 +222,13 @@ class VideoService:
             await self._db.fetch("DELETE FROM videos WHERE id = {}", video_id)
             await enqueue_change(self._db, VideoChanged(str(video_id)))
             await enqueue_purge(self._db, video_id)
+        await self.changed(video_id)
+
+    async def changed(self, video_id: uuid.UUID) -> None:
+        """After a change to the video's row commits, before it is answered: every instance's
+        cached view of the video (visibility, generations) is dropped at once."""
         self._visibility.pop(str(video_id), None)
+        await self.stamps.bump(video_id)
 
     async def public(self, cursor: str | None, limit: int) -> VideoPage:
         """Public videos, newest first."""

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from app.videos.media.purge import enqueue_purge
-from app.videos.schemas import Member, NewVideo, UserRef, Video, VideoChange, VideoPage
+from app.videos.schemas import Member, MemberPage, NewVideo, UserRef, Video, VideoChange, VideoPage
 from app.videos.stamps import ChangeStamps
 from core.db import Database
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -34,6 +34,9 @@ SELECT v.id, v.title, v.description, v.visibility, v.status, v.duration_seconds,
 FROM videos v JOIN users u ON u.id = v.owner_id
 """
 _NEWEST = Keyset(("v.created_at", "v.id"), ("created_at", "id"), tuple[datetime, uuid.UUID])
+_FIRST_ADDED = Keyset(
+    ("m.added_at", "m.user_id"), ("added_at", "id"), tuple[datetime, uuid.UUID], descending=False
+)
 
 
 class VideoUpdated(msgspec.Struct, tag="video.updated", frozen=True):
@@ -242,14 +245,22 @@ class VideoService:
         rows, next_cursor = await page_rows(self._db, _SELECT, [where], args, _NEWEST, cursor, limit)
         return VideoPage(items=[video_from_row(row) for row in rows], next_cursor=next_cursor)
 
-    async def members(self, actor: Principal, video_id: uuid.UUID) -> list[Member]:
+    async def members(
+        self, actor: Principal, video_id: uuid.UUID, cursor: str | None, limit: int
+    ) -> MemberPage:
+        """Who may see the video besides its owner, in the order they were added."""
         await self.managed(video_id, actor)
-        rows = await self._db.fetch(
-            "SELECT u.id, u.handle, m.added_at FROM video_members m JOIN users u ON u.id = m.user_id"
-            " WHERE m.video_id = {} ORDER BY m.added_at, u.handle",
-            video_id,
+        rows, next_cursor = await page_rows(
+            self._db,
+            "SELECT u.id, u.handle, m.added_at FROM video_members m JOIN users u ON u.id = m.user_id",
+            ["m.video_id = {}"],
+            (video_id,),
+            _FIRST_ADDED,
+            cursor,
+            limit,
         )
-        return [Member(user=UserRef(id=r["id"], handle=r["handle"]), added_at=r["added_at"]) for r in rows]
+        members = [Member(user=UserRef(id=r["id"], handle=r["handle"]), added_at=r["added_at"]) for r in rows]
+        return MemberPage(items=members, next_cursor=next_cursor)
 
     async def add_member(self, actor: Principal, video_id: uuid.UUID, user_id: uuid.UUID) -> None:
         video = await self.managed(video_id, actor)

@@ -61,13 +61,15 @@ async def rate(settings: Settings, who: Person, video_id: str, stars: int) -> No
 async def suggested(api: Client, who: Person) -> list[dict[str, Any]]:
     response = await api.get("/me/suggestions/people", headers=who.headers)
     assert response.status_code == 200, response.text
-    return list(response.json())
+    assert response.json()["next_cursor"] is None  # one ranked page
+    return list(response.json()["items"])
 
 
 async def recommended(api: Client, who: Person, limit: int = 10) -> list[dict[str, Any]]:
     response = await api.get("/me/recommendations/videos", headers=who.headers, params={"limit": limit})
     assert response.status_code == 200, response.text
-    return list(response.json())
+    assert response.json()["next_cursor"] is None  # one ranked page
+    return list(response.json()["items"])
 
 
 async def test_people_you_may_know_and_dismissing_them(api: Client, settings: Settings, sync: Sync) -> None:

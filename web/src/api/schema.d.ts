@@ -1083,6 +1083,11 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /** HeldWordPage */
+        HeldWordPage: {
+            items: components["schemas"]["HeldWord"][];
+            next_cursor: string | null;
+        };
         /** Invite */
         Invite: {
             invite: string;
@@ -1138,6 +1143,11 @@ export interface components {
             frame_rate: number | null;
             audio_codec: string | null;
             container: string;
+        };
+        /** MemberPage */
+        MemberPage: {
+            items: components["schemas"]["videos_schemas_Member"][];
+            next_cursor: string | null;
         };
         /** MessagePage */
         MessagePage: {
@@ -1236,6 +1246,11 @@ export interface components {
             host: boolean;
             online: boolean;
         };
+        /** PartyMemberPage */
+        PartyMemberPage: {
+            items: components["schemas"]["PartyMember"][];
+            next_cursor: string | null;
+        };
         /** PartyPage */
         PartyPage: {
             items: components["schemas"]["PartyInfo"][];
@@ -1314,6 +1329,11 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /** RecommendationPage */
+        RecommendationPage: {
+            items: components["schemas"]["VideoRecommendation"][];
+            next_cursor: string | null;
+        };
         /** Registration */
         Registration: {
             email: string;
@@ -1368,6 +1388,11 @@ export interface components {
             seconds: number;
             /** @default  */
             reason: string;
+        };
+        /** SuggestionPage */
+        SuggestionPage: {
+            items: components["schemas"]["PersonSuggestion"][];
+            next_cursor: string | null;
         };
         /** SyncPolicy */
         SyncPolicy: {
@@ -2198,7 +2223,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VideoRecommendation"][];
+                    "application/json": components["schemas"]["RecommendationPage"];
                 };
             };
             400: components["responses"]["400"];
@@ -2250,7 +2275,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PersonSuggestion"][];
+                    "application/json": components["schemas"]["SuggestionPage"];
                 };
             };
             400: components["responses"]["400"];
@@ -2686,6 +2711,10 @@ export interface operations {
         parameters: {
             query?: {
                 video_id?: string | null;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+                /** @description items per page (1-100) */
+                limit?: number;
             };
             header?: never;
             path?: never;
@@ -2699,7 +2728,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HeldWord"][];
+                    "application/json": components["schemas"]["HeldWordPage"];
                 };
             };
             400: components["responses"]["400"];
@@ -3166,7 +3195,12 @@ export interface operations {
     };
     PartiesPartyIdMembersMembers: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+                /** @description items per page (1-100) */
+                limit?: number;
+            };
             header?: never;
             path: {
                 party_id: string;
@@ -3181,7 +3215,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PartyMember"][];
+                    "application/json": components["schemas"]["PartyMemberPage"];
                 };
             };
             400: components["responses"]["400"];
@@ -3710,7 +3744,12 @@ export interface operations {
     };
     VideosVideoIdMembersMembers: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+                /** @description items per page (1-100) */
+                limit?: number;
+            };
             header?: never;
             path: {
                 video_id: string;
@@ -3725,7 +3764,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["videos_schemas_Member"][];
+                    "application/json": components["schemas"]["MemberPage"];
                 };
             };
             400: components["responses"]["400"];

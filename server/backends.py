@@ -11,11 +11,13 @@ from urllib.parse import urlsplit
 
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.storage import Storage as LimitsStorage
+from redis.asyncio import Redis
 
 from app.auth.ratelimit import Fallback
 from app.parties.store.base import PartyStore
 from app.parties.store.memory import MemoryPartyStore
 from app.parties.store.redis import RedisPartyStore
+from app.videos.stamps import ChangeStamps
 from core.redis_client import redis_pool
 from core.settings import Settings, SettingsError
 from graph.base import Graph
@@ -29,6 +31,11 @@ from realtime.bus.redis import RedisBus
 from realtime.presence.base import Presence
 from realtime.presence.memory import MemoryPresence
 from realtime.presence.redis import RedisPresence
+
+
+def change_stamps(settings: Settings, redis: Redis | None) -> ChangeStamps:
+    """Videos' change stamps: in Redis when there is one (every instance reads them), else here."""
+    return ChangeStamps(redis, settings.redis_namespace) if redis is not None else ChangeStamps()
 
 
 def bus(settings: Settings) -> Bus:

@@ -156,6 +156,7 @@ async def worker(settings: Settings) -> None:
     """The worker role: transcoding jobs only, for deployments that keep them off the API."""
     from app.videos.service import VideoService
     from core.db import Database
+    from core.redis_client import redis_client
     from migrations import runner
     from server import backends
     from server.factory import transcode_worker
@@ -165,6 +166,7 @@ async def worker(settings: Settings) -> None:
     assert storage is not None
     db = Database("main", settings.database_url)
     bus = backends.bus(settings)
+    redis = redis_client(settings.redis_url) if settings.redis_url else None  # videos' change stamps
     await db.start(max_size=4)
     try:
         await runner.check(db.engine, db.name, db.url)
@@ -178,13 +180,16 @@ async def worker(settings: Settings) -> None:
         log.info("transcode worker started")
         beat = asyncio.create_task(heartbeat(db, settings.worker_heartbeat_file), name="worker-heartbeat")
         try:
-            await transcode_worker(settings, db, storage, bus, VideoService(db)).run()
+            videos = VideoService(db, stamps=backends.change_stamps(settings, redis))
+            await transcode_worker(settings, db, storage, bus, videos).run()
         except asyncio.CancelledError:
             this.uncancel()  # the stop is handled here: the clean-up below runs as usual
         finally:
             await stop_task(beat)
     finally:
         await bus.stop()
+        if redis is not None:
+            await redis.aclose()
         await storage.close()
         await db.stop()
 

@@ -136,7 +136,7 @@ def create_app(settings: Settings) -> Litestar:
     access_tokens = AccessTokens(settings.jwt_secret, settings.jwt_issuer, settings.access_token_seconds)
     principals = Principals(main, access_tokens)  # the current role of a token's user
     principals.watch(Revocation(node, principals).changed)
-    videos = VideoService(main)
+    videos = VideoService(main, stamps=backends.change_stamps(settings, redis))
 
     # Watch parties: live state in the party store (Redis when configured), records in PostgreSQL.
     party_store = backends.party_store(settings)

@@ -84,7 +84,9 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 @pytest.fixture(scope="module")
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
+    app = create_app(settings)
+    app.state.database_url = settings.database_url  # for helpers that play a transcode
+    async with AsyncTestClient(app=app) as test_client:
         yield test_client
 
 

@@ -8,7 +8,8 @@ effect at once, also for older items:
 - activities of muted actors are left out;
 - activities whose actor, subject or video's owner blocked the reader, or was blocked by them,
   are left out;
-- activities about a video the reader may not see (the catalog's rule) are left out.
+- activities about a video the reader may not see (the catalog's rule), or that cannot be played
+  (a draft, a first upload not transcoded yet, a failed one), are left out.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import msgspec
 
 from app.feed.schemas import FeedItem, FeedPage, VideoRef
 from app.videos.schemas import UserRef
-from app.videos.service import VideoService
+from app.videos.service import VideoService, playable
 from core.db import Database
 from core.pagination import Keyset, encode_cursor
 from core.tokens import Principal
@@ -67,7 +68,11 @@ class FeedService:
         videos = await self._videos.visible_among(
             list({row["video_id"] for row in rows if row["video_id"]}), reader
         )
-        return [_item(row) for row in rows if row["video_id"] is None or row["video_id"] in videos]
+        return [
+            _item(row)
+            for row in rows
+            if row["video_id"] is None or (row["video_id"] in videos and playable(videos[row["video_id"]]))
+        ]
 
     async def page(self, reader: Principal, cursor: str | None, limit: int) -> FeedPage:
         conditions = ["a.actor_id IN (SELECT followee_id FROM follows WHERE follower_id = {})", _READABLE]

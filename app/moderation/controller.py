@@ -17,6 +17,7 @@ from app.comments.schemas import Comment, ModeratorNote
 from app.comments.service import CommentService
 from app.moderation.schemas import (
     HeldWord,
+    HeldWordPage,
     Lift,
     LogPage,
     NewHeldWord,
@@ -137,9 +138,11 @@ class ModerationController(Controller):
         moderator: NamedDependency[Principal],
         moderation: NamedDependency[ModerationService],
         video_id: FromQuery[uuid.UUID | None] = None,
-    ) -> list[HeldWord]:
-        """The global list and, with ``video_id``, that video's own words."""
-        return await moderation.held_words(video_id)
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> HeldWordPage:
+        """The global list and, with ``video_id``, that video's own words, oldest first."""
+        return await moderation.held_words(video_id, cursor, limit)
 
     @post("/moderation/held-words", status_code=201)
     async def add_held_word(

@@ -75,6 +75,11 @@ class HeldWord(msgspec.Struct):
     created_at: datetime
 
 
+class HeldWordPage(msgspec.Struct):
+    items: list[HeldWord]  # oldest first
+    next_cursor: str | None
+
+
 class QueueItem(msgspec.Struct):
     comment: Comment
     why: Literal["held", "reported"]

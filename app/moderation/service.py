@@ -18,6 +18,7 @@ from app.moderation import audit
 from app.moderation.policy import ModerationPolicy
 from app.moderation.schemas import (
     HeldWord,
+    HeldWordPage,
     LogEntry,
     LogPage,
     NewHeldWord,
@@ -50,6 +51,7 @@ _LOG = "SELECT l.*, u.handle AS actor_handle FROM moderation_log l LEFT JOIN use
 _ACTIVE = "r.lifted_at IS NULL AND (r.ends_at IS NULL OR r.ends_at > now())"
 _NEWEST_RESTRICTIONS = Keyset(("r.id",), ("id",), tuple[int])
 _NEWEST_LOG = Keyset(("l.id",), ("id",), tuple[int])
+_OLDEST_WORD = Keyset(("id",), ("id",), tuple[int], descending=False)
 _LONGEST_WAITING = Keyset(
     ("c.flagged_at", "c.id"), ("flagged_at", "id"), tuple[datetime, int], descending=False
 )
@@ -209,14 +211,18 @@ class ModerationService:
 
     # Held words ---------------------------------------------------------------------------------
 
-    async def held_words(self, video_id: uuid.UUID | None) -> list[HeldWord]:
-        """The global list and, with ``video_id``, that video's own words."""
-        rows = await self._db.fetch(
-            "SELECT id, word, video_id, created_at FROM held_words"
-            " WHERE video_id IS NULL OR video_id = {} ORDER BY video_id NULLS FIRST, word",
-            video_id,
+    async def held_words(self, video_id: uuid.UUID | None, cursor: str | None, limit: int) -> HeldWordPage:
+        """The global list and, with ``video_id``, that video's own words, oldest first."""
+        rows, next_cursor = await page_rows(
+            self._db,
+            "SELECT id, word, video_id, created_at FROM held_words",
+            ["(video_id IS NULL OR video_id = {})"],
+            (video_id,),
+            _OLDEST_WORD,
+            cursor,
+            limit,
         )
-        return [HeldWord(**row) for row in rows]
+        return HeldWordPage(items=[HeldWord(**row) for row in rows], next_cursor=next_cursor)
 
     async def add_held_word(self, moderator: Principal, form: NewHeldWord) -> HeldWord:
         word = form.word.strip()

@@ -18,7 +18,7 @@ from app.parties.schemas import (
     NewParty,
     PartyChange,
     PartyInfo,
-    PartyMember,
+    PartyMemberPage,
     PartyPage,
 )
 from app.parties.service import PartyService
@@ -111,9 +111,11 @@ class PartyController(Controller):
         party_id: FromPath[uuid.UUID],
         viewer: NamedDependency[Principal | None],
         parties: NamedDependency[PartyService],
-    ) -> list[PartyMember]:
+        cursor: Cursor = None,
+        limit: Limit = 100,
+    ) -> PartyMemberPage:
         """Members in the order they joined, with who is host and who is online now."""
-        return await parties.members(party_id, viewer)
+        return await parties.members(party_id, viewer, cursor, limit)
 
     @put("/parties/{party_id:uuid}/host")
     async def hand_over(

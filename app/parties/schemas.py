@@ -63,6 +63,11 @@ class PartyMember(msgspec.Struct):
     online: bool  # has a connection on the party's channel now
 
 
+class PartyMemberPage(msgspec.Struct):
+    items: list[PartyMember]  # in the order they joined
+    next_cursor: str | None
+
+
 class Invite(msgspec.Struct):
     invite: str
 

@@ -39,6 +39,7 @@ from app.parties.schemas import (
     PartyChange,
     PartyInfo,
     PartyMember,
+    PartyMemberPage,
     PartyPage,
 )
 from app.parties.state import Member, Party, Refused
@@ -63,6 +64,9 @@ FROM party_messages m JOIN users u ON u.id = m.user_id
 """
 _NEWEST = Keyset(("p.created_at", "p.id"), ("created_at", "id"), tuple[datetime, uuid.UUID])
 _LATEST_MESSAGES = Keyset(("m.id",), ("id",), tuple[int])
+_FIRST_JOINED = Keyset(
+    ("m.joined_at", "m.user_id"), ("joined_at", "id"), tuple[datetime, uuid.UUID], descending=False
+)
 
 _STATUS = {"party_not_found": NotFound, "not_member": Forbidden, "not_host": Forbidden}
 
@@ -284,16 +288,22 @@ class PartyService:
         except Refused as refused:
             raise http_error(refused) from refused
 
-    async def members(self, party_id: uuid.UUID, viewer: Principal | None) -> list[PartyMember]:
+    async def members(
+        self, party_id: uuid.UUID, viewer: Principal | None, cursor: str | None, limit: int
+    ) -> PartyMemberPage:
         await self._readable(party_id, viewer)
         host = (await self._live(party_id)).host
         online = (await self.live.online(str(party_id))).users
-        rows = await self._db.fetch(
-            "SELECT u.id, u.handle, m.joined_at FROM party_members m JOIN users u ON u.id = m.user_id"
-            " WHERE m.party_id = {} ORDER BY m.joined_at, u.id",
-            party_id,
+        rows, next_cursor = await page_rows(
+            self._db,
+            "SELECT u.id, u.handle, m.joined_at FROM party_members m JOIN users u ON u.id = m.user_id",
+            ["m.party_id = {}"],
+            (party_id,),
+            _FIRST_JOINED,
+            cursor,
+            limit,
         )
-        return [
+        members = [
             PartyMember(
                 user=UserRef(id=r["id"], handle=r["handle"]),
                 joined_at=r["joined_at"],
@@ -302,6 +312,7 @@ class PartyService:
             )
             for r in rows
         ]
+        return PartyMemberPage(items=members, next_cursor=next_cursor)
 
     async def hand_over(self, party_id: uuid.UUID, actor: Principal, to: uuid.UUID) -> PartyInfo:
         row, member = await self._readable(party_id, actor)

@@ -11,7 +11,7 @@ from litestar.params import FromPath, QueryParameter
 
 from app.social.recommendations import VideoRecommendations
 from app.social.relations import OWN_LISTS, PUBLIC_LISTS, SocialService
-from app.social.schemas import ConnectionPage, PersonSuggestion, Relationship, VideoRecommendation, Watch
+from app.social.schemas import ConnectionPage, RecommendationPage, Relationship, SuggestionPage, Watch
 from app.social.suggestions import PeopleSuggestions
 from app.social.watches import WatchService
 from core.pagination import Cursor, Limit
@@ -137,9 +137,10 @@ class DiscoveryController(Controller):
         principal: NamedDependency[Principal],
         suggestions: NamedDependency[PeopleSuggestions],
         limit: Few = 10,
-    ) -> list[PersonSuggestion]:
-        """People you may know: followed by people you follow, most mutual follows first."""
-        return await suggestions.suggest(principal, limit)
+    ) -> SuggestionPage:
+        """People you may know: followed by people you follow, most mutual follows first (one
+        ranked page: ``next_cursor`` is always null)."""
+        return SuggestionPage(items=await suggestions.suggest(principal, limit), next_cursor=None)
 
     @delete("/me/suggestions/people/{user_id:uuid}", status_code=204)
     async def dismiss(
@@ -157,9 +158,10 @@ class DiscoveryController(Controller):
         principal: NamedDependency[Principal],
         recommendations: NamedDependency[VideoRecommendations],
         limit: Few = 10,
-    ) -> list[VideoRecommendation]:
-        """Videos for you, each with why: what people you follow rated and watched, else what is popular."""
-        return await recommendations.recommend(principal, limit)
+    ) -> RecommendationPage:
+        """Videos for you, each with why: what people you follow rated and watched, else what is
+        popular (one ranked page: ``next_cursor`` is always null)."""
+        return RecommendationPage(items=await recommendations.recommend(principal, limit), next_cursor=None)
 
     @post("/videos/{video_id:uuid}/watches", status_code=201)
     async def watched(

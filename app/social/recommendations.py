@@ -19,7 +19,7 @@ from typing import Any
 
 from app.social.graph_reads import run_read
 from app.social.schemas import Reason, VideoRecommendation
-from app.videos.service import VideoService
+from app.videos.service import VideoService, playable
 from core.db import Database
 from core.tokens import Principal
 from graph import queries
@@ -109,6 +109,7 @@ class VideoRecommendations:
             video_id
             for video_id in unseen
             if video_id in visible
+            and playable(visible[video_id])
             and visible[video_id].visibility != "unlisted"
             and visible[video_id].owner.id not in blocked
         ]

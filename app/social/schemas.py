@@ -41,6 +41,13 @@ class PersonSuggestion(msgspec.Struct):
     explanation: str  # e.g. "followed by 3 people you follow"
 
 
+class SuggestionPage(msgspec.Struct):
+    """Ranked and computed whole for each request: one page, ``next_cursor`` always null."""
+
+    items: list[PersonSuggestion]
+    next_cursor: str | None  # always null
+
+
 Reason = Literal[
     "trending_among_friends",
     "rated_by_friends",
@@ -55,6 +62,13 @@ class VideoRecommendation(msgspec.Struct):
     video: Video
     reason: Reason
     explanation: str  # e.g. "3 friends rated this 4+"
+
+
+class RecommendationPage(msgspec.Struct):
+    """Ranked and computed whole for each request: one page, ``next_cursor`` always null."""
+
+    items: list[VideoRecommendation]
+    next_cursor: str | None  # always null
 
 
 class Watch(msgspec.Struct):

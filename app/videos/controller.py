@@ -8,7 +8,7 @@ from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from app.videos.schemas import Member, NewVideo, Video, VideoChange, VideoPage
+from app.videos.schemas import MemberPage, NewVideo, Video, VideoChange, VideoPage
 from app.videos.service import VideoService
 from core.pagination import Cursor, Limit
 from core.tokens import Principal
@@ -85,9 +85,12 @@ class VideoController(Controller):
         video_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         videos: NamedDependency[VideoService],
-    ) -> list[Member]:
-        """Who may see this private video besides its owner and staff (the owner or an admin)."""
-        return await videos.members(principal, video_id)
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> MemberPage:
+        """Who may see this private video besides its owner and staff, in the order they were
+        added (the owner or an admin)."""
+        return await videos.members(principal, video_id, cursor, limit)
 
     @put("/videos/{video_id:uuid}/members/{user_id:uuid}", status_code=204)
     async def add_member(

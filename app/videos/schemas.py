@@ -54,3 +54,8 @@ class VideoPage(msgspec.Struct):
 class Member(msgspec.Struct):
     user: UserRef
     added_at: datetime
+
+
+class MemberPage(msgspec.Struct):
+    items: list[Member]  # in the order they were added
+    next_cursor: str | None

@@ -16,7 +16,8 @@ from typing import Any
 import msgspec
 
 from app.videos.media.purge import enqueue_purge
-from app.videos.schemas import Member, NewVideo, UserRef, Video, VideoChange, VideoPage
+from app.videos.schemas import Member, MemberPage, NewVideo, UserRef, Video, VideoChange, VideoPage
+from app.videos.stamps import ChangeStamps
 from core.db import Database
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from core.pagination import Keyset, page_rows
@@ -33,6 +34,9 @@ SELECT v.id, v.title, v.description, v.visibility, v.status, v.duration_seconds,
 FROM videos v JOIN users u ON u.id = v.owner_id
 """
 _NEWEST = Keyset(("v.created_at", "v.id"), ("created_at", "id"), tuple[datetime, uuid.UUID])
+_FIRST_ADDED = Keyset(
+    ("m.added_at", "m.user_id"), ("added_at", "id"), tuple[datetime, uuid.UUID], descending=False
+)
 
 
 class VideoUpdated(msgspec.Struct, tag="video.updated", frozen=True):
@@ -57,6 +61,13 @@ def video_from_row(row: dict[str, Any]) -> Video:
     )
 
 
+def playable(video: Video) -> bool:
+    """Whether the video has media ready to play. Lists that offer videos to watch (recommendations,
+    feeds, search) show only these: never a draft, an upload still transcoding for the first
+    time, or one that failed; search's SQL says the same (``status = 'ready'``)."""
+    return video.status == "ready"
+
+
 def parse_id(text: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(text)
@@ -65,10 +76,15 @@ def parse_id(text: str) -> uuid.UUID | None:
 
 
 class VideoService:
-    def __init__(self, db: Database, visibility_cache_seconds: float = 5.0) -> None:
+    def __init__(
+        self, db: Database, visibility_cache_seconds: float = 5.0, stamps: ChangeStamps | None = None
+    ) -> None:
         self._db = db
         self._cache_seconds = visibility_cache_seconds
-        self._visibility: dict[str, tuple[float, str | None, uuid.UUID | None]] = {}
+        # Every change bumps the video's stamp once committed; caches of its visibility (here and
+        # in the media server) keep an entry only while the stamp stays the same.
+        self.stamps = stamps if stamps is not None else ChangeStamps()
+        self._visibility: dict[str, tuple[float, int, str | None, uuid.UUID | None]] = {}
 
     async def _row(self, video_id: uuid.UUID) -> dict[str, Any] | None:
         rows = await self._db.fetch(_SELECT + " WHERE v.id = {}", video_id)
@@ -136,28 +152,32 @@ class VideoService:
         return video
 
     async def readable(self, video_id: str, viewer: Principal | None) -> bool:
-        """May ``viewer`` read the ``video:{video_id}`` channel? Answers from a short cache.
+        """May ``viewer`` read the ``video:{video_id}`` channel? Answers from a short cache, kept
+        only while the video's change stamp is the same (a change on any instance shows at once).
 
         A channel of a video that does not exist is readable: nothing is ever published there.
         """
+        parsed = parse_id(video_id)
+        if parsed is None:
+            return True
         now = time.monotonic()
+        stamp = await self.stamps.read(parsed)
         cached = self._visibility.get(video_id)
-        if cached is None or cached[0] < now:
-            parsed = parse_id(video_id)
-            row = await self._row(parsed) if parsed else None
+        if cached is None or cached[0] < now or stamp is None or cached[1] != stamp:
+            row = await self._row(parsed)
             cached = (
                 now + self._cache_seconds,
+                stamp if stamp is not None else -1,
                 row["visibility"] if row else None,
                 row["owner_id"] if row else None,
             )
             if len(self._visibility) > 10_000:
                 self._visibility.clear()
-            self._visibility[video_id] = cached
-        _, visibility, owner_id = cached
+            if stamp is not None:
+                self._visibility[video_id] = cached
+        _, _, visibility, owner_id = cached
         if visibility is None or owner_id is None:
             return True
-        parsed = parse_id(video_id)
-        assert parsed is not None
         return await self._may_view(parsed, visibility, owner_id, viewer)
 
     async def create(self, owner: Principal, form: NewVideo) -> Video:
@@ -191,7 +211,7 @@ class VideoService:
             )
             video = await self.visible(video_id, actor)
             await self.announce(video)
-        self._visibility.pop(str(video_id), None)
+        await self.changed(video_id)
         return video
 
     async def announce(self, video: Video) -> None:
@@ -205,7 +225,13 @@ class VideoService:
             await self._db.fetch("DELETE FROM videos WHERE id = {}", video_id)
             await enqueue_change(self._db, VideoChanged(str(video_id)))
             await enqueue_purge(self._db, video_id)
+        await self.changed(video_id)
+
+    async def changed(self, video_id: uuid.UUID) -> None:
+        """After a change to the video's row commits, before it is answered: every instance's
+        cached view of the video (visibility, generations) is dropped at once."""
         self._visibility.pop(str(video_id), None)
+        await self.stamps.bump(video_id)
 
     async def public(self, cursor: str | None, limit: int) -> VideoPage:
         """Public videos, newest first."""
@@ -219,14 +245,22 @@ class VideoService:
         rows, next_cursor = await page_rows(self._db, _SELECT, [where], args, _NEWEST, cursor, limit)
         return VideoPage(items=[video_from_row(row) for row in rows], next_cursor=next_cursor)
 
-    async def members(self, actor: Principal, video_id: uuid.UUID) -> list[Member]:
+    async def members(
+        self, actor: Principal, video_id: uuid.UUID, cursor: str | None, limit: int
+    ) -> MemberPage:
+        """Who may see the video besides its owner, in the order they were added."""
         await self.managed(video_id, actor)
-        rows = await self._db.fetch(
-            "SELECT u.id, u.handle, m.added_at FROM video_members m JOIN users u ON u.id = m.user_id"
-            " WHERE m.video_id = {} ORDER BY m.added_at, u.handle",
-            video_id,
+        rows, next_cursor = await page_rows(
+            self._db,
+            "SELECT u.id, u.handle, m.added_at FROM video_members m JOIN users u ON u.id = m.user_id",
+            ["m.video_id = {}"],
+            (video_id,),
+            _FIRST_ADDED,
+            cursor,
+            limit,
         )
-        return [Member(user=UserRef(id=r["id"], handle=r["handle"]), added_at=r["added_at"]) for r in rows]
+        members = [Member(user=UserRef(id=r["id"], handle=r["handle"]), added_at=r["added_at"]) for r in rows]
+        return MemberPage(items=members, next_cursor=next_cursor)
 
     async def add_member(self, actor: Principal, video_id: uuid.UUID, user_id: uuid.UUID) -> None:
         video = await self.managed(video_id, actor)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar.testing import AsyncTestClient
 
@@ -30,6 +31,17 @@ async def new_video(client: Client, who: Person, **fields: Any) -> str:
     response = await client.post("/videos", json={"title": "A video", **fields}, headers=who.headers)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
+
+
+async def make_playable(database_url: str, video: str | uuid.UUID) -> None:
+    """What a finished transcode does to the catalog row: the video is ready, with a generation."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute(
+            "UPDATE videos SET status = 'ready', media_generation = 'g1' WHERE id = $1", uuid.UUID(str(video))
+        )
+    finally:
+        await connection.close()
 
 
 async def post(client: Client, who: Person, video: str, body: str = "hello", **fields: Any) -> dict[str, Any]:

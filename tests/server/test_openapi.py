@@ -195,3 +195,28 @@ async def test_a_real_error_matches_the_documented_schema(
     ):
         assert response.status_code in {400, 401}
         jsonschema.validate(response.json(), schema)
+
+
+async def test_every_list_answers_in_the_one_envelope(document: dict[str, Any]) -> None:
+    """No GET answers a bare JSON array: every list is ``{items, next_cursor}``, and takes the
+    ``cursor`` and ``limit`` of every paged list (docs/api.md#lists-and-cursors)."""
+    lists = []
+    for method, path, operation in operations(document):
+        for status, response in operation["responses"].items():
+            schema = response.get("content", {}).get("application/json", {}).get("schema")
+            if not status.startswith("2") or schema is None:
+                continue
+            body = resolve(document, schema)
+            assert body.get("type") != "array", f"{method} {path} answers a bare list"
+            if "items" not in body.get("properties", {}):
+                continue
+            lists.append(f"{method} {path}")
+            assert method == "GET", (method, path)
+            assert set(body["properties"]) == {"items", "next_cursor"}, (path, body["properties"])
+            assert resolve(document, body["properties"]["items"])["type"] == "array", path
+            cursor = body["properties"]["next_cursor"]
+            assert {"type": "string"} in cursor.get("oneOf", []) and {"type": "null"} in cursor["oneOf"], path
+            assert "next_cursor" in body.get("required", []), path
+            parameters = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+            assert "limit" in parameters, path
+    assert {"GET /videos/{video_id}/members", "GET /me/recommendations/videos", "GET /me/feed"} <= set(lists)

@@ -5,13 +5,20 @@ import { signInViaStorage, signUpViaApi, type TestUser } from './support/users';
 
 const bearer = (user: TestUser) => ({ authorization: `Bearer ${user.accessToken ?? ''}` });
 
-/** A ready demo video: every `mydrtv dev` seeds a few. */
+/** A ready (transcoded) demo video: every `mydrtv dev` seeds a few. */
 async function demoVideo(request: APIRequestContext): Promise<{ id: string; title: string }> {
   const response = await request.get('/videos?limit=10');
   expect(response.status()).toBe(200);
   const { items } = (await response.json()) as { items: { id: string; title: string }[] };
   const video = items[0];
   expect(video, 'the dev server seeds demo videos').toBeTruthy();
+  // Feeds and recommendations offer only playable videos: wait for its transcode.
+  await expect
+    .poll(
+      async () => ((await (await request.get(`/videos/${video!.id}`)).json()) as { status: string }).status,
+      { timeout: 50_000 },
+    )
+    .toBe('ready');
   return video!;
 }
 

@@ -12,6 +12,11 @@ redirect to a presigned S3 URL; playlists are always served here, so their relat
 pointing at this server. With ``media_accel_redirect`` (filesystem storage behind nginx), every
 file is authorized here and sent by nginx: the answer is an empty one naming the file in
 X-Accel-Redirect, and nginx adds the bytes, ranges and validators.
+
+Where a video's media is (its generations, whether it is private) is cached per process for
+``cache_seconds``, and only while the video's change stamp (``app.videos.stamps``) is unchanged:
+a visibility change or a deletion on any instance takes effect on every instance at once. Without
+Redis to read the stamp from, nothing is cached.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from litestar.response import Redirect, Stream
 
 from app.videos.media.worker import hls_prefix
 from app.videos.service import VideoService
+from app.videos.stamps import ChangeStamps
 from core.db import Database
 from core.errors import Conflict, DomainError, Forbidden, NotFound
 from core.tokens import Principal
@@ -69,6 +75,7 @@ class MediaServer:
         redirect: bool,
         accel_prefix: str = "",
         cache_seconds: float = 2.0,
+        stamps: ChangeStamps | None = None,
     ) -> None:
         self._db = db
         self._storage = storage
@@ -77,7 +84,8 @@ class MediaServer:
         self._redirect = redirect
         self._accel_prefix = accel_prefix
         self._cache_seconds = cache_seconds
-        self._where: dict[uuid.UUID, tuple[float, _Where | None]] = {}
+        self._stamps = stamps if stamps is not None else videos.stamps
+        self._where: dict[uuid.UUID, tuple[float, int, _Where | None]] = {}  # (until, stamp, where)
         self._infos: dict[str, ObjectInfo] = {}
         self._presigned_urls: dict[tuple[str, int | None], tuple[str, float]] = {}
 
@@ -104,9 +112,10 @@ class MediaServer:
 
     async def _locate(self, video_id: uuid.UUID, fresh: bool = False) -> _Where | None:
         now = time.monotonic()
+        stamp = await self._stamps.read(video_id)  # before the read below: a change after it shows
         cached = self._where.get(video_id)
-        if cached is not None and cached[0] > now and not fresh:
-            return cached[1]
+        if cached is not None and not fresh and cached[0] > now and cached[1] == stamp:
+            return cached[2]
         rows = await self._db.fetch(
             "SELECT visibility, media_generation, previous_generation FROM videos WHERE id = {}", video_id
         )
@@ -115,9 +124,12 @@ class MediaServer:
             row = rows[0]
             served = tuple(g for g in (row["media_generation"], row["previous_generation"]) if g)
             where = _Where(private=row["visibility"] == "private", generations=served)
+        if stamp is None:  # changes cannot be heard now: keep nothing
+            self._where.pop(video_id, None)
+            return where
         if len(self._where) > 10_000:
             self._where.clear()
-        self._where[video_id] = (now + self._cache_seconds, where)
+        self._where[video_id] = (now + self._cache_seconds, stamp, where)
         return where
 
     async def serve(

@@ -193,6 +193,7 @@ class TranscodeWorker:
             )
             if rows[0]["first"]:  # followers hear of a video once, when it first plays
                 await activity.record(self._db, video.owner.id, "uploaded", video_id=video.id)
+        await self._videos.changed(job.video_id)  # every instance serves the new generations now
         retired = rows[0]["retired"]
         if retired:
             await self._discard(hls_prefix(job.video_id, retired))

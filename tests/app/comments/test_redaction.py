@@ -16,7 +16,7 @@ import pytest
 from clients.websocket import Client
 from core.settings import Settings
 from realtime import protocol
-from tests.app.video_helpers import roomy
+from tests.app.video_helpers import make_playable, roomy
 from tests.processes import ServerProcess
 from tests.users import Person, person
 
@@ -40,9 +40,12 @@ async def api(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def _video(api: httpx.AsyncClient, owner: Person) -> str:
+async def _video(api: httpx.AsyncClient, owner: Person, database_url: str | None = None) -> str:
+    """A video; a playable one with ``database_url`` (feeds offer only those)."""
     response = await api.post("/videos", json={"title": "redaction"}, headers=owner.headers)
     assert response.status_code == 201, response.text
+    if database_url is not None:
+        await make_playable(database_url, response.json()["id"])
     return str(response.json()["id"])
 
 
@@ -153,7 +156,7 @@ async def test_a_removed_comments_feed_items_leave_its_authors_followers_channel
     )
     followed = await api.put(f"/me/following/{author.id}", headers=follower.headers)
     assert followed.status_code == 204, followed.text
-    video = await _video(api, author)
+    video = await _video(api, author, social.database_url)
     own = f"user:{follower.id}"
     online, _ = await Client.connect(server.ws_url, follower.token)
     epoch = (await online.subscribe(own)).epoch

@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 from app.feed.activity import Verb, record
 from core.db import Database
 from core.settings import Settings
+from tests.app.video_helpers import make_playable
 from tests.users import Person, person
 
 Client = AsyncTestClient[Any]
@@ -35,11 +36,15 @@ async def follow(client: Client, who: Person, whom: Person) -> None:
     assert (await client.put(f"/me/following/{whom.id}", headers=who.headers)).status_code == 204
 
 
-async def video(client: Client, owner: Person, visibility: str = "public") -> uuid.UUID:
+async def video(client: Client, owner: Person, visibility: str = "public", ready: bool = True) -> uuid.UUID:
+    """A video of ``owner``'s, transcoded (playable) unless ``ready`` is false (a draft)."""
     response = await client.post(
         "/videos", json={"title": "clip", "visibility": visibility}, headers=owner.headers
     )
-    return uuid.UUID(response.json()["id"])
+    video_id = uuid.UUID(response.json()["id"])
+    if ready:
+        await make_playable(client.app.state.database_url, video_id)
+    return video_id
 
 
 async def feed(client: Client, reader: Person, **params: Any) -> dict[str, Any]:
@@ -112,3 +117,20 @@ async def test_a_page_fills_up_past_hidden_items(client: Client, db: Database, s
         await did(db, ada, "rated", video_id=private)
     page = await feed(client, me, limit=1)
     assert [item["id"] for item in page["items"]] == [visible] and page["next_cursor"] is None
+
+
+async def test_items_about_a_video_that_cannot_play_are_left_out(
+    client: Client, db: Database, settings: Settings
+) -> None:
+    """A draft or a failed upload is not offered to watch, not even through a friend's rating;
+    the item shows once the video plays."""
+    me, ada, owner = [await person(settings) for _ in range(3)]
+    await follow(client, me, ada)
+    draft, failed = await video(client, owner, ready=False), await video(client, owner, ready=False)
+    await db.fetch("UPDATE videos SET status = 'failed' WHERE id = {}", failed)
+    about_draft = await did(db, ada, "rated", video_id=draft, data={"stars": 5})
+    await did(db, ada, "rated", video_id=failed, data={"stars": 5})
+    assert (await feed(client, me))["items"] == []
+
+    await make_playable(settings.database_url, draft)
+    assert [item["id"] for item in (await feed(client, me))["items"]] == [about_draft]

@@ -25,6 +25,7 @@ from realtime import protocol
 from realtime.bus.base import Publication
 from realtime.bus.redis import RedisBus
 from realtime.presence.redis import RedisPresence
+from tests.app.video_helpers import make_playable
 from tests.processes import ServerProcess
 from tests.users import Person, person
 
@@ -75,6 +76,7 @@ async def test_online_followers_get_the_item_their_feed_would_show_once(
     videos = VideoService(db)
     private = await videos.create(as_principal(owner), NewVideo(title="secret", visibility="private"))
     await videos.add_member(as_principal(owner), private.id, reader.id)
+    await make_playable(settings.database_url, private.id)
     await online(presence, reader, muter, outsider)
     for who in (reader, muter, outsider, offline):
         await bus.subscribe(f"user:{who.id}")

@@ -47,7 +47,7 @@ async def test_held_words_hold_a_comment_for_review_until_approved(
     assert word.status_code == 201 and word.json()["word"] == "Spoiler Alert"
     listed = (
         await api.get("/moderation/held-words", params={"video_id": video}, headers=moderator.headers)
-    ).json()
+    ).json()["items"]
     assert [w["word"] for w in listed if w["video_id"] == video] == ["Spoiler Alert"]
 
     async with watching(social) as bus:
@@ -306,7 +306,7 @@ async def test_held_word_list_changes(api: Client, moderator: Person, admin: Per
     path = f"/moderation/held-words/{made.json()['id']}"
     assert (await api.delete(path, headers=moderator.headers)).status_code == 204
     assert (await api.delete(path, headers=moderator.headers)).json()["error"] == "word_not_found"
-    words = (await api.get("/moderation/held-words", headers=moderator.headers)).json()
+    words = await every_page(api, "/moderation/held-words", moderator.headers)
     assert "zorgle" not in [w["word"] for w in words]
     assert ("held_word.remove", "") in await log_actions(api, admin)
 
@@ -324,6 +324,23 @@ async def test_the_audit_log_pages_newest_first(api: Client, admin: Person, mode
     assert words[:3] == ["paged2", "paged1", "paged0"]
     ids = [e["id"] for e in first["items"] + second["items"]]
     assert ids == sorted(ids, reverse=True)
+
+
+async def test_held_words_page_oldest_first(api: Client, moderator: Person) -> None:
+    made = [
+        (
+            await api.post(
+                "/moderation/held-words", json={"word": f"pagedword{n}"}, headers=moderator.headers
+            )
+        ).json()
+        for n in range(3)
+    ]
+    first = (await api.get("/moderation/held-words", params={"limit": 1}, headers=moderator.headers)).json()
+    assert len(first["items"]) == 1 and first["next_cursor"] is not None
+    words = await every_page(api, "/moderation/held-words", moderator.headers, limit=1)
+    ids = [w["id"] for w in words]
+    assert ids == sorted(ids) and len(ids) == len(set(ids))
+    assert [w["id"] for w in words if w["word"].startswith("pagedword")] == [w["id"] for w in made]
 
 
 async def every_page(api: Client, path: str, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:

@@ -137,7 +137,7 @@ async def test_members_on_two_instances_follow_one_party(scene: Scene, settings:
     starts = [m.player.segments[-1].start for m in (ada, bob)]  # type: ignore[attr-defined]
     assert abs(starts[0] - starts[1]) < 50
 
-    members = await scene.rest("GET", f"/parties/{party_id}/members", guest)
+    members = (await scene.rest("GET", f"/parties/{party_id}/members", guest))["items"]
     assert [(m["user"]["id"], m["host"], m["online"]) for m in members] == [
         (str(host.id), True, True),
         (str(guest.id), False, True),

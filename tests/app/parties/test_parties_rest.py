@@ -158,10 +158,14 @@ async def test_members_settings_and_leaving(client: Client, settings: Settings) 
     path = f"/parties/{party['id']}"
     await client.post(f"{path}/join", headers=guest.headers)
     members = (await client.get(f"{path}/members")).json()
-    assert [(m["user"]["handle"], m["host"], m["online"]) for m in members] == [
+    assert [(m["user"]["handle"], m["host"], m["online"]) for m in members["items"]] == [
         (host.handle, True, False),
         (guest.handle, False, False),
     ]
+    first = (await client.get(f"{path}/members", params={"limit": 1})).json()
+    rest = (await client.get(f"{path}/members", params={"limit": 1, "cursor": first["next_cursor"]})).json()
+    assert [m["user"]["handle"] for m in first["items"] + rest["items"]] == [host.handle, guest.handle]
+    assert rest["next_cursor"] is None
     not_host = await client.patch(path, json={"control": "everyone"}, headers=guest.headers)
     assert not_host.status_code == 403 and not_host.json()["error"] == "not_host"
     bad = await client.patch(path, json={"control": "anybody"}, headers=host.headers)

@@ -34,7 +34,9 @@ def graph_settings(settings: Settings, falkordb_url: str) -> Settings:
 
 @pytest.fixture(scope="module")
 async def api(graph_settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
-    async with AsyncTestClient(app=create_app(graph_settings)) as client:
+    app = create_app(graph_settings)
+    app.state.database_url = graph_settings.database_url  # for helpers that play a transcode
+    async with AsyncTestClient(app=app) as client:
         yield client
 
 

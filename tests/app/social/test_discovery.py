@@ -17,6 +17,7 @@ from core.tokens import Principal
 from graph.events import RatingChanged, enqueue_change
 from graph.falkordb import FalkorGraph
 from server.factory import create_app
+from tests.app.video_helpers import make_playable
 from tests.users import Person, person
 
 Client = AsyncTestClient[Any]
@@ -29,11 +30,14 @@ async def follow(api: Client, who: Person, *whom: Person) -> None:
         assert response.status_code == 204, response.text
 
 
-async def video(api: Client, owner: Person, visibility: str = "public") -> str:
+async def video(api: Client, owner: Person, visibility: str = "public", ready: bool = True) -> str:
+    """A video of ``owner``'s, transcoded (playable) unless ``ready`` is false (a draft)."""
     response = await api.post(
         "/videos", json={"title": "clip", "visibility": visibility}, headers=owner.headers
     )
     assert response.status_code == 201, response.text
+    if ready:
+        await make_playable(api.app.state.database_url, response.json()["id"])
     return str(response.json()["id"])
 
 
@@ -57,13 +61,15 @@ async def rate(settings: Settings, who: Person, video_id: str, stars: int) -> No
 async def suggested(api: Client, who: Person) -> list[dict[str, Any]]:
     response = await api.get("/me/suggestions/people", headers=who.headers)
     assert response.status_code == 200, response.text
-    return list(response.json())
+    assert response.json()["next_cursor"] is None  # one ranked page
+    return list(response.json()["items"])
 
 
 async def recommended(api: Client, who: Person, limit: int = 10) -> list[dict[str, Any]]:
     response = await api.get("/me/recommendations/videos", headers=who.headers, params={"limit": limit})
     assert response.status_code == 200, response.text
-    return list(response.json())
+    assert response.json()["next_cursor"] is None  # one ranked page
+    return list(response.json()["items"])
 
 
 async def test_people_you_may_know_and_dismissing_them(api: Client, settings: Settings, sync: Sync) -> None:
@@ -178,6 +184,35 @@ async def test_recommendations_explain_themselves_and_respect_private_videos(
     watched = await api.post(f"/videos/{liked}/watches", headers=me.headers)
     assert watched.status_code == 201
     assert liked not in [p["video"]["id"] for p in await recommended(api, me)]
+
+
+async def test_only_playable_videos_are_recommended(api: Client, settings: Settings, sync: Sync) -> None:
+    """A draft (no media yet) or a failed upload is never offered, whatever friends thought of it;
+    once it plays, it is."""
+    me, friend, other, owner = [await person(settings) for _ in range(4)]
+    await follow(api, me, friend, other)
+    await follow(api, friend, me)
+    draft, failed = await video(api, owner, ready=False), await video(api, owner, ready=False)
+    for clip in (draft, failed):
+        await rate(settings, friend, clip, 5)
+        await rate(settings, other, clip, 5)
+    await sync()
+    await _set_status(settings, failed, "failed")
+
+    offered = [p["video"]["id"] for p in await recommended(api, me, limit=50)]
+    assert draft not in offered and failed not in offered
+
+    await make_playable(settings.database_url, draft)
+    assert draft in [p["video"]["id"] for p in await recommended(api, me, limit=50)]
+
+
+async def _set_status(settings: Settings, video_id: str, status: str) -> None:
+    database = Database("main", settings.database_url)
+    await database.start(max_size=1)
+    try:
+        await database.fetch("UPDATE videos SET status = {} WHERE id = {}", status, uuid.UUID(video_id))
+    finally:
+        await database.stop()
 
 
 async def test_a_user_without_friends_gets_popular_videos(

@@ -107,9 +107,29 @@ async def test_who_sees_a_private_video(client: Client, settings: Settings, owne
     assert anonymous.status_code == 404 and anonymous.json()["error"] == "video_not_found"
 
     members = (await client.get(f"{path}/members", headers=owner.headers)).json()
-    assert [m["user"]["id"] for m in members] == [str(member.id)]
+    assert [m["user"]["id"] for m in members["items"]] == [str(member.id)] and members["next_cursor"] is None
     assert (await client.delete(f"{path}/members/{member.id}", headers=owner.headers)).status_code == 204
     assert (await client.get(path, headers=member.headers)).status_code == 404
+
+
+async def test_members_page_in_the_order_they_were_added(
+    client: Client, settings: Settings, owner: Person
+) -> None:
+    video = await new_video(client, owner, visibility="private")
+    path = f"/videos/{video['id']}/members"
+    added = [await person(settings) for _ in range(3)]
+    for member in added:
+        assert (await client.put(f"{path}/{member.id}", headers=owner.headers)).status_code == 204
+    seen: list[str] = []
+    cursor = None
+    for _ in range(4):
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get(path, headers=owner.headers, params=params)).json()
+        seen += [m["user"]["id"] for m in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [str(member.id) for member in added]
 
 
 async def test_members_are_managed_by_the_owner_only(

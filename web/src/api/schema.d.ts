@@ -1186,6 +1186,11 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /** HeldWordPage */
+        HeldWordPage: {
+            items: components["schemas"]["HeldWord"][];
+            next_cursor: string | null;
+        };
         /** Invitation */
         Invitation: {
             handle: string;
@@ -1245,6 +1250,11 @@ export interface components {
             frame_rate: number | null;
             audio_codec: string | null;
             container: string;
+        };
+        /** MemberPage */
+        MemberPage: {
+            items: components["schemas"]["videos_schemas_Member"][];
+            next_cursor: string | null;
         };
         /** MessagePage */
         MessagePage: {
@@ -1386,6 +1396,11 @@ export interface components {
             host: boolean;
             online: boolean;
         };
+        /** PartyMemberPage */
+        PartyMemberPage: {
+            items: components["schemas"]["PartyMember"][];
+            next_cursor: string | null;
+        };
         /** PartyPage */
         PartyPage: {
             items: components["schemas"]["PartyInfo"][];
@@ -1464,6 +1479,11 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /** RecommendationPage */
+        RecommendationPage: {
+            items: components["schemas"]["VideoRecommendation"][];
+            next_cursor: string | null;
+        };
         /** Registration */
         Registration: {
             email: string;
@@ -1518,6 +1538,11 @@ export interface components {
             seconds: number;
             /** @default  */
             reason: string;
+        };
+        /** SuggestionPage */
+        SuggestionPage: {
+            items: components["schemas"]["PersonSuggestion"][];
+            next_cursor: string | null;
         };
         /** SyncPolicy */
         SyncPolicy: {
@@ -2505,7 +2530,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VideoRecommendation"][];
+                    "application/json": components["schemas"]["RecommendationPage"];
                 };
             };
             400: components["responses"]["400"];
@@ -2557,7 +2582,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PersonSuggestion"][];
+                    "application/json": components["schemas"]["SuggestionPage"];
                 };
             };
             400: components["responses"]["400"];
@@ -2993,6 +3018,10 @@ export interface operations {
         parameters: {
             query?: {
                 video_id?: string | null;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+                /** @description items per page (1-100) */
+                limit?: number;
             };
             header?: never;
             path?: never;
@@ -3006,7 +3035,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HeldWord"][];
+                    "application/json": components["schemas"]["HeldWordPage"];
                 };
             };
             400: components["responses"]["400"];
@@ -3503,7 +3532,12 @@ export interface operations {
     };
     PartiesPartyIdMembersMembers: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+                /** @description items per page (1-100) */
+                limit?: number;
+            };
             header?: never;
             path: {
                 party_id: string;
@@ -3518,7 +3552,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PartyMember"][];
+                    "application/json": components["schemas"]["PartyMemberPage"];
                 };
             };
             400: components["responses"]["400"];
@@ -4047,7 +4081,12 @@ export interface operations {
     };
     VideosVideoIdMembersMembers: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+                /** @description items per page (1-100) */
+                limit?: number;
+            };
             header?: never;
             path: {
                 video_id: string;
@@ -4062,7 +4101,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["videos_schemas_Member"][];
+                    "application/json": components["schemas"]["MemberPage"];
                 };
             };
             400: components["responses"]["400"];

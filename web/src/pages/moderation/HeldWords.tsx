@@ -11,12 +11,27 @@ import { videoIdFrom } from './videoId';
 
 type HeldWord = Schemas['HeldWord'];
 
+/** The whole list, page after page (it is short: a page of 100 is usually all of it). */
+async function allHeldWords(signal: AbortSignal): Promise<HeldWord[]> {
+  const words: HeldWord[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: Record<string, string | number> = { limit: 100 };
+    if (cursor) query.cursor = cursor;
+    const page = await api.get<Schemas['HeldWordPage']>('/moderation/held-words', {
+      auth: 'required',
+      signal,
+      query,
+    });
+    words.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return words;
+}
+
 /** Words and phrases that send a comment to the review queue instead of publishing it. */
 export function HeldWords() {
-  const words = useLoad(
-    (signal) => api.get<HeldWord[]>('/moderation/held-words', { auth: 'required', signal }),
-    'held-words',
-  );
+  const words = useLoad(allHeldWords, 'held-words');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 

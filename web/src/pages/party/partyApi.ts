@@ -22,7 +22,11 @@ export const partyApi = {
   join: (partyId: string, invite: string | null) =>
     api.post<PartyInfo>(`${at(partyId)}/join`, invite ? { invite } : {}, { auth: 'required' }),
   leave: (partyId: string) => api.post<void>(`${at(partyId)}/leave`, undefined, { auth: 'required' }),
-  members: (partyId: string) => api.get<PartyMember[]>(`${at(partyId)}/members`),
+  /** Every member: a party holds at most 50 (the server's party_max_members), one page of 100. */
+  members: (partyId: string) =>
+    api
+      .get<Schemas['PartyMemberPage']>(`${at(partyId)}/members`, { query: { limit: 100 } })
+      .then((page): PartyMember[] => page.items),
   handOver: (partyId: string, userId: string) =>
     api.put<PartyInfo>(`${at(partyId)}/host`, { user_id: userId }, { auth: 'required' }),
   configure: (partyId: string, change: Schemas['PartyChange']) =>

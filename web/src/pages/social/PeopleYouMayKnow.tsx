@@ -13,7 +13,13 @@ type Suggestion = Schemas['PersonSuggestion'];
 export function PeopleYouMayKnow({ onFollowed }: { onFollowed: () => void }) {
   const suggestions = useLoad(
     (signal) =>
-      api.get<Suggestion[]>('/me/suggestions/people', { auth: 'required', signal, query: { limit: 10 } }),
+      api
+        .get<Schemas['SuggestionPage']>('/me/suggestions/people', {
+          auth: 'required',
+          signal,
+          query: { limit: 10 },
+        })
+        .then((page) => page.items),
     'people',
   );
   const [error, setError] = useState<unknown>(null);

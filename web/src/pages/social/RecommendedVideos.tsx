@@ -11,11 +11,13 @@ type Recommendation = Schemas['VideoRecommendation'];
 export function RecommendedVideos({ refresh }: { refresh: number }) {
   const recommendations = useLoad(
     (signal) =>
-      api.get<Recommendation[]>('/me/recommendations/videos', {
-        auth: 'required',
-        signal,
-        query: { limit: 8 },
-      }),
+      api
+        .get<Schemas['RecommendationPage']>('/me/recommendations/videos', {
+          auth: 'required',
+          signal,
+          query: { limit: 8 },
+        })
+        .then((page): Recommendation[] => page.items),
     `videos-${refresh}`,
   );
   const list = recommendations.data ?? [];

@@ -338,7 +338,7 @@ async def single(settings: Settings, args: argparse.Namespace) -> dict[str, Any]
 
 async def bare(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    async with bare_side() as (publisher, url):
+    async with bare_side(pings=False) as (publisher, url):
         viewers = Viewers()
         await viewers.start(args.viewers, args.processes, "bare", url, [])
         try:
@@ -375,7 +375,9 @@ async def wide(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
             video = await posters.video()
             channel = channel_name("video", video)
             urls = ",".join(server.ws_url for server in servers)
-            await viewers.start(args.wide_viewers, args.wide_processes, "comments", urls, [channel])
+            await viewers.start(
+                args.wide_viewers, args.wide_processes, "comments", urls, [channel], parallel=10
+            )
             cpu = Cpu([s.process.pid for s in servers if s.process is not None])
             phase, _, _ = await post_phase(
                 posters, viewers, video, args.wide_rate, args.seconds, 0, args.wide_viewers
@@ -455,26 +457,31 @@ async def main() -> None:
     parser.add_argument("--output", default="live_comments", help="bench/results/<output>.json")
     args = parser.parse_args()
     phases = args.phases.split(",")
-    result: dict[str, Any] = {}
+    result: dict[str, Any] = {"load_average": {}}
+    command = ("python -m bench.live_comments " + " ".join(sys.argv[1:])).strip()
+
+    async def run(name: str, step: Any) -> None:
+        """One group of phases; its failure (a server that fell over) is recorded, not fatal,
+        and the results so far are written after each group."""
+        try:
+            found = await step
+            result.update(found if name in ("single", "bare") else {name: found})
+        except Exception as exc:
+            result[f"{name}_failed"] = repr(exc)
+        result["load_average"][name] = list(psutil.getloadavg())
+        print(f"{name}: {result}", file=sys.stderr, flush=True)
+        write_results(args.output, command, {"settings": dict(vars(args)), "phases": result})
+
     async with embedded_settings(ws_send_queue=4096, comment_rate="1000000/minute") as settings:
         if "single" in phases:
-            result.update(await single(settings, args))
-            print(f"single: {result}", file=sys.stderr, flush=True)
+            await run("single", single(settings, args))
         if "bare" in phases:
-            result.update(await bare(args))
-            print(f"bare: {result.get('bare_sustained')} {result.get('bare_latency')}", file=sys.stderr)
+            await run("bare", bare(args))
         if "wide" in phases:
-            result["wide"] = await wide(settings, args)
-            print(f"wide: {result['wide']}", file=sys.stderr, flush=True)
+            await run("wide", wide(settings, args))
         if "many" in phases:
-            result["many"] = await many(settings, args)
-            print(f"many: {result['many']}", file=sys.stderr, flush=True)
-    result["load_average"] = list(psutil.getloadavg())
-    command = ("python -m bench.live_comments " + " ".join(sys.argv[1:])).strip()
-    path = write_results(
-        args.output, command, {"settings": {k: v for k, v in vars(args).items()}, "phases": result}
-    )
-    print(f"written to {path}", file=sys.stderr)
+            await run("many", many(settings, args))
+    print(f"written to bench/results/{args.output}.json", file=sys.stderr)
 
 
 if __name__ == "__main__":

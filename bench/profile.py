@@ -4,8 +4,9 @@
 
 Each line of the raw format is one stack, root first, ``;``-separated, then its sample count.
 ``self``: the samples a frame was the innermost of (where the CPU was); ``total``: the samples a
-frame was anywhere on the stack (what it and its callees cost). Both as a share of all samples
-(py-spy records active threads only, so an idle loop is not counted).
+frame was anywhere on the stack (what it and its callees cost), the event loop's own frames left
+out. Both as a share of all samples (py-spy counts a thread waiting in a system call as active:
+``select`` is the loop waiting for work, and a socket ``write`` includes the kernel's send).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from collections import Counter
 from pathlib import Path
 
 _LOCATION = re.compile(r" \((?P<file>[^()]*):\d+\)$")
+# The event loop and the process's entry: on nearly every stack, so left out of ``total``.
+_SCAFFOLDING = ("(asyncio/base_events.py)", "(asyncio/runners.py)", "(asyncio/events.py)", "(<frozen runpy>)",
+                "(server/cli.py)")  # fmt: skip
 
 
 def frame_name(frame: str) -> str:
@@ -44,7 +48,8 @@ def top_frames(text: str, top: int) -> tuple[int, list[tuple[str, int]], list[tu
         total += count
         own[frames[-1]] += count
         for name in set(frames):
-            anywhere[name] += count
+            if not name.endswith(_SCAFFOLDING):
+                anywhere[name] += count
     return total, own.most_common(top), anywhere.most_common(top)
 
 

@@ -180,10 +180,15 @@ async def open_viewer(url: str, channel: str | None, tally: Tally, decode: Decod
         viewer.send_text(json.dumps({"type": "connect", "id": 1}))
         reply = json.loads(await asyncio.wait_for(viewer.replies.get(), 120))
         assert reply["type"] == "connected", reply
-        if channel is not None:
+        for attempt in range(20 if channel is not None else 0):
+            # As a real client does, a subscribe refused for an outage is tried again later.
             viewer.send_text(json.dumps({"type": "subscribe", "id": 2, "channel": channel}))
             reply = json.loads(await asyncio.wait_for(viewer.replies.get(), 120))
-            assert reply["type"] == "subscribed", reply
+            if reply["type"] == "subscribed":
+                break
+            assert reply["type"] == "error" and reply["code"].endswith("_unavailable"), reply
+            assert attempt < 19, reply
+            await asyncio.sleep(0.5 + attempt * 0.5)
     viewer.live = True
     return viewer
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
@@ -97,15 +96,15 @@ class Outlet:
     A socket joins the list with its first frame of the iteration; one callback at the end
     hands every listed socket's frames to its transport in one write. One outlet per loop."""
 
-    __slots__ = ("_due", "_loop")
+    __slots__ = ("_due", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        self.loop = loop
         self._due: list[Connection] = []
 
     def add(self, connection: Connection) -> None:
         if not self._due:
-            self._loop.call_soon(self._flush)
+            self.loop.call_soon(self._flush)
         self._due.append(connection)
 
     def _flush(self) -> None:
@@ -114,16 +113,17 @@ class Outlet:
             connection.flush()
 
 
-_outlets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Outlet] = weakref.WeakKeyDictionary()
+class _Current:
+    outlet: Outlet | None = None
 
 
 def outlet() -> Outlet:
-    """The running loop's outlet."""
+    """The running loop's outlet (the server runs one loop; tests start one after another)."""
     loop = asyncio.get_running_loop()
-    found = _outlets.get(loop)
-    if found is None:
-        found = _outlets[loop] = Outlet(loop)
-    return found
+    current = _Current.outlet
+    if current is None or current.loop is not loop:
+        current = _Current.outlet = Outlet(loop)
+    return current
 
 
 class CutOffs:

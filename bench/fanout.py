@@ -79,13 +79,17 @@ async def gateway_side(settings: Settings, instances: int = 1) -> AsyncIterator[
 
 
 @asynccontextmanager
-async def bare_side() -> AsyncIterator[tuple[Publisher, str]]:
+async def bare_side(pings: bool = True) -> AsyncIterator[tuple[Publisher, str]]:
+    """The bare server and a publisher socket; ``pings=False``: the publisher sends no pings (an
+    overloaded baseline would otherwise drop it for a late pong and end the run)."""
     port = free_port()
     process = await run_worker("bare_server", "--port", str(port))
     try:
         assert process.stdout is not None
         await asyncio.wait_for(process.stdout.readline(), 30)
-        socket = await websockets.connect(f"ws://127.0.0.1:{port}/publish")
+        socket = await websockets.connect(
+            f"ws://127.0.0.1:{port}/publish", ping_interval=20 if pings else None
+        )
         try:
             yield BarePublisher(socket, process.pid), f"ws://127.0.0.1:{port}/"
         finally:

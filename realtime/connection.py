@@ -1,11 +1,22 @@
-"""One client's socket as the node sees it: a bounded send queue drained by a writer task.
+"""One client's socket as the node sees it: frames written straight to its transport, or, without
+one, a bounded send queue drained by a writer task.
 
-Fan-out only enqueues an already-encoded frame; a client that does not read fast enough is
-disconnected with ``CLOSE_SLOW_CONSUMER`` instead of growing the server's memory. What counts is
+The server (``realtime.uvicorn_ws``) offers each socket a ``FrameSink``: then a frame costs the
+fan-out a list append, and once per loop iteration every socket that got frames has them written
+to its transport in one write (``Outlet``), with no task per socket, so a burst of publications
+reaches a client in as few writes (and wake-ups) as the loop's ticks allow. The frames stay one
+message each: the protocol does not change.
+
+Without a sink (tests' stand-in sockets), frames wait in a queue for a writer task.
+
+Either way fan-out only hands on an already-encoded frame; a client that does not read fast enough
+is disconnected with ``CLOSE_SLOW_CONSUMER`` instead of growing the server's memory. What counts is
 every byte waiting for it in this process: the queue here and what the server's transport holds
 (``Transport``, offered by ``realtime.uvicorn_ws``), since the writer hands frames on until the
-transport's own buffer is full, and a count of queued frames alone never saw those.
-The writer task and the queue exist only while frames wait, so an idle socket costs neither.
+transport's own buffer is full, and a count of queued frames alone never saw those. Written
+straight, frames wait in the transport at once, so that is where nearly all of them are counted.
+The writer task and the queue (or the frames of the tick) exist only while frames wait, so an idle
+socket costs none of them.
 A client that stops reading while little is published fills none of these before the kernel's
 socket buffers are full (capped on the server's side, ``MYDRTV_WS_SOCKET_SEND_BUFFER_BYTES``):
 the transport tells when such a client lets a ping go unanswered with frames sent since its last
@@ -20,11 +31,12 @@ import asyncio
 import logging
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from core.tokens import Principal
 from realtime import protocol
+from realtime.frames import Outgoing, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +66,64 @@ class Transport(Protocol):
         ...
 
 
+class FrameSink(Protocol):
+    """A socket's transport that takes whole websocket frames, encoded, and writes them at once."""
+
+    def write_frames(self, frames: Sequence[bytes]) -> bool:
+        """Write ``frames`` in one write behind what the transport holds; False (nothing written)
+        once the socket is closing."""
+        ...
+
+
 def transport_of(scope: Mapping[str, Any]) -> Transport | None:
     """The socket's ``Transport``, when the server offers one (our uvicorn protocol does)."""
     offered = (scope.get("extensions") or {}).get(TRANSPORT) or {}
     transport: Transport | None = offered.get("transport")
     return transport
+
+
+def sink_of(scope: Mapping[str, Any]) -> FrameSink | None:
+    """The socket's ``FrameSink``, when the server offers one (ours does, unless the socket
+    negotiated compression: its frames are then the websockets library's to encode)."""
+    offered = (scope.get("extensions") or {}).get(TRANSPORT) or {}
+    sink: FrameSink | None = offered.get("frames")
+    return sink
+
+
+class Outlet:
+    """Writes, once per event loop iteration, the frames each socket got during it.
+
+    A socket joins the list with its first frame of the iteration; one callback at the end
+    hands every listed socket's frames to its transport in one write. One outlet per loop."""
+
+    __slots__ = ("_due", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._due: list[Connection] = []
+
+    def add(self, connection: Connection) -> None:
+        if not self._due:
+            self.loop.call_soon(self._flush)
+        self._due.append(connection)
+
+    def _flush(self) -> None:
+        due, self._due = self._due, []
+        for connection in due:
+            connection.flush()
+
+
+class _Current:
+    outlet: Outlet | None = None
+
+
+def outlet() -> Outlet:
+    """The running loop's outlet (the server runs one loop; tests start one after another)."""
+    loop = asyncio.get_running_loop()
+    current = _Current.outlet
+    if current is None or current.loop is not loop:
+        current = _Current.outlet = Outlet(loop)
+    return current
 
 
 class CutOffs:
@@ -77,10 +142,12 @@ class Connection:
         "_buffer_bytes",
         "_close",
         "_on_close",
+        "_out",
         "_queue",
         "_queue_size",
         "_queued_bytes",
         "_send",
+        "_sink",
         "_transport",
         "channels",
         "closing",
@@ -100,6 +167,7 @@ class Connection:
         *,
         buffer_bytes: int | None = None,
         transport: Transport | None = None,
+        sink: FrameSink | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex
         self.principal = principal
@@ -111,7 +179,10 @@ class Connection:
         # Frames waiting for the writer (None: close the socket after what came before); the deque
         # (760 bytes even when empty) exists only while something waits.
         self._queue: deque[str | None] | None = None
-        self._queued_bytes = 0  # of the frames in the queue, the one being written included
+        self._queued_bytes = 0  # of the frames in the queue (the one being written included) or ``_out``
+        # With a sink: the frames of this loop iteration, until the outlet writes them.
+        self._sink = sink
+        self._out: list[bytes] | None = None
         self.writer: asyncio.Task[None] | None = None
         self._queue_size = queue_size
         self._buffer_bytes = buffer_bytes
@@ -122,15 +193,57 @@ class Connection:
             transport.watch(self._stalled)
 
     def send(self, frame: str) -> None:
-        """Queue a frame; never blocks. A frame that finds ``queue_size`` frames or
-        ``buffer_bytes`` bytes already waiting disconnects the slow client instead."""
+        """Send a message of this socket's own; never blocks (see ``deliver``)."""
+        if self._sink is not None:
+            self._push(text_frame(frame.encode()))
+        else:
+            self._enqueue(frame)
+
+    def deliver(self, message: Outgoing) -> None:
+        """Send a message encoded once for many sockets; never blocks. A frame that finds
+        ``queue_size`` frames or ``buffer_bytes`` bytes already waiting disconnects the slow
+        client instead."""
+        if self._sink is not None:
+            self._push(message.frame)
+        else:
+            self._enqueue(message.text)
+
+    def _over(self, frames: int, held: int) -> bool:
+        return frames >= self._queue_size or (
+            self._buffer_bytes is not None and self._queued_bytes + held >= self._buffer_bytes
+        )
+
+    def _push(self, frame: bytes) -> None:
+        """Keep ``frame`` for the outlet's write at the end of this loop iteration."""
+        if self.closing is not None:
+            return
+        out = self._out
+        held = self._transport.buffered() if self._transport is not None else 0
+        if self._over(len(out) if out is not None else 0, held):
+            self._cut_off(len(out) if out is not None else 0, held)
+            return
+        if out is None:
+            out = self._out = []
+            outlet().add(self)
+        out.append(frame)
+        self._queued_bytes += len(frame)
+
+    def flush(self) -> None:
+        """Write the frames of this iteration to the transport, in one write."""
+        out, self._out = self._out, None
+        self._queued_bytes = 0
+        if out and self._sink is not None:
+            # False: uvicorn is closing the socket (a ping timeout, a shutdown); the receiving
+            # side ends with the disconnect, so the frames are dropped here, as in ``abandon``.
+            self._sink.write_frames(out)
+
+    def _enqueue(self, frame: str) -> None:
+        """Queue a frame for the writer task."""
         if self.closing is not None:
             return
         queue = self._waiting()
         held = self._transport.buffered() if self._transport is not None else 0
-        if len(queue) >= self._queue_size or (
-            self._buffer_bytes is not None and self._queued_bytes + held >= self._buffer_bytes
-        ):
+        if self._over(len(queue), held):
             self._cut_off(len(queue), held)
             return
         self._append(queue, frame)
@@ -140,7 +253,8 @@ class Connection:
         """The client left a ping unanswered with frames it has not read: a slow consumer that
         the kernel's buffers hid from the bounds above."""
         if self.closing is None:
-            queued = len(self._queue) if self._queue is not None else 0
+            waiting = self._out if self._sink is not None else self._queue
+            queued = len(waiting) if waiting is not None else 0
             self._cut_off(queued, self._transport.buffered() if self._transport is not None else 0, "ping")
 
     def _cut_off(self, frames: int, held: int, cause: str = "buffer") -> None:
@@ -160,7 +274,10 @@ class Connection:
         self.close(protocol.CLOSE_SLOW_CONSUMER, "slow consumer: the client did not read fast enough")
 
     def send_message(self, message: protocol.ServerMessage) -> None:
-        self.send(protocol.encoder.encode(message).decode())
+        if self._sink is not None:
+            self._push(text_frame(protocol.encoder.encode(message)))
+        else:
+            self._enqueue(protocol.encoder.encode(message).decode())
 
     def close(self, code: int, reason: str) -> None:
         """Tell the client why, then close once what was queued before has been written.
@@ -177,6 +294,7 @@ class Connection:
         text = protocol.encoder.encode(goodbye).decode()
         if code == protocol.CLOSE_SLOW_CONSUMER:
             self._queue = None
+            self._out = None
             self._queued_bytes = 0
             stuck = self.writer is not None and not self.writer.done()
             if stuck:
@@ -191,6 +309,12 @@ class Connection:
             if stuck:
                 self.writer = asyncio.create_task(self._hang_up(code, reason))
                 return
+        if self._sink is not None:
+            # The goodbye behind this iteration's frames, written now; then uvicorn's close.
+            self._out = [*(self._out or ()), text_frame(text.encode())]
+            self.flush()
+            self.writer = asyncio.create_task(self._hang_up(code, reason))
+            return
         queue = self._waiting()
         self._append(queue, text)
         queue.append(None)
@@ -201,9 +325,10 @@ class Connection:
         on its own (with an error the writer swallows)."""
         if self.closing is None:
             self.closing = (1006, "the client went away")
+        self._out = None
         if self._queue is not None:
             self._queue.clear()
-            self._queued_bytes = 0
+        self._queued_bytes = 0
 
     def _append(self, queue: deque[str | None], frame: str) -> None:
         queue.append(frame)

@@ -1,7 +1,9 @@
 """The node: this process's sockets and their channels, fed by one bus subscription per channel.
 
-Each publication that arrives from the bus is encoded once and the same frame is queued on every
-local socket subscribed to its channel.
+Each publication that arrives from the bus is encoded once, websocket frame and all
+(``realtime.frames``), and the same bytes go to every local socket subscribed to its channel:
+per socket, fan-out appends them to the frames of this loop iteration, which the connection's
+outlet writes in one go (``realtime.connection``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from core.tasks import stop_task
 from realtime import protocol
 from realtime.bus.base import Bus, Gap, Position, Publication, RecoveryFailed
 from realtime.connection import Connection
+from realtime.frames import Outgoing
 from realtime.presence.base import Presence
 
 log = logging.getLogger(__name__)
@@ -109,10 +112,10 @@ class Node:
                     connection.close(protocol.CLOSE_BUS_GAP, "delivery interrupted (out of sequence)")
                 continue
             if publication.offset == 0:  # an ephemeral event, already a whole server message
-                ephemeral = publication.data.decode()
+                ephemeral = Outgoing(publication.data)
                 for connection in subscribers:
-                    if publication.channel not in connection.pending:
-                        connection.send(ephemeral)
+                    if not connection.pending or publication.channel not in connection.pending:
+                        connection.deliver(ephemeral)
                 continue
             message = protocol.Publication(
                 channel=publication.channel,
@@ -120,15 +123,14 @@ class Node:
                 offset=publication.offset,
                 data=msgspec.Raw(publication.data),
             )
-            frame: str | None = None
+            outgoing = Outgoing(protocol.encoder.encode(message))
             for connection in subscribers:
-                pending = connection.pending.get(publication.channel)
-                if pending is not None:
-                    pending.append(message)
-                    continue
-                if frame is None:
-                    frame = protocol.encoder.encode(message).decode()
-                connection.send(frame)
+                if connection.pending:  # rare: a subscribe of this socket's is in flight
+                    pending = connection.pending.get(publication.channel)
+                    if pending is not None:
+                        pending.append(message)
+                        continue
+                connection.deliver(outgoing)
 
     def _follows(self, publication: Publication) -> bool:
         """Whether ``publication`` comes right after the last one this node saw on its channel:

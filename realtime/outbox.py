@@ -25,6 +25,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 import msgspec
 
@@ -168,11 +169,13 @@ class Relay:
     - The bus publishes a key once: a second publish of ``outbox:<id>`` delivers nothing, and a
       key retired by a redaction is never published. So each row reaches subscribers at most once,
       at its *first* publish, whoever makes it.
-    - Each relay publishes the rows it read in id order, and publishes a row only after its
-      previous row's publish returned (so was stored, first or duplicate). Take rows x < y of one
-      channel, both committed when relay R read y. Either R read x too, and x's first publish
-      happened no later than R's publish of x, before R's publish of y; or x was already marked
-      published, so its first publish happened earlier still. Either way x goes out before y.
+    - Each relay publishes the rows it read in id order: rows of one channel read together go
+      out in one script call, which Redis runs atomically in id order, and any later row only
+      after that call returned (so was stored, first or duplicate); a call that fails part-way
+      stored those before the failure and none after. Take rows x < y of one channel, both
+      committed when relay R read y. Either R read x too, and x's first publish happened no later
+      than R's publish of x, before R's publish of y; or x was already marked published, so its
+      first publish happened earlier still. Either way x goes out before y.
       (A row that commits after a later id was read goes out after it, as with one relay: order
       is commit-visibility order, as it always was.)
     - A relay marks published only rows the bus has taken (first or duplicate), so no row is
@@ -180,7 +183,7 @@ class Relay:
       same keys, delivering nothing new.
 
     That safety does not depend on timing; the lease only keeps the overlap short and the work
-    single. A leader checks its lease before every publish, so a stale one stops draining as soon
+    single. A leader checks its lease before every batch it publishes, so a stale one stops draining as soon
     as it learns (from its own clock, at the latest) that it lost the lead.
     """
 
@@ -244,25 +247,65 @@ class Relay:
             if not rows:
                 return total
             done: list[int] = []
-            for row in rows:
-                check()
-                try:
-                    await self._deliver(row["channel"], bytes(row["payload"]), publication_key(row["id"]))
-                except Exception:
-                    if not row["channel"].startswith("@"):
-                        raise  # unmarked rows go out again, under the same keys
-                    log.exception("outbox handler %s failed; retrying later", row["channel"])
-                    continue
-                done.append(row["id"])
-            if done:
-                await self._db.fetch("UPDATE outbox SET published_at = now() WHERE id = ANY({})", done)
+            try:
+                await self._relay(rows, done, check)
+            finally:  # what the bus took is marked even when a later publish failed
+                if done:
+                    await self._db.fetch("UPDATE outbox SET published_at = now() WHERE id = ANY({})", done)
             total += len(done)
             after = rows[-1]["id"]
 
-    async def _deliver(self, channel: str, payload: bytes, key: str) -> None:
-        if not channel.startswith("@"):
-            await self._bus.publish(channel, payload, key=key)
+    async def _relay(
+        self, rows: Sequence[Mapping[str, Any]], done: list[int], check: Callable[[], None]
+    ) -> None:
+        """Relay ``rows`` in id order, appending to ``done`` the ids the bus or a handler took.
+
+        Consecutive rows for the bus go out together: each channel's in id order within one
+        call (``Bus.publish_many``), every channel in one round trip. An internal row waits for
+        those before it, as the ``@redact`` of an event must come after its publish.
+        """
+        batch: dict[str, list[tuple[int, bytes]]] = {}
+        for row in rows:
+            channel = row["channel"]
+            if not channel.startswith("@"):
+                batch.setdefault(channel, []).append((row["id"], bytes(row["payload"])))
+                continue
+            await self._publish(batch, done, check)
+            check()
+            try:
+                await self._handle(channel, bytes(row["payload"]), publication_key(row["id"]))
+            except Exception:
+                log.exception("outbox handler %s failed; retrying later", channel)
+                continue
+            done.append(row["id"])
+        await self._publish(batch, done, check)
+
+    async def _publish(
+        self, batch: dict[str, list[tuple[int, bytes]]], done: list[int], check: Callable[[], None]
+    ) -> None:
+        """Publish ``batch`` (emptied); a channel whose publish failed stops the drain once the
+        others are marked: its unmarked rows go out again, under the same keys."""
+        if not batch:
             return
+        check()
+        results = await self._bus.publish_many(
+            {
+                channel: [(payload, publication_key(id_)) for id_, payload in rows]
+                for channel, rows in batch.items()
+            }
+        )
+        failure: Exception | None = None
+        for channel, rows in batch.items():
+            result = results[channel]
+            if isinstance(result, Exception):
+                failure = failure or result
+            else:
+                done.extend(id_ for id_, _ in rows)
+        batch.clear()
+        if failure is not None:
+            raise failure
+
+    async def _handle(self, channel: str, payload: bytes, key: str) -> None:
         handler = self._handlers.get(channel)
         if handler is None:
             log.debug("no handler for %s; skipped", channel)

@@ -8,12 +8,14 @@ own. This subclass swaps the queue and the event for objects that allocate only 
 waits, lets go of the handshake once the socket is accepted, and moves ten attributes into slots:
 together about 10 KB less per idle socket (BENCHMARKS.md, "Idle connections").
 
-It also offers the gateway what ASGI does not (``realtime.connection.Transport``, in the scope's
-extensions): how many bytes the transport holds for the socket, so a slow consumer is measured by
-what really waits for it, and a close that goes out at once behind those bytes, with a deadline,
-instead of waiting for a client that no longer reads (uvicorn's close, its close after a ping
-timeout and its close at shutdown wait for the transport to drain: for ever, if the client never
-reads again; here each is followed by an abort ``close_timeout`` later).
+It also offers the gateway what ASGI does not (``realtime.connection.Transport`` and
+``FrameSink``, in the scope's extensions): a write of frames the gateway encoded once for all its
+sockets, straight to the transport without a task or an ASGI message per frame; how many bytes the
+transport holds for the socket, so a slow consumer is measured by what really waits for it; and
+a close that goes out at once behind those bytes, with a deadline, instead of waiting for a client
+that no longer reads (uvicorn's close, its close after a ping timeout and its close at shutdown
+wait for the transport to drain: for ever, if the client never reads again; here each is followed
+by an abort ``close_timeout`` later).
 
 It caps the socket's kernel send buffer (``SO_SNDBUF``, ``with_send_buffer``): left to itself,
 Linux grows it to megabytes for a client that stops reading, which no byte bound of the server's
@@ -36,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
@@ -151,11 +153,24 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         if not self.close_sent:  # accepted for the app: offer it the transport
             extensions = self.scope.get("extensions") or {}
-            extensions[TRANSPORT] = {"transport": self}  # ASGI extensions are dicts
+            offered: dict[object, object] = {"transport": self}  # ASGI extensions are dicts
+            if not self.conn.extensions:  # compressed frames are the library's to encode
+                offered["frames"] = self
+            extensions[TRANSPORT] = offered
 
     def buffered(self) -> int:
         """Bytes the transport holds for this socket (written, not yet taken by the kernel)."""
         return self.transport.get_write_buffer_size()
+
+    def write_frames(self, frames: Sequence[bytes]) -> bool:
+        """Write whole frames the gateway encoded (``realtime.frames``) in one write, as uvicorn's
+        own send would write each, but without waiting while the transport is paused: the gateway
+        bounds what waits (``buffered``) and cuts a slow consumer off. Nothing once closing."""
+        if self.close_sent or self.disconnected or self.transport.is_closing():
+            return False
+        self.sent += len(frames)
+        self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+        return True
 
     def hang_up(self, goodbye: str, code: int, reason: str) -> None:
         """Close now: ``goodbye`` and the close frame go behind what is buffered, without waiting

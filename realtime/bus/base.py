@@ -10,7 +10,7 @@ comment's text) are left out, and their offsets skipped.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import msgspec
 
@@ -58,6 +58,27 @@ class Bus(ABC):
         With ``key``, a second publish of the same key returns the first publication and
         delivers nothing: a relay may retry after a crash without duplicating events.
         """
+
+    async def publish_many(
+        self, batches: Mapping[str, Sequence[tuple[bytes, str | None]]]
+    ) -> dict[str, list[Publication] | Exception]:
+        """Publish each channel's ``(data, key)`` pairs in order, as ``publish`` would one by one.
+
+        Channels are independent: one whose publish failed gets the exception (its pairs before
+        the failure may have gone out, none after it, so its order holds), the others their
+        publications. Backends override it to save round trips (Redis: one for all of them).
+        """
+        results: dict[str, list[Publication] | Exception] = {}
+        for channel, items in batches.items():
+            published: list[Publication] = []
+            try:
+                for data, key in items:
+                    published.append(await self.publish(channel, data, key=key))
+            except Exception as exc:
+                results[channel] = exc
+            else:
+                results[channel] = published
+        return results
 
     @abstractmethod
     async def broadcast(self, channel: str, data: bytes) -> None:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any, Literal
 
@@ -244,15 +244,48 @@ class RedisBus(Bus):
             )
         )
 
-    async def publish(self, channel: str, data: bytes, *, key: str | None = None) -> Publication:
+    def _publish_call(self, channel: str, items: Sequence[tuple[bytes, str | None]]) -> dict[str, Any]:
+        """The arguments of publish.lua for ``items`` on ``channel`` (one hash slot)."""
         meta, history, live = self._keys(channel)
-        idempotency = self._idempotency_key(channel, key) if key is not None else ""
-        offset, epoch, _ = await self._script(
-            keys=[meta, history, idempotency],
-            args=[data, self._history_size, self._history_seconds, uuid.uuid4().hex[:12], live,
-                  self._key_seconds],
-        )  # fmt: skip
-        return Publication(channel=channel, epoch=epoch.decode(), offset=int(offset), data=data)
+        keys = [self._idempotency_key(channel, key) if key is not None else "" for _, key in items]
+        return {
+            "keys": [meta, history, *keys],
+            "args": [self._history_size, self._history_seconds, uuid.uuid4().hex[:12], live,
+                     self._key_seconds, *(data for data, _ in items)],
+        }  # fmt: skip
+
+    @staticmethod
+    def _publications(
+        channel: str, items: Sequence[tuple[bytes, str | None]], reply: list[Any]
+    ) -> list[Publication]:
+        return [
+            Publication(channel=channel, epoch=reply[3 * n + 1].decode(), offset=int(reply[3 * n]), data=data)
+            for n, (data, _) in enumerate(items)
+        ]
+
+    async def publish(self, channel: str, data: bytes, *, key: str | None = None) -> Publication:
+        items = [(data, key)]
+        reply = await self._script(**self._publish_call(channel, items))
+        return self._publications(channel, items, reply)[0]
+
+    async def publish_many(
+        self, batches: Mapping[str, Sequence[tuple[bytes, str | None]]]
+    ) -> dict[str, list[Publication] | Exception]:
+        """One script call per channel, all in one pipelined round trip (not a transaction: each
+        channel's call is atomic on its own, and channels may live on different cluster nodes)."""
+        batches = {channel: items for channel, items in batches.items() if items}
+        if not batches:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel, items in batches.items():
+                await self._script(**self._publish_call(channel, items), client=pipe)
+            replies = await pipe.execute(raise_on_error=False)
+        results: dict[str, list[Publication] | Exception] = {}
+        for (channel, items), reply in zip(batches.items(), replies, strict=True):
+            results[channel] = (
+                reply if isinstance(reply, Exception) else self._publications(channel, items, reply)
+            )
+        return results
 
     async def broadcast(self, channel: str, data: bytes) -> None:
         await self._redis.publish(self._keys(channel)[2], b"0::" + data)

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+
+from websockets.client import ClientProtocol
+from websockets.frames import Frame
+from websockets.protocol import State
+from websockets.uri import parse_uri
 
 from realtime import protocol
 from realtime.connection import Connection, CutOffs
+from realtime.frames import Outgoing
 
 
 class StuckSocket:
@@ -147,3 +153,81 @@ async def test_a_transport_that_reports_an_unanswered_ping_cuts_the_client_off()
     transport.stalled()  # already closing: nothing more
     assert len(transport.hung_up) == 1
     assert CutOffs.total == cut_before + 1
+
+
+class Sink(HeldTransport):
+    """A transport that takes whole frames (``FrameSink``), recording each write."""
+
+    def __init__(self, held: int = 0) -> None:
+        super().__init__(held)
+        self.writes: list[list[bytes]] = []
+
+    def write_frames(self, frames: Sequence[bytes]) -> bool:
+        self.writes.append(list(frames))
+        return True
+
+
+def texts(frames: list[bytes]) -> list[str]:
+    """The messages of frames written in one go, parsed back as a client would."""
+    parser = ClientProtocol(parse_uri("ws://localhost/"), state=State.OPEN)
+    parser.receive_data(b"".join(frames))
+    return [bytes(e.data).decode() for e in parser.events_received() if isinstance(e, Frame)]
+
+
+async def test_frames_of_one_loop_iteration_go_out_in_one_write_in_order() -> None:
+    socket, sink = StuckSocket(accepts=0), Sink()
+    connection = Connection(socket.send, socket.close, None, queue_size=100, transport=sink, sink=sink)
+    shared = Outgoing(b'{"n":2}')
+    connection.send('{"n":1}')
+    connection.deliver(shared)
+    connection.send_message(protocol.Pong(id=3))
+    assert sink.writes == []  # nothing written yet, and no task per socket
+    assert connection.writer is None
+    await asyncio.sleep(0)  # the end of this iteration: the outlet writes
+    (first,) = sink.writes
+    assert texts(first) == ['{"n":1}', '{"n":2}', protocol.encoder.encode(protocol.Pong(id=3)).decode()]
+    assert first[1] is shared.frame  # the same bytes for every socket, encoded once
+    connection.deliver(Outgoing(b'{"n":4}'))
+    await asyncio.sleep(0)
+    assert [texts(w) for w in sink.writes[1:]] == [['{"n":4}']]
+    assert socket.sent == []  # the ASGI send is not used for frames
+
+
+async def test_a_close_writes_what_waits_then_the_goodbye_then_closes() -> None:
+    socket, sink = StuckSocket(accepts=0), Sink()
+    connection = Connection(socket.send, socket.close, None, queue_size=100, transport=sink, sink=sink)
+    connection.send('{"n":1}')
+    connection.close(protocol.CLOSE_SHUTDOWN, "bye")
+    (written,) = sink.writes
+    *frames, goodbye = texts(written)
+    assert frames == ['{"n":1}']
+    assert protocol.server_decoder.decode(goodbye) == protocol.Disconnect(
+        code=protocol.CLOSE_SHUTDOWN, reason="bye", reconnect=True
+    )
+    assert connection.writer is not None
+    await asyncio.wait_for(connection.writer, 5)
+    assert await socket.closed == (protocol.CLOSE_SHUTDOWN, "bye")
+    connection.send("after the close")
+    await asyncio.sleep(0)
+    assert len(sink.writes) == 1
+
+
+async def test_bytes_the_transport_holds_and_this_iterations_frames_cut_a_slow_consumer_off() -> None:
+    """Written straight, frames wait in the transport: its bytes, with the frames not yet
+    written this iteration, reach the bound; the cut drops those frames and hangs up at once."""
+    socket, sink = StuckSocket(accepts=0), Sink(held=60_000)
+    connection = Connection(
+        socket.send, socket.close, None, queue_size=1000, buffer_bytes=100_000, transport=sink, sink=sink
+    )
+    cut_before = CutOffs.total
+    big = Outgoing(b'"' + b"x" * 19_998 + b'"')
+    connection.deliver(big)
+    connection.deliver(big)  # 60 000 held + 40 008 waiting: the next frame finds the bound reached
+    assert connection.closing is None
+    connection.deliver(big)
+    assert connection.closing is not None and connection.closing[0] == protocol.CLOSE_SLOW_CONSUMER
+    assert CutOffs.total == cut_before + 1
+    ((_, code, _),) = sink.hung_up
+    assert code == protocol.CLOSE_SLOW_CONSUMER
+    await asyncio.sleep(0)
+    assert sink.writes == []  # the backlog was dropped, not written behind the goodbye

@@ -6,14 +6,14 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 import pytest
 
 from app.health.probes import outbox_probe
 from core.db import Database
 from core.settings import Settings
-from realtime.bus.base import Bus, Position, Publication
+from realtime.bus.base import Bus, BusUnavailable, Position, Publication
 from realtime.bus.redis import RedisBus
 from realtime.outbox import Relay, enqueue, withdraw
 from tests.services import free_port
@@ -67,6 +67,26 @@ class Interleaved(DiesAfter):
     async def publish(self, channel: str, data: bytes, *, key: str | None = None) -> Publication:
         await self.before()
         return await self.real.publish(channel, data, key=key)
+
+
+class FailsOn(DiesAfter):
+    """The real bus, failing every publish on one channel; counts the relay's round trips."""
+
+    def __init__(self, real: Bus, failing: str) -> None:
+        super().__init__(real, count=-1)
+        self.failing = failing
+        self.batches: list[dict[str, int]] = []
+
+    async def publish_many(
+        self, batches: Mapping[str, Sequence[tuple[bytes, str | None]]]
+    ) -> dict[str, list[Publication] | Exception]:
+        self.batches.append({name: len(items) for name, items in batches.items()})
+        results = await self.real.publish_many(
+            {c: items for c, items in batches.items() if c != self.failing}
+        )
+        if self.failing in batches:
+            results[self.failing] = BusUnavailable("Redis refused this channel")
+        return results
 
 
 def channel() -> str:
@@ -124,6 +144,33 @@ async def test_a_relay_dying_between_publish_and_mark_loses_and_duplicates_nothi
     got = await receive(bus, 4)
     assert [p.data for p in got] == [b'{"n":0}', b'{"n":1}', b'{"n":2}', b"marker"]
     assert [p.offset for p in got] == [1, 2, 3, 4]
+
+
+async def test_the_relay_publishes_in_batches_and_a_failing_channel_holds_up_only_itself(
+    db: Database, bus: RedisBus
+) -> None:
+    """Rows read together go out in one round trip, each channel's in order; a channel whose
+    publish fails stops the drain with its rows unpublished, while the other channels' rows in
+    the batch are published and marked. The next drain publishes the rest in order."""
+    await Relay(db, bus).drain()
+    good, bad = channel(), channel()
+    await bus.subscribe(good)
+    await bus.subscribe(bad)
+    async with db.engine.transaction():
+        for n in range(3):
+            await enqueue(db, good, f'{{"good":{n}}}'.encode())
+            await enqueue(db, bad, f'{{"bad":{n}}}'.encode())
+    failing = FailsOn(bus, bad)
+    with pytest.raises(BusUnavailable):
+        await Relay(db, failing).drain()
+    assert failing.batches == [{good: 3, bad: 3}]  # one round trip for the six rows
+    assert await pending(db) == 3
+    assert [p.data for p in await receive(bus, 3)] == [b'{"good":0}', b'{"good":1}', b'{"good":2}']
+
+    assert await Relay(db, bus).drain() == 3
+    got = await receive(bus, 3)
+    assert [p.data for p in got] == [b'{"bad":0}', b'{"bad":1}', b'{"bad":2}']
+    assert [p.offset for p in got] == [1, 2, 3]
 
 
 async def test_the_running_relay_wakes_on_commit(db: Database, bus: RedisBus) -> None:
@@ -338,7 +385,8 @@ async def test_a_relay_that_cannot_reach_postgresql_says_so_once_and_keeps_tryin
 
 
 class Held(DiesAfter):
-    """The real bus, with every publish held at a gate: a leader frozen with rows in hand."""
+    """The real bus, with every publish held at a gate: a leader frozen with rows in hand (the
+    relay publishes the rows it read as one batch: all of them are in hand at once)."""
 
     def __init__(self, real: Bus) -> None:
         super().__init__(real, count=-1)
@@ -354,13 +402,24 @@ class Held(DiesAfter):
         finally:
             self.returned.set()
 
+    async def publish_many(
+        self, batches: Mapping[str, Sequence[tuple[bytes, str | None]]]
+    ) -> dict[str, list[Publication] | Exception]:
+        self.keys += [key for items in batches.values() for _, key in items]
+        self.entered.set()
+        await self.gate.wait()
+        try:
+            return await self.real.publish_many(batches)
+        finally:
+            self.returned.set()
+
 
 async def test_a_stale_leader_with_rows_in_hand_neither_duplicates_nor_reorders_and_stops(
     db: Database, bus: RedisBus
 ) -> None:
     """The leader reads rows and stalls inside a publish past its lease; the standby leads and
-    publishes them and more. When the stale one goes on, its publish in hand is a duplicate key,
-    delivering nothing, and its lease check stops it before the next row."""
+    publishes them and more. When the stale one goes on, its batch in hand holds duplicate keys,
+    delivering nothing, and its lease check stops it before the next batch."""
     await Relay(db, bus).drain()
     name = channel()
     await bus.subscribe(name)
@@ -372,7 +431,7 @@ async def test_a_stale_leader_with_rows_in_hand_neither_duplicates_nor_reorders_
     )
     fresh: asyncio.Task[None] | None = None
     try:
-        await asyncio.wait_for(held.entered.wait(), 5)  # row 0 in hand
+        await asyncio.wait_for(held.entered.wait(), 5)  # rows 0 to 2 in hand
         fresh = asyncio.create_task(Relay(db, bus, poll_seconds=60).run())
         got = await receive(bus, 3)  # the new leader, once the server ended the stale session
         async with db.engine.transaction():
@@ -385,7 +444,7 @@ async def test_a_stale_leader_with_rows_in_hand_neither_duplicates_nor_reorders_
         got += await receive(bus, 1)
         assert [p.data for p in got] == [b'{"n":0}', b'{"n":1}', b'{"n":2}', b'{"n":3}', b"marker"]
         assert [p.offset for p in got] == [1, 2, 3, 4, 5]
-        assert held.keys == [keys[0]]  # nothing after the publish it had in hand
+        assert held.keys == keys  # nothing after the batch it had in hand
     finally:
         held.gate.set()
         tasks = [t for t in (stale, fresh) if t is not None]

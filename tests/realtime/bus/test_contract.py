@@ -216,3 +216,33 @@ async def test_redaction_reaches_neither_a_new_epoch_nor_the_trimmed_past(make_b
     await bus.redact(name, ["k3"])  # published at offset 3 of the old epoch
     since = Position(fresh.epoch, 0)
     assert [p.data for p in await bus.recover(name, since)] == [b"new epoch"]
+
+
+async def test_a_batch_publishes_each_channel_in_order_and_each_key_once(make_bus: BusFactory) -> None:
+    """``publish_many`` (the outbox relay's batches) is ``publish`` one by one, per channel: the
+    same offsets, history and duplicates, a trimmed history included."""
+    bus = await started(make_bus(history_size=4))
+    first, second = channel(), channel()
+    await bus.subscribe(first)
+    await bus.subscribe(second)
+    earlier = await bus.publish(first, b"earlier", key="outbox-1")
+    results = await bus.publish_many(
+        {
+            first: [(b"earlier", "outbox-1"), (b"a", "outbox-2"), (b"b", None), (b"c", "outbox-4")],
+            second: [(b"x", "outbox-3")],
+        }
+    )
+    batch_first, batch_second = results[first], results[second]
+    assert isinstance(batch_first, list) and isinstance(batch_second, list)
+    assert [p.offset for p in batch_first] == [earlier.offset, 2, 3, 4]  # the duplicate keeps its offset
+    assert [p.offset for p in batch_second] == [1]
+    again = await bus.publish_many({first: [(b"c", "outbox-4"), (b"d", "outbox-5")]})
+    assert [p.offset for p in again[first]] == [4, 5]  # type: ignore[union-attr]
+    got = await receive(bus, 6)
+    assert [p.data for p in got if p.channel == first] == [b"earlier", b"a", b"b", b"c", b"d"]
+    assert [p.offset for p in got if p.channel == first] == [1, 2, 3, 4, 5]
+    assert [p.data for p in got if p.channel == second] == [b"x"]
+    position = await bus.position(first)
+    assert [p.data for p in await bus.recover(first, Position(position.epoch, 1))] == [b"a", b"b", b"c", b"d"]
+    with pytest.raises(RecoveryFailed):  # history_size=4: offset 1 left it
+        await bus.recover(first, Position(position.epoch, 0))

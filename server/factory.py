@@ -23,6 +23,7 @@ from app.feed.push import FeedPusher
 from app.feed.service import FeedService
 from app.health.controller import HealthController
 from app.health.probes import Probe, graph_probe, outbox_probe, redis_probe
+from app.identity.profiles import ProfileStore
 from app.identity.store import IdentityStore
 from app.identity.tables import TABLES as IDENTITY_TABLES
 from app.moderation.controller import ModerationController
@@ -35,6 +36,9 @@ from app.parties.live import Leads, LiveParties
 from app.parties.service import PartyService
 from app.parties.socket import PartySocket
 from app.parties.state import Party
+from app.profiles.controller import AvatarController, ProfileController
+from app.profiles.service import ProfileService
+from app.profiles.serving import AvatarFiles
 from app.ratings.broadcaster import RatingBroadcaster
 from app.ratings.controller import RatingController
 from app.ratings.service import RATINGS_CHANNEL, RatingService
@@ -135,6 +139,7 @@ def create_app(settings: Settings) -> Litestar:
     principals = Principals(main, access_tokens)  # the current role of a token's user
     principals.watch(Revocation(node, principals).changed)
     videos = VideoService(main)
+    profiles = ProfileService(main, ProfileStore(identity), storage)
 
     # Watch parties: live state in the party store (Redis when configured), records in PostgreSQL.
     party_store = backends.party_store(settings)
@@ -185,6 +190,7 @@ def create_app(settings: Settings) -> Litestar:
         "registration_limiter": RegistrationLimiter(limits_storage, settings.register_limit_per_address),
         "probes": probes,
         "videos": videos,
+        "profiles": profiles,
         "parties": parties,
         "search": PostgresSearch(main),
         **social_services,
@@ -210,7 +216,7 @@ def create_app(settings: Settings) -> Litestar:
     background.append(rating_broadcaster.run)
 
     # Media (issue 7): uploads, the transcoding worker, serving; only with storage configured.
-    media_routes: list[type[MediaController]] = []
+    media_routes: list[type[MediaController | AvatarController]] = []
     worker: TranscodeWorker | None = None
     if storage is not None:
         worker = transcode_worker(settings, main, storage, bus, videos)
@@ -226,6 +232,8 @@ def create_app(settings: Settings) -> Litestar:
         services["media"] = MediaServer(main, storage, videos, tokens, redirect=settings.media_redirect)
         relay_handlers[MEDIA_CHANNEL] = Purger(storage).handle
         media_routes.append(MediaController)
+        services["avatar_files"] = AvatarFiles(storage, redirect=settings.media_redirect)
+        media_routes.append(AvatarController)
     relay = Relay(main, bus, handlers=relay_handlers) if settings.outbox_relay else None
     probes["outbox"] = outbox_probe(main, relay)  # whether what this instance accepts goes out
 
@@ -250,6 +258,7 @@ def create_app(settings: Settings) -> Litestar:
             HealthController,
             TokenController,
             AccountController,
+            ProfileController,
             VideoController,
             PartyController,
             CommentController,

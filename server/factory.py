@@ -45,6 +45,7 @@ from app.ratings.service import RATINGS_CHANNEL, RatingService
 from app.search.controller import SearchController
 from app.search.postgres import PostgresSearch
 from app.social.controller import DiscoveryController, SocialController
+from app.social.naming import Naming
 from app.social.recommendations import VideoRecommendations
 from app.social.relations import SocialService
 from app.social.suggestions import PeopleSuggestions
@@ -152,7 +153,8 @@ def create_app(settings: Settings) -> Litestar:
     parties = PartyService(main, videos, live_parties, settings.party_max_members, MYDRTV)
     # Social graph, suggestions, recommendations and the activity feed.
     graph = backends.graph(settings)
-    suggestions = PeopleSuggestions(main, graph, settings.suggestions_cache_seconds)
+    naming = Naming(main, profiles)  # who is behind a suggestion or a recommendation, by name
+    suggestions = PeopleSuggestions(main, graph, settings.suggestions_cache_seconds, naming=naming)
     feed = FeedService(main, videos)
     relay_handlers: dict[str, Handler] = {"@feed": FeedPusher(main, bus, presence, feed).handle}
     if graph is not None:
@@ -161,7 +163,7 @@ def create_app(settings: Settings) -> Litestar:
         "social": SocialService(main, on_change=suggestions.forget),
         "suggestions": suggestions,
         "recommendations": VideoRecommendations(
-            main, graph, videos, popular_seconds=settings.popular_videos_cache_seconds
+            main, graph, videos, popular_seconds=settings.popular_videos_cache_seconds, naming=naming
         ),
         "watches": WatchService(main, videos),
         "feed": feed,
@@ -192,7 +194,7 @@ def create_app(settings: Settings) -> Litestar:
         "videos": videos,
         "profiles": profiles,
         "parties": parties,
-        "search": PostgresSearch(main),
+        "search": PostgresSearch(main, profiles),
         **social_services,
     }
     background: list[Job] = []  # run beside the relay, where it runs

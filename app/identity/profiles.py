@@ -24,13 +24,34 @@ _RELEVANCE = (
     f"(similarity({_FOLDED}, search_fold(p.display_name))"
     f" + word_similarity({_FOLDED}, search_fold(p.display_name)))::float8"
 )
-_PREFIX = f"search_fold(p.display_name) LIKE {_FOLDED} || '%' ESCAPE '\\'"
+# The start of a display name: a range of the B-tree ``profiles_display_name_prefix`` (usable
+# with a bound parameter, which LIKE's own prefix optimisation is not), then LIKE for exactness.
+# U+10FFFF, a noncharacter no display name holds, bounds every string starting with the query.
+_PREFIX = (
+    f"search_fold(p.display_name) ~>=~ {_FOLDED}"
+    f" AND search_fold(p.display_name) ~<~ ({_FOLDED} || chr(1114111))"
+    f" AND search_fold(p.display_name) LIKE {_FOLDED} || '%' ESCAPE '\\'"
+)
 _NEAR = f"{_FOLDED} <% search_fold(p.display_name)"
 _SEARCH_ARM = (
     "(SELECT p.account FROM profiles p WHERE p.display_name IS NOT NULL AND ({}) LIMIT "
     + str(SEARCH_CANDIDATES)
     + ")"
 )
+
+
+def search_query(text: str, like_prefix: str, near: bool) -> tuple[Any, ...]:
+    """The SQL of ``ProfileStore.search`` and its arguments (the benchmark explains the same)."""
+    arms = [_SEARCH_ARM.format(_PREFIX)]
+    args: list[Any] = [text, text, like_prefix]
+    if near:
+        arms.append(_SEARCH_ARM.format(_NEAR))
+        args.append(text)
+    sql = (
+        f"SELECT p.account, {_RELEVANCE} AS relevance FROM profiles p"
+        f" WHERE p.account IN ({' UNION '.join(arms)})"
+    )
+    return (sql, text, text, *args)
 
 
 class ProfileRecord(msgspec.Struct, frozen=True):
@@ -100,18 +121,7 @@ class ProfileStore:
         """Accounts whose display name starts with ``like_prefix`` (LIKE wildcards already
         escaped) or, with ``near``, is close to ``text`` by trigrams; with the relevance search
         ranks by (the same formula as for handles in the main database)."""
-        arms = [_SEARCH_ARM.format(_PREFIX)]
-        args: list[Any] = [like_prefix]
-        if near:
-            arms.append(_SEARCH_ARM.format(_NEAR))
-            args.append(text)
-        rows = await self._db.fetch(
-            f"SELECT p.account, {_RELEVANCE} AS relevance FROM profiles p"
-            f" WHERE p.account IN ({' UNION '.join(arms)})",
-            text,
-            text,
-            *args,
-        )
+        rows = await self._db.fetch(*search_query(text, like_prefix, near))
         return [NameMatch(account=row["account"], relevance=row["relevance"]) for row in rows]
 
     async def _write(self, sql: str, *args: Any) -> ProfileRecord:

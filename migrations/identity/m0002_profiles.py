@@ -7,7 +7,7 @@ storage under ``avatars/{account}/{digest}/``.
 
 Search finds people by display name here, with the same folding the main database uses
 (``search_fold``: accents removed, lower case; see ``migrations/main/m0010_search.py``), and a
-trigram index for prefixes and typos.
+trigram index for typos and a B-tree for prefixes.
 """
 
 STATEMENTS = [
@@ -30,5 +30,11 @@ STATEMENTS = [
     """
     CREATE INDEX profiles_search_display_name ON profiles
     USING gin (search_fold(display_name) gin_trgm_ops) WHERE display_name IS NOT NULL
+    """,
+    # The start of a display name (``LIKE 'q%'``): a range of this B-tree, which stops at the
+    # arm's limit, where the trigram index would read every row holding the query's trigrams.
+    """
+    CREATE INDEX profiles_display_name_prefix ON profiles
+    (search_fold(display_name) text_pattern_ops) WHERE display_name IS NOT NULL
     """,
 ]

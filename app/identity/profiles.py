@@ -48,7 +48,7 @@ def search_query(text: str, like_prefix: str, near: bool) -> tuple[Any, ...]:
         arms.append(_SEARCH_ARM.format(_NEAR))
         args.append(text)
     sql = (
-        f"SELECT p.account, {_RELEVANCE} AS relevance FROM profiles p"
+        f"SELECT p.account, p.display_name, p.avatar, {_RELEVANCE} AS relevance FROM profiles p"
         f" WHERE p.account IN ({' UNION '.join(arms)})"
     )
     return (sql, text, text, *args)
@@ -65,6 +65,8 @@ class ProfileRecord(msgspec.Struct, frozen=True):
 class NameMatch(msgspec.Struct, frozen=True):
     account: uuid.UUID
     relevance: float
+    display_name: str  # what matched, and what the hit shows
+    avatar: str | None
 
 
 class ProfileStore:
@@ -122,7 +124,7 @@ class ProfileStore:
         escaped) or, with ``near``, is close to ``text`` by trigrams; with the relevance search
         ranks by (the same formula as for handles in the main database)."""
         rows = await self._db.fetch(*search_query(text, like_prefix, near))
-        return [NameMatch(account=row["account"], relevance=row["relevance"]) for row in rows]
+        return msgspec.convert(rows, list[NameMatch])
 
     async def _write(self, sql: str, *args: Any) -> ProfileRecord:
         try:

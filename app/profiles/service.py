@@ -215,9 +215,17 @@ class ProfileService:
             for user_id, record in records.items()
         }
 
-    async def search_names(self, text: str, like_prefix: str, near: bool) -> list[NameMatch]:
-        """Users whose display name starts with or is close to ``text`` (see ``ProfileStore``)."""
-        return await self._store.search(text, like_prefix, near)
+    async def search_names(
+        self, text: str, like_prefix: str, near: bool
+    ) -> tuple[list[NameMatch], dict[uuid.UUID, ProfileCard]]:
+        """Users whose display name starts with or is close to ``text`` (see ``ProfileStore``),
+        and their cards, so a page of hits needs no second look-up for them."""
+        matches = await self._store.search(text, like_prefix, near)
+        cards = {
+            match.account: ProfileCard(match.display_name, avatar_images(match.account, match.avatar))
+            for match in matches
+        }
+        return matches, cards
 
     async def export(self, user_id: uuid.UUID) -> dict[str, Any]:
         """Everything profiles keep about a user, for a data export (GDPR Articles 15 and 20)."""

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.identity.profiles import NameMatch
-from app.profiles.service import ProfileService
+from app.profiles.service import ProfileCard, ProfileService
 from app.search.schemas import PeoplePage, PersonHit
 from app.search.terms import TRIGRAM_CHARS, Terms
 from app.videos.schemas import UserRef, VideoPage
@@ -212,14 +212,17 @@ class PostgresSearch:
         if terms.letters == 0:
             return PeoplePage(items=[], next_cursor=None)
         named: list[NameMatch] = []
+        cards: dict[uuid.UUID, ProfileCard] = {}
         if self._profiles is not None:
-            named = await self._profiles.search_names(
+            named, cards = await self._profiles.search_names(
                 terms.text, like_prefix(terms.text), near=terms.letters >= TRIGRAM_CHARS
             )
         sql, args = people_query(terms, me, cursor, limit, named)
         rows = await self._db.fetch(sql, *args)
         shown = rows[:limit]
-        cards = await self._profiles.cards([row["id"] for row in shown]) if self._profiles else {}
+        unknown = [row["id"] for row in shown if row["id"] not in cards]  # found by handle only
+        if self._profiles is not None and unknown:
+            cards |= await self._profiles.cards(unknown)
         items = [
             PersonHit(
                 user=UserRef(id=row["id"], handle=row["handle"]),

@@ -81,7 +81,8 @@ class Named(msgspec.Struct, frozen=True):
     others: int
 
     def sentence(self) -> str:
-        """ "Ana", "Ana and Bo", "Ana, Bo and Cy", "Ana and 2 others", "Ana, Bo, Cy and 1 other"."""
+        """The people as a phrase: "Ana", "Ana and Bo", "Ana, Bo and Cy", "Ana and 2 others",
+        "Ana, Bo, Cy and 1 other"."""
         names = [person.display_name or person.handle for person in self.people]
         if self.others:
             names.append(f"{self.others} {'other' if self.others == 1 else 'others'}")

@@ -44,7 +44,8 @@ def _explain(mutual: int) -> str:
 
 
 def explain_named(named: Named) -> str:
-    """ "followed by Ana, Bo, Cy and 2 others you follow"; "followed by Ana and Bo, whom you follow"."""
+    """The sentence that names them: "followed by Ana, Bo, Cy and 2 others you follow", or
+    "followed by Ana and Bo, whom you follow" when all are named."""
     if named.others:
         return f"followed by {named.sentence()} you follow"
     return f"followed by {named.sentence()}, whom you follow"

@@ -11,6 +11,7 @@ PY=${PY:-.venv/bin/python}
 "$PY" -m bench.comments
 "$PY" -m bench.graph
 "$PY" -m bench.search
+"$PY" -m bench.people_search
 "$PY" -m bench.media
 "$PY" -m bench.faults
 "$PY" -m bench.web_load      # needs Node.js (web/node_modules) and /usr/bin/chromium

@@ -23,6 +23,7 @@ from app.feed.push import FeedPusher
 from app.feed.service import FeedService
 from app.health.controller import HealthController
 from app.health.probes import Probe, graph_probe, outbox_probe, redis_probe
+from app.identity.profiles import ProfileStore
 from app.identity.store import IdentityStore
 from app.identity.tables import TABLES as IDENTITY_TABLES
 from app.moderation.controller import ModerationController
@@ -37,12 +38,16 @@ from app.parties.live import Leads, LiveParties
 from app.parties.service import PartyService
 from app.parties.socket import PartySocket
 from app.parties.state import Party
+from app.profiles.controller import AvatarController, ProfileController
+from app.profiles.service import ProfileService
+from app.profiles.serving import AvatarFiles
 from app.ratings.broadcaster import RatingBroadcaster
 from app.ratings.controller import RatingController
 from app.ratings.service import RATINGS_CHANNEL, RatingService
 from app.search.controller import SearchController
 from app.search.postgres import PostgresSearch
 from app.social.controller import DiscoveryController, SocialController
+from app.social.naming import Naming
 from app.social.recommendations import VideoRecommendations
 from app.social.relations import SocialService
 from app.social.suggestions import PeopleSuggestions
@@ -137,6 +142,7 @@ def create_app(settings: Settings) -> Litestar:
     principals = Principals(main, access_tokens)  # the current role of a token's user
     principals.watch(Revocation(node, principals).changed)
     videos = VideoService(main, stamps=backends.change_stamps(settings, redis))
+    profiles = ProfileService(main, ProfileStore(identity), storage)
 
     # Watch parties: live state in the party store (Redis when configured), records in PostgreSQL.
     party_store = backends.party_store(settings)
@@ -149,7 +155,8 @@ def create_app(settings: Settings) -> Litestar:
     parties = PartyService(main, videos, live_parties, settings.party_max_members, MYDRTV)
     # Social graph, suggestions, recommendations and the activity feed.
     graph = backends.graph(settings)
-    suggestions = PeopleSuggestions(main, graph, settings.suggestions_cache_seconds)
+    naming = Naming(main, profiles)  # who is behind a suggestion or a recommendation, by name
+    suggestions = PeopleSuggestions(main, graph, settings.suggestions_cache_seconds, naming=naming)
     feed = FeedService(main, videos)
     relay_handlers: dict[str, Handler] = {"@feed": FeedPusher(main, bus, presence, feed).handle}
     if graph is not None:
@@ -158,7 +165,7 @@ def create_app(settings: Settings) -> Litestar:
         "social": SocialService(main, on_change=suggestions.forget),
         "suggestions": suggestions,
         "recommendations": VideoRecommendations(
-            main, graph, videos, popular_seconds=settings.popular_videos_cache_seconds
+            main, graph, videos, popular_seconds=settings.popular_videos_cache_seconds, naming=naming
         ),
         "watches": WatchService(main, videos),
         "feed": feed,
@@ -187,8 +194,9 @@ def create_app(settings: Settings) -> Litestar:
         "registration_limiter": RegistrationLimiter(limits_storage, settings.register_limit_per_address),
         "probes": probes,
         "videos": videos,
+        "profiles": profiles,
         "parties": parties,
-        "search": PostgresSearch(main),
+        "search": PostgresSearch(main, profiles),
         "notifications": NotificationService(main),
         **social_services,
     }
@@ -213,7 +221,7 @@ def create_app(settings: Settings) -> Litestar:
     background.append(rating_broadcaster.run)
 
     # Media (issue 7): uploads, the transcoding worker, serving; only with storage configured.
-    media_routes: list[type[MediaController]] = []
+    media_routes: list[type[MediaController | AvatarController]] = []
     worker: TranscodeWorker | None = None
     if storage is not None:
         worker = transcode_worker(settings, main, storage, bus, videos)
@@ -236,6 +244,8 @@ def create_app(settings: Settings) -> Litestar:
         )
         relay_handlers[MEDIA_CHANNEL] = Purger(storage).handle
         media_routes.append(MediaController)
+        services["avatar_files"] = AvatarFiles(storage, redirect=settings.media_redirect)
+        media_routes.append(AvatarController)
     relay = Relay(main, bus, handlers=relay_handlers) if settings.outbox_relay else None
     probes["outbox"] = outbox_probe(main, relay)  # whether what this instance accepts goes out
 
@@ -260,6 +270,7 @@ def create_app(settings: Settings) -> Litestar:
             HealthController,
             TokenController,
             AccountController,
+            ProfileController,
             VideoController,
             PartyController,
             CommentController,

@@ -45,6 +45,7 @@ SECURITY_NONE: list[dict[str, list[str]]] = []
 HLS_PLAYLIST = "application/vnd.apple.mpegurl"
 MEDIA_TYPES = (HLS_PLAYLIST, "video/mp2t", "video/iso.segment", "video/mp4", "image/jpeg")
 UPLOAD_TYPES = ("application/octet-stream", "video/*")
+AVATAR_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "application/octet-stream")
 
 _STAFF = (403,)
 # Every other operation reads PostgreSQL (a token's role, if nothing else) or Redis, so it may
@@ -93,6 +94,8 @@ EXTRA_STATUSES: dict[str, tuple[int, ...]] = {
     "HEAD /media/{video_id}/{generation}/{path}": (403, 416),
     "GET /media/t/{token}/{video_id}/{generation}/{path}": (403, 416),
     "HEAD /media/t/{token}/{video_id}/{generation}/{path}": (403, 416),
+    "PATCH /me/profile": (404,),
+    "PUT /me/avatar": (413, 422),
 }
 
 _STRING = Schema(type=OpenAPIType.STRING)
@@ -138,6 +141,11 @@ REQUEST_BODIES: dict[str, RequestBody] = {
         required=True,
         description="the video's source file, as it is",
     ),
+    "PUT /me/avatar": RequestBody(
+        content={name: OpenAPIMediaType(schema=_BINARY) for name in AVATAR_TYPES},
+        required=True,
+        description="the picture, as it is (its type is read from its bytes, not from Content-Type)",
+    ),
 }
 
 _CACHING: dict[str, OpenAPIHeader | Reference] = {
@@ -165,6 +173,21 @@ def _media_file(head: bool) -> dict[str, OpenAPIResponse | Reference]:
     }
 
 
+def _avatar_file(head: bool) -> dict[str, OpenAPIResponse | Reference]:
+    content = None if head else {"image/webp": OpenAPIMediaType(schema=_BINARY)}
+    caching: dict[str, OpenAPIHeader | Reference] = {
+        "ETag": _header("the image's validator"),
+        "Cache-Control": _header("public and immutable: an avatar's URL names its content"),
+    }
+    return {
+        "200": OpenAPIResponse("the image", headers=caching, content=content),
+        "302": OpenAPIResponse(
+            "a presigned storage URL (redirects enabled)", headers={"Location": _header("where the image is")}
+        ),
+        "304": OpenAPIResponse("not modified (If-None-Match)", headers=caching),
+    }
+
+
 # Success answers that Litestar cannot see, replacing the ones it derived.
 SUCCESS: dict[str, dict[str, OpenAPIResponse | Reference]] = {
     "POST /auth/revoke": {"200": OpenAPIResponse("revoked (or already unknown); no body")},
@@ -172,6 +195,8 @@ SUCCESS: dict[str, dict[str, OpenAPIResponse | Reference]] = {
     "HEAD /media/{video_id}/{generation}/{path}": _media_file(head=True),
     "GET /media/t/{token}/{video_id}/{generation}/{path}": _media_file(head=False),
     "HEAD /media/t/{token}/{video_id}/{generation}/{path}": _media_file(head=True),
+    "GET /avatars/{user_id}/{digest}/{name}": _avatar_file(head=False),
+    "HEAD /avatars/{user_id}/{digest}/{name}": _avatar_file(head=True),
 }
 
 ERROR_SCHEMA = Schema(

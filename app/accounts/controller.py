@@ -1,4 +1,4 @@
-"""REST endpoints of accounts: register, ``/me``, public profiles and role grants."""
+"""REST endpoints of accounts: register, ``/me`` and role grants (public profiles: ``app/profiles``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from app.accounts.schemas import Me, PublicUser, Registration, RoleChange
 from app.accounts.service import AccountService
 from app.auth.dependencies import require_role
 from app.auth.ratelimit import RegistrationLimiter
-from core.errors import NotFound
 from core.tokens import Principal
 
 
@@ -39,13 +38,6 @@ class AccountController(Controller):
     ) -> Me:
         """The caller's own record, personal data included."""
         return await accounts.me(principal.id)
-
-    @get("/users/{handle:str}")
-    async def by_handle(self, handle: FromPath[str], accounts: NamedDependency[AccountService]) -> PublicUser:
-        """A user's public record."""
-        if "\x00" in handle:  # no handle holds one, and PostgreSQL cannot even compare it
-            raise NotFound("no such user", code="user_not_found")
-        return await accounts.by_handle(handle)
 
     @put("/users/{user_id:uuid}/role")
     async def set_role(

@@ -51,6 +51,7 @@ class SearchController(Controller):
         cursor: Cursor = None,
         limit: Limit = 20,
     ) -> PeoplePage:
-        """People by handle, most relevant first, then most followed; never someone who blocked
-        you or whom you blocked. 400 as for videos."""
+        """People by handle or display name, most relevant first, then most followed, with their
+        display name and avatar; never someone who blocked you or whom you blocked. 400 as for
+        videos."""
         return await search.people(parse(q), viewer, cursor, limit)

@@ -28,6 +28,7 @@ class SearchEngine(Protocol):
     async def people(
         self, terms: Terms, viewer: Principal | None, cursor: str | None, limit: int
     ) -> PeoplePage:
-        """People whose handle matches ``terms``, the most relevant first, then the most
-        followed; none who blocked ``viewer`` or whom ``viewer`` blocked."""
+        """People whose handle or display name matches ``terms``, the most relevant first, then
+        the most followed, each with their display name and avatar; none who blocked ``viewer``
+        or whom ``viewer`` blocked."""
         ...

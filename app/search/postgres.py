@@ -2,6 +2,11 @@
 prefixes, both over text folded by ``search_fold`` (accents removed, lower case; see migration
 ``m0010_search``).
 
+People are found by handle here and by display name in the identity database (profiles are
+personal data and live there; no query spans the two): the profiles feature hands over the ids
+whose display name matches, with their relevance, and they join the handle matches as one more
+arm, under the same block rule, ranking and cursor.
+
 The user's text is always a bound parameter and goes through ``websearch_to_tsquery``, which
 reads any input as plain words (it never fails on ``&``, ``|``, ``!`` or quotes), and through
 LIKE only with its wildcards escaped. The SQL below is built from constant fragments only.
@@ -16,8 +21,11 @@ skip a row at a page's edge.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
+from app.identity.profiles import NameMatch
+from app.profiles.service import ProfileCard, ProfileService
 from app.search.schemas import PeoplePage, PersonHit
 from app.search.terms import TRIGRAM_CHARS, Terms
 from app.videos.schemas import UserRef, VideoPage
@@ -28,8 +36,8 @@ from core.tokens import Principal
 
 # What one may find; the partial indexes of ``m0010_search`` carry the same predicate.
 _SEARCHABLE_VIDEO = "v.visibility = 'public' AND v.status = 'ready'"
-# A person's searchable text. Adding display names (from profiles) is this one line plus an index:
-# "search_fold(u.handle || ' ' || coalesce(p.display_name, ''))" with that profile joined below.
+# A person's searchable text in this database; display names are matched in the identity
+# database (``ProfileService.search_names``) and arrive as ``named`` (id, relevance) rows.
 _PERSON_TEXT = "search_fold(u.handle)"
 _WORDS = "websearch_to_tsquery('simple'::regconfig, search_fold({}))"
 _FOLDED = "search_fold({})"
@@ -93,16 +101,25 @@ LEFT JOIN rating_totals t ON t.video_id = v.id
 
 
 def _people(arms: list[str]) -> str:
-    return f"""WITH candidate AS MATERIALIZED (
+    """Handles matching by ``arms``, and the users whose display name matched (``named``: ids
+    and relevances as two arrays), ranked by the better of the two relevances."""
+    return f"""WITH named AS MATERIALIZED (
+    SELECT * FROM unnest({{}}::uuid[], {{}}::float8[]) AS n(id, relevance)
+), candidate AS MATERIALIZED (
     {_arms("SELECT u.id FROM users u WHERE true", arms, "u.id")}
+    UNION
+    (SELECT n.id FROM named n WHERE {_NOT_BLOCKED.format(owner="n.id")})
 )
 SELECT * FROM (
 SELECT u.id, u.handle,
        (SELECT count(*) FROM follows f WHERE f.followee_id = u.id) AS popularity,
-       (similarity({_FOLDED}, {_PERSON_TEXT}) + word_similarity({_FOLDED}, {_PERSON_TEXT}))::float8
-           AS relevance
+       greatest(
+           similarity({_FOLDED}, {_PERSON_TEXT}) + word_similarity({_FOLDED}, {_PERSON_TEXT}),
+           coalesce(n.relevance, 0)
+       )::float8 AS relevance
 FROM candidate c
 JOIN users u ON u.id = c.id
+LEFT JOIN named n ON n.id = u.id
 {_PAGE}"""
 
 
@@ -136,11 +153,19 @@ def video_query(terms: Terms, me: uuid.UUID | None, cursor: str | None, limit: i
     return VIDEOS, [q, me, me, q, me, me, q, me, me, q, q, *page]
 
 
-def people_query(terms: Terms, me: uuid.UUID | None, cursor: str | None, limit: int) -> tuple[str, list[Any]]:
+def people_query(
+    terms: Terms,
+    me: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+    named: Sequence[NameMatch] = (),
+) -> tuple[str, list[Any]]:
+    """The SQL and its arguments for a page of people; ``named``: the display-name matches."""
     q, prefix, page = terms.text, like_prefix(terms.text), _page_args(cursor, limit)
+    ids, relevances = [m.account for m in named], [m.relevance for m in named]
     if terms.letters < TRIGRAM_CHARS:
-        return PEOPLE_BY_PREFIX, [prefix, me, me, q, q, *page]
-    return PEOPLE, [prefix, me, me, q, me, me, q, q, *page]
+        return PEOPLE_BY_PREFIX, [ids, relevances, prefix, me, me, me, me, q, q, *page]
+    return PEOPLE, [ids, relevances, prefix, me, me, q, me, me, me, me, q, q, *page]
 
 
 def like_prefix(text: str) -> str:
@@ -163,10 +188,12 @@ def _next(rows: list[dict[str, Any]], limit: int) -> str | None:
 
 
 class PostgresSearch:
-    """The ``SearchEngine`` of the main database."""
+    """The ``SearchEngine`` of the main database, with display names from ``profiles`` (without
+    it, people are found by handle only, as the benchmark does)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, profiles: ProfileService | None = None) -> None:
         self._db = db
+        self._profiles = profiles
 
     async def videos(
         self, terms: Terms, viewer: Principal | None, cursor: str | None, limit: int
@@ -180,12 +207,29 @@ class PostgresSearch:
     async def people(
         self, terms: Terms, viewer: Principal | None, cursor: str | None, limit: int
     ) -> PeoplePage:
-        sql, args = people_query(terms, viewer.id if viewer else None, cursor, limit)
+        me = viewer.id if viewer else None
+        people_query(terms, me, cursor, limit)  # checks the cursor before any database is asked
         if terms.letters == 0:
             return PeoplePage(items=[], next_cursor=None)
+        named: list[NameMatch] = []
+        cards: dict[uuid.UUID, ProfileCard] = {}
+        if self._profiles is not None:
+            named, cards = await self._profiles.search_names(
+                terms.text, like_prefix(terms.text), near=terms.letters >= TRIGRAM_CHARS
+            )
+        sql, args = people_query(terms, me, cursor, limit, named)
         rows = await self._db.fetch(sql, *args)
+        shown = rows[:limit]
+        unknown = [row["id"] for row in shown if row["id"] not in cards]  # found by handle only
+        if self._profiles is not None and unknown:
+            cards |= await self._profiles.cards(unknown)
         items = [
-            PersonHit(user=UserRef(id=row["id"], handle=row["handle"]), followers=int(row["popularity"]))
-            for row in rows[:limit]
+            PersonHit(
+                user=UserRef(id=row["id"], handle=row["handle"]),
+                followers=int(row["popularity"]),
+                display_name=cards[row["id"]].display_name if row["id"] in cards else None,
+                avatar=cards[row["id"]].avatar if row["id"] in cards else None,
+            )
+            for row in shown
         ]
         return PeoplePage(items=items, next_cursor=_next(rows, limit))

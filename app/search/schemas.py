@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import msgspec
 
+from app.profiles.schemas import AvatarImage
 from app.videos.schemas import UserRef
 
 
 class PersonHit(msgspec.Struct):
     user: UserRef
     followers: int  # the popularity that orders equally relevant people
+    display_name: str | None = None  # from the profile, if the person set one
+    avatar: list[AvatarImage] | None = None  # the profile's avatar sizes, smallest first
 
 
 class PeoplePage(msgspec.Struct):

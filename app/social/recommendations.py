@@ -15,9 +15,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from app.social.graph_reads import run_read
+from app.social.naming import Named, Naming
 from app.social.schemas import Reason, VideoRecommendation
 from app.videos.service import VideoService, playable
 from core.db import Database
@@ -57,6 +61,16 @@ def explain(row: dict[str, Any]) -> tuple[Reason, str]:
     return "watched_by_following", f"{_count(watched, 'person', 'people')} you follow watched this"
 
 
+def explain_named(reason: Reason, named: Named) -> str:
+    """The sentence of a social pick that names who is behind it."""
+    who = named.sentence()
+    if reason == "trending_among_friends":
+        return f"trending among your friends: {who} watched or rated it this week"
+    if reason in ("rated_by_friends", "rated_by_following"):
+        return f"{who} rated this {GOOD_STARS}+"
+    return f"{who} watched this"
+
+
 def explain_popular(row: dict[str, Any]) -> tuple[Reason, str]:
     fans = int(row["popularity"])
     return (
@@ -73,10 +87,12 @@ class VideoRecommendations:
         videos: VideoService,
         clock: Callable[[], float] = time.time,
         popular_seconds: float = 30.0,
+        naming: Naming | None = None,
     ) -> None:
         self._db = db
         self._graph = graph
         self._videos = videos
+        self._naming = naming  # without it, explanations give counts
         self._clock = clock
         self._popular_seconds = popular_seconds
         self._popular: tuple[float, list[dict[str, Any]]] = (float("-inf"), [])
@@ -113,11 +129,33 @@ class VideoRecommendations:
             and visible[video_id].visibility != "unlisted"
             and visible[video_id].owner.id not in blocked
         ]
+        return await self._named(
+            viewer,
+            [
+                VideoRecommendation(
+                    video=visible[video_id], reason=picks[video_id][0], explanation=picks[video_id][1]
+                )
+                for video_id in shown[:limit]
+            ],
+        )
+
+    async def _named(self, viewer: Principal, picks: list[VideoRecommendation]) -> list[VideoRecommendation]:
+        """The social picks with the people behind them named, where PostgreSQL knows of any."""
+        if self._naming is None:
+            return picks
+        since = datetime.fromtimestamp(self._clock() - TRENDING_DAYS * 86_400, UTC)
+        reasons = {pick.video.id: pick.reason for pick in picks if pick.reason != "popular"}
+        named = await self._naming.video_people(viewer.id, reasons, GOOD_STARS, since)
         return [
-            VideoRecommendation(
-                video=visible[video_id], reason=picks[video_id][0], explanation=picks[video_id][1]
+            msgspec.structs.replace(
+                pick,
+                explanation=explain_named(pick.reason, named[pick.video.id]),
+                people=named[pick.video.id].people,
+                others=named[pick.video.id].others,
             )
-            for video_id in shown[:limit]
+            if pick.video.id in named and named[pick.video.id].people
+            else pick
+            for pick in picks
         ]
 
     async def _blocked(self, user_id: uuid.UUID, others: list[uuid.UUID]) -> set[uuid.UUID]:

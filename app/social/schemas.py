@@ -8,6 +8,7 @@ from typing import Literal
 
 import msgspec
 
+from app.profiles.schemas import PersonName
 from app.videos.schemas import UserRef, Video
 
 
@@ -38,7 +39,11 @@ class PersonSuggestion(msgspec.Struct):
     user: UserRef
     mutual_follows: int  # how many people the caller follows follow them
     followers: int
-    explanation: str  # e.g. "followed by 3 people you follow"
+    explanation: str  # e.g. "followed by Ana, Bo and 1 other you follow"
+    # The people named in the explanation (display name, else handle, for clients that render
+    # their own sentence or link them), at most 3, and how many more are behind it.
+    people: list[PersonName] = msgspec.field(default_factory=list)
+    others: int = 0
 
 
 class SuggestionPage(msgspec.Struct):
@@ -61,7 +66,12 @@ Reason = Literal[
 class VideoRecommendation(msgspec.Struct):
     video: Video
     reason: Reason
-    explanation: str  # e.g. "3 friends rated this 4+"
+    explanation: str  # e.g. "Ana, Bo and 2 others rated this 4+"
+    # The people named in the explanation, at most 3 (friends first, then the most recent), and
+    # how many more did the same; empty for ``popular`` (and while nobody can be named yet: then
+    # the explanation gives a count).
+    people: list[PersonName] = msgspec.field(default_factory=list)
+    others: int = 0
 
 
 class RecommendationPage(msgspec.Struct):

@@ -13,7 +13,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from app.social.graph_reads import run_read
+from app.social.naming import Named, Naming
 from app.social.schemas import PersonSuggestion
 from app.videos.schemas import UserRef
 from core.db import Database
@@ -40,6 +43,14 @@ def _explain(mutual: int) -> str:
     return f"followed by {mutual} {'person' if mutual == 1 else 'people'} you follow"
 
 
+def explain_named(named: Named) -> str:
+    """The sentence that names them: "followed by Ana, Bo, Cy and 2 others you follow", or
+    "followed by Ana and Bo, whom you follow" when all are named."""
+    if named.others:
+        return f"followed by {named.sentence()} you follow"
+    return f"followed by {named.sentence()}, whom you follow"
+
+
 class PeopleSuggestions:
     def __init__(
         self,
@@ -47,8 +58,10 @@ class PeopleSuggestions:
         graph: Graph | None,
         cache_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        naming: Naming | None = None,
     ) -> None:
         self._db = db
+        self._naming = naming  # without it, explanations give counts
         self._graph = graph
         self._cache_seconds = cache_seconds
         self._clock = clock
@@ -86,7 +99,24 @@ class PeopleSuggestions:
             for user_id, row in zip(ids, ranked, strict=True)
             if user_id in handles
         ]
-        return suggestions[:limit]
+        return await self._named(me, suggestions[:limit])
+
+    async def _named(self, me: Principal, suggestions: list[PersonSuggestion]) -> list[PersonSuggestion]:
+        """Each suggestion with the people the user follows who follow them named."""
+        if self._naming is None:
+            return suggestions
+        named = await self._naming.followers_you_follow(me.id, [s.user.id for s in suggestions])
+        return [
+            msgspec.structs.replace(
+                suggestion,
+                explanation=explain_named(named[suggestion.user.id]),
+                people=named[suggestion.user.id].people,
+                others=named[suggestion.user.id].others,
+            )
+            if suggestion.user.id in named and named[suggestion.user.id].people
+            else suggestion
+            for suggestion in suggestions
+        ]
 
     async def dismiss(self, me: Principal, user_id: uuid.UUID) -> None:
         """Never suggest ``user_id`` to ``me`` again."""

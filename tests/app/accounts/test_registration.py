@@ -38,7 +38,19 @@ async def test_public_profile_has_no_personal_data(client: AsyncTestClient[Any])
     user = await register(client, birth_date="1985-01-01")
     response = await client.get(f"/users/{user['handle']}")
     assert response.status_code == 200
-    assert set(response.json()) == {"id", "handle", "role", "created_at"}
+    # What a user chose to show (the profile's fields, empty until set) and public counts only.
+    assert set(response.json()) == {
+        "id",
+        "handle",
+        "role",
+        "created_at",
+        "display_name",
+        "bio",
+        "avatar",
+        "counts",
+        "relationship",
+    }
+    assert user["email"] not in response.text and "1985" not in response.text
 
 
 @pytest.mark.parametrize("email", ["", "not-an-email", "a@b", "two@@example.com"])

@@ -85,8 +85,11 @@ async def test_people_you_may_know_and_dismissing_them(api: Client, settings: Se
         (known.handle, 2),
         (less_known.handle, 1),
     ]
-    assert got[0]["explanation"] == "followed by 2 people you follow"
-    assert got[1]["explanation"] == "followed by 1 person you follow"
+    # Named, the most recent follow first (no profiles here: by handle).
+    assert got[0]["explanation"] == f"followed by {other.handle} and {friend.handle}, whom you follow"
+    assert got[1]["explanation"] == f"followed by {friend.handle}, whom you follow"
+    assert [p["id"] for p in got[0]["people"]] == [str(other.id), str(friend.id)]
+    assert got[0]["others"] == 0
 
     assert (await api.delete(f"/me/suggestions/people/{known.id}", headers=me.headers)).status_code == 204
     # Gone at once, before the graph hears of it: answers are checked against PostgreSQL.
@@ -173,12 +176,12 @@ async def test_recommendations_explain_themselves_and_respect_private_videos(
 
     picks = await recommended(api, me)
     assert [(p["video"]["id"], p["reason"], p["explanation"]) for p in picks[:2]] == [
-        (liked, "rated_by_friends", "1 friend rated this 4+"),
-        (secret, "rated_by_friends", "1 friend rated this 4+"),
+        (liked, "rated_by_friends", f"{friend.handle} rated this 4+"),
+        (secret, "rated_by_friends", f"{friend.handle} rated this 4+"),
     ]
     outsiders = await recommended(api, outsider)
     assert [p["video"]["id"] for p in outsiders if p["video"]["id"] in {liked, secret}] == [liked]
-    assert outsiders[0]["explanation"] == "2 people you follow rated this 4+"
+    assert outsiders[0]["explanation"] == f"{followed.handle} and {friend.handle} rated this 4+"
 
     # Watched: gone at once, before the graph hears of it.
     watched = await api.post(f"/videos/{liked}/watches", headers=me.headers)

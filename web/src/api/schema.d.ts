@@ -52,6 +52,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/avatars/{user_id}/{digest}/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Image */
+        get: operations["AvatarsUserIdDigestNameGetImage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /** Image */
+        head: operations["AvatarsUserIdDigestNameHeadImage"];
+        patch?: never;
+        trace?: never;
+    };
     "/comments/{comment_id}": {
         parameters: {
             query?: never;
@@ -151,6 +169,24 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/avatar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Upload */
+        put: operations["MeAvatarUpload"];
+        post?: never;
+        /** Remove */
+        delete: operations["MeAvatarRemove"];
         options?: never;
         head?: never;
         patch?: never;
@@ -362,6 +398,24 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/me/profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Mine */
+        get: operations["MeProfileMine"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change */
+        patch: operations["MeProfileChange"];
         trace?: never;
     };
     "/me/recommendations/videos": {
@@ -819,8 +873,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** ByHandle */
-        get: operations["UsersHandleByHandle"];
+        /** Profile */
+        get: operations["UsersHandleProfile"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1096,6 +1150,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AvatarImage */
+        AvatarImage: {
+            size: number;
+            url: string;
+        };
         /** ChatMessage */
         ChatMessage: {
             id: number;
@@ -1266,6 +1325,16 @@ export interface components {
             /** @default  */
             reason: string;
         };
+        /** MyProfile */
+        MyProfile: {
+            /** Format: uuid */
+            id: string;
+            handle: string;
+            display_name: string | null;
+            bio: string | null;
+            avatar: components["schemas"]["AvatarImage"][] | null;
+            updated_at: string | null;
+        };
         /** NewComment */
         NewComment: {
             body: string;
@@ -1429,6 +1498,15 @@ export interface components {
         PersonHit: {
             user: components["schemas"]["UserRef"];
             followers: number;
+            display_name?: string | null;
+            avatar?: components["schemas"]["AvatarImage"][] | null;
+        };
+        /** PersonName */
+        PersonName: {
+            /** Format: uuid */
+            id: string;
+            handle: string;
+            display_name: string | null;
         };
         /** PersonSuggestion */
         PersonSuggestion: {
@@ -1436,6 +1514,45 @@ export interface components {
             mutual_follows: number;
             followers: number;
             explanation: string;
+            people?: components["schemas"]["PersonName"][];
+            /** @default 0 */
+            others: number;
+        };
+        /** Profile */
+        Profile: {
+            /** Format: uuid */
+            id: string;
+            handle: string;
+            /** @enum {string} */
+            role: "viewer" | "moderator" | "admin";
+            /** Format: date-time */
+            created_at: string;
+            display_name: string | null;
+            bio: string | null;
+            avatar: components["schemas"]["AvatarImage"][] | null;
+            counts: components["schemas"]["ProfileCounts"];
+            relationship: components["schemas"]["ProfileRelationship"] | null;
+        };
+        /** ProfileChange */
+        ProfileChange: {
+            display_name?: string | null;
+            bio?: string | null;
+        };
+        /** ProfileCounts */
+        ProfileCounts: {
+            followers: number;
+            following: number;
+            friends: number;
+            videos: number;
+        };
+        /** ProfileRelationship */
+        ProfileRelationship: {
+            is_self: boolean;
+            following: boolean;
+            followed_by: boolean;
+            friends: boolean;
+            blocked: boolean;
+            muted: boolean;
         };
         /** PublicUser */
         PublicUser: {
@@ -1619,6 +1736,9 @@ export interface components {
             /** @enum {string} */
             reason: "trending_among_friends" | "rated_by_friends" | "rated_by_following" | "watched_by_friends" | "watched_by_following" | "popular";
             explanation: string;
+            people?: components["schemas"]["PersonName"][];
+            /** @default 0 */
+            others: number;
         };
         /** VideoRef */
         VideoRef: {
@@ -1886,6 +2006,106 @@ export interface operations {
             503: components["responses"]["503"];
         };
     };
+    AvatarsUserIdDigestNameGetImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+                digest: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the image */
+            200: {
+                headers: {
+                    /** @description the image's validator */
+                    ETag?: string;
+                    /** @description public and immutable: an avatar's URL names its content */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/webp": string;
+                };
+            };
+            /** @description a presigned storage URL (redirects enabled) */
+            302: {
+                headers: {
+                    /** @description where the image is */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not modified (If-None-Match) */
+            304: {
+                headers: {
+                    /** @description the image's validator */
+                    ETag?: string;
+                    /** @description public and immutable: an avatar's URL names its content */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["400"];
+            404: components["responses"]["404"];
+            503: components["responses"]["503"];
+        };
+    };
+    AvatarsUserIdDigestNameHeadImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+                digest: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the image */
+            200: {
+                headers: {
+                    /** @description the image's validator */
+                    ETag?: string;
+                    /** @description public and immutable: an avatar's URL names its content */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a presigned storage URL (redirects enabled) */
+            302: {
+                headers: {
+                    /** @description where the image is */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not modified (If-None-Match) */
+            304: {
+                headers: {
+                    /** @description the image's validator */
+                    ETag?: string;
+                    /** @description public and immutable: an avatar's URL names its content */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["400"];
+            404: components["responses"]["404"];
+            503: components["responses"]["503"];
+        };
+    };
     CommentsCommentIdGetOne: {
         parameters: {
             query?: never;
@@ -2098,6 +2318,60 @@ export interface operations {
             };
             401: components["responses"]["401"];
             404: components["responses"]["404"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeAvatarUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description the picture, as it is (its type is read from its bytes, not from Content-Type) */
+        requestBody: {
+            content: {
+                "image/jpeg": string;
+                "image/png": string;
+                "image/webp": string;
+                "image/gif": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyProfile"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            413: components["responses"]["413"];
+            422: components["responses"]["422"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeAvatarRemove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["401"];
             503: components["responses"]["503"];
         };
     };
@@ -2509,6 +2783,58 @@ export interface operations {
             };
             400: components["responses"]["400"];
             401: components["responses"]["401"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeProfileMine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyProfile"];
+                };
+            };
+            401: components["responses"]["401"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeProfileChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfileChange"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyProfile"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            404: components["responses"]["404"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
             503: components["responses"]["503"];
         };
     };
@@ -3653,7 +3979,7 @@ export interface operations {
             503: components["responses"]["503"];
         };
     };
-    UsersHandleByHandle: {
+    UsersHandleProfile: {
         parameters: {
             query?: never;
             header?: never;
@@ -3670,10 +3996,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PublicUser"];
+                    "application/json": components["schemas"]["Profile"];
                 };
             };
             400: components["responses"]["400"];
+            401: components["responses"]["401"];
             404: components["responses"]["404"];
             503: components["responses"]["503"];
         };

@@ -197,7 +197,7 @@ def create_app(settings: Settings) -> Litestar:
         "profiles": profiles,
         "parties": parties,
         "search": PostgresSearch(main, profiles),
-        "notifications": NotificationService(main),
+        "notifications": NotificationService(main, names=profiles.names),
         **social_services,
     }
     background: list[Job] = []  # run beside the relay, where it runs

@@ -8,8 +8,6 @@ from typing import Any, Literal, get_args
 
 import msgspec
 
-from app.videos.schemas import UserRef
-
 Kind = Literal[
     "reply", "mention", "follow", "friend", "party_invite", "upload_ready", "upload_failed", "moderation"
 ]
@@ -19,10 +17,18 @@ ACTORLESS: tuple[str, ...] = ("upload_ready", "upload_failed", "moderation")
 SHOWN_ACTORS = 3  # actors a notification names; ``actor_count`` says how many there are in all
 
 
+class Actor(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    handle: str
+    # Their display name: filled in on the REST page; live events carry handles only (the name is
+    # personal data in another database, not read inside the action's transaction).
+    display_name: str | None = None
+
+
 class Notification(msgspec.Struct):
     id: int
     kind: Kind
-    actors: list[UserRef]  # who did it, latest first, at most three
+    actors: list[Actor]  # who did it, latest first, at most three
     actor_count: int  # how many people did it ("Ana and 4 others": 5); 0 for the platform's own kinds
     video_id: uuid.UUID | None  # the video it concerns, if any
     comment_id: int | None  # the comment it concerns: yours for a reply or moderation, theirs for a mention

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ from app.notifications import store
 from app.notifications.notify import announce, discard, lock_recipients, publish, publish_unread
 from app.notifications.schemas import (
     KINDS,
+    Notification,
     NotificationPage,
     NotificationSettings,
     NotificationsRead,
@@ -29,9 +30,14 @@ from realtime.outbox import withdraw
 _LATEST = Keyset(("n.updated_at", "n.id"), ("updated_at", "id"), tuple[datetime, int])
 
 
+# Display names of users by id (the profiles feature's ``ProfileService.names``), for the page.
+Names = Callable[[list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, Any]]]
+
+
 class NotificationService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, names: Names | None = None) -> None:
         self._db = db
+        self._names = names
 
     async def page(
         self, reader: Principal, cursor: str | None, limit: int, unread_only: bool
@@ -44,9 +50,21 @@ class NotificationService:
         rows, next_cursor = await page_rows(
             self._db, store.SELECT_NOTIFICATION, conditions, [reader.id], _LATEST, cursor, limit
         )
-        return NotificationPage(
-            items=[store.notification_from_row(row) for row in rows], next_cursor=next_cursor
-        )
+        items = [store.notification_from_row(row) for row in rows]
+        return NotificationPage(items=await self._with_display_names(items), next_cursor=next_cursor)
+
+    async def _with_display_names(self, items: list[Notification]) -> list[Notification]:
+        if self._names is None:
+            return items
+        names = await self._names(list({actor.id for item in items for actor in item.actors}))
+        for item in items:
+            item.actors = [
+                msgspec.structs.replace(actor, display_name=names[actor.id].display_name)
+                if actor.id in names
+                else actor
+                for actor in item.actors
+            ]
+        return items
 
     async def unread(self, reader: Principal) -> UnreadCount:
         return UnreadCount(count=await store.unread(self._db, reader.id))

@@ -10,8 +10,7 @@ from typing import Any
 
 import msgspec
 
-from app.notifications.schemas import ACTORLESS, SHOWN_ACTORS, Notification
-from app.videos.schemas import UserRef
+from app.notifications.schemas import ACTORLESS, SHOWN_ACTORS, Actor, Notification
 from core.db import Database
 
 _ACTORLESS_SQL = "(" + ", ".join(f"'{kind}'" for kind in ACTORLESS) + ")"
@@ -36,7 +35,7 @@ SHOWN = (
     " OR EXISTS (SELECT 1 FROM notification_actors a WHERE a.notification_id = n.id))"
 )
 
-_actors = msgspec.json.Decoder(list[UserRef])
+_actors = msgspec.json.Decoder(list[Actor])
 
 
 def _json(value: Any) -> Any:
@@ -48,7 +47,7 @@ def notification_from_row(row: dict[str, Any]) -> Notification:
     return Notification(
         id=row["id"],
         kind=row["kind"],
-        actors=_actors.decode(actors) if isinstance(actors, str | bytes) else [UserRef(**a) for a in actors],
+        actors=_actors.decode(actors) if isinstance(actors, str | bytes) else [Actor(**a) for a in actors],
         actor_count=int(row["actor_count"]),
         video_id=row["video_id"],
         comment_id=row["comment_id"],

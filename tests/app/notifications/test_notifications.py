@@ -12,6 +12,7 @@ from app.notifications.service import erase_notifications, export_notifications
 from core.db import Database
 from core.settings import Settings
 from tests.app.notifications.conftest import Client, follow, notifications, unfollow, unread
+from tests.app.profiles.helpers import member
 from tests.app.video_helpers import new_video, post
 from tests.users import person
 
@@ -281,3 +282,13 @@ async def test_a_held_comment_tells_nobody_until_a_moderator_approves_it(
     assert [n["kind"] for n in await notifications(client, ada)] == ["mention"]
     (note,) = await notifications(client, author)
     assert note["kind"] == "moderation" and note["data"] == {"action": "approved", "reason": "fine"}
+
+
+async def test_the_page_names_actors_by_their_display_names(client: Client, settings: Settings) -> None:
+    me, bo = await person(settings), await person(settings)
+    ana = await member(settings, display_name="Ana Ávila")
+    await follow(client, ana, me)
+    await follow(client, bo, me)
+    (note,) = await notifications(client, me)
+    names = {a["handle"]: a["display_name"] for a in note["actors"]}
+    assert names == {ana.handle: "Ana Ávila", bo.handle: None}

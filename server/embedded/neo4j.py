@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import shutil
 import signal
@@ -30,6 +31,8 @@ MAVEN_REPOSITORY = ROOT / "build" / "maven-repository"
 _BUILT = BUILD / ".built"  # written after a build succeeded
 READY = b"mydrtv-neo4j ready"  # what the launcher prints once the database answers
 LAUNCHER = "mydrtv.neo4j.Launcher"
+
+log = logging.getLogger("mydrtv")
 
 
 def _sources() -> list[Path]:
@@ -65,6 +68,7 @@ def build() -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if built():  # another process built it while we waited
             return
+        log.info("building the Neo4j server with Maven (the first time: ~120 MB of jars, ~2 minutes)")
         argv = [
             "mvn", "-q", "-B",
             "-f", str(PROJECT / "pom.xml"),
@@ -165,7 +169,9 @@ def main(argv: list[str]) -> int:
     if reason is not None:
         print(f"Neo4j server not built: {reason}; tests on Neo4j will be skipped.")
         return 0
-    build()
+    if not built():
+        print("building the Neo4j server (graph/neo4j-server) into build/neo4j-server", flush=True)
+        build()
     return 0
 
 

@@ -19,10 +19,9 @@ with ``IN``: FalkorDB answers a pattern predicate per row (``NOT (a)-[:X]->(b)``
 operation that costs milliseconds, a list test costs microseconds.
 
 The graph stores only ids (UUID strings), integers and fixed words (visibility), never text a
-user typed: FalkorDB's Bolt listener pastes parameters into the query unescaped (see
-docs/operations.md), and nothing here needs escaping.
+user typed: the rankings need none, and a second store of personal data would be one more to erase.
 
-Timestamps are whole epoch seconds (FalkorDB has no temporal type the Bolt listener carries).
+Timestamps are whole epoch seconds, which both databases compare the same way.
 """
 
 from __future__ import annotations

@@ -152,6 +152,17 @@ async def test_schema_setup_is_idempotent(graph: Graph) -> None:
             ("User", ("id",)),
             ("Video", ("id",)),
         }
+    else:  # what makes MERGE safe under concurrent writers, and the id look-ups fast
+        assert isinstance(graph, Recorded) and isinstance(graph.real, Neo4jGraph)
+        found = await graph.real._driver.execute_query(
+            "SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties"
+        )
+        assert {
+            (r["name"], r["type"], tuple(r["labelsOrTypes"]), tuple(r["properties"])) for r in found.records
+        } >= {
+            ("mydrtv_user_id", "UNIQUENESS", ("User",), ("id",)),
+            ("mydrtv_video_id", "UNIQUENESS", ("Video",), ("id",)),
+        }
 
 
 async def test_only_catalog_queries_run(graph: Graph) -> None:

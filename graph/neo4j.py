@@ -43,8 +43,9 @@ class Neo4jGraph(Graph):
             connection_acquisition_timeout=CONNECT_SECONDS,
             max_transaction_retry_time=RETRY_SECONDS,
             # "No such property/relationship type yet" arrives for every read of a graph that has,
-            # say, no dismissal yet, and the driver would log each one as a warning.
-            notifications_disabled_classifications=["UNRECOGNIZED"],
+            # say, no dismissal yet, and "constraint already exists" for every start's schema
+            # set-up; the driver would log each one.
+            notifications_disabled_classifications=["UNRECOGNIZED", "SCHEMA"],
         )
 
     async def _execute(self, cypher: str, params: Mapping[str, Any], *, write: bool) -> list[Row]:

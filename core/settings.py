@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Literal
 
 import msgspec
 
@@ -108,6 +109,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: str = ".data"  # where the embedded stack keeps its servers' data
     embedded_postgres_port: int = 54329
     embedded_redis_port: int = 56379
+    # The graph `mydrtv dev` runs: FalkorDB inside its Redis, or Neo4j (needs Java 17 and Maven).
+    dev_graph: Literal["falkordb", "neo4j"] = "falkordb"
+    embedded_neo4j_port: int = 57687
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

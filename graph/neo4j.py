@@ -1,16 +1,16 @@
 """Neo4j through the official async driver (``bolt://``, ``neo4j://``): production.
 
 Credentials come from the URL (``bolt://user:password@host:7687``) and the database from its
-path (``/name``; none: the server's default). ``?dialect=falkordb`` points the same driver at
-FalkorDB's experimental Bolt listener instead; that listener pastes parameters into the query
-text through a 4 KB buffer, so bulk loads go in small batches there (docs/operations.md).
+path (``/name``; none: the server's default). The URL takes no options: ``?dialect=falkordb``,
+which once pointed this driver at FalkorDB's experimental Bolt listener, is refused (use
+``falkor://`` for FalkorDB).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import neo4j.exceptions
 from neo4j import AsyncGraphDatabase, RoutingControl
@@ -18,23 +18,35 @@ from neo4j import AsyncGraphDatabase, RoutingControl
 from graph.base import Graph, GraphUnavailable, Row
 from graph.queries import Dialect
 
-# A bulk row is at most ~100 characters once pasted (two UUIDs and two small values); 20 rows
-# stay well inside the Bolt listener's 4096-byte buffer, query text included.
-FALKORDB_BOLT_BATCH = 20
+# The driver retries a statement that failed for a transient reason (no server, a leader change)
+# for 30 s by default, so a request would hang that long before its 503. A failed projection is
+# retried by the outbox relay anyway, and a request is better answered 503 at once.
+CONNECT_SECONDS = 5.0
+RETRY_SECONDS = 1.0
 
 
 class Neo4jGraph(Graph):
+    dialect = Dialect.NEO4J
+
     def __init__(self, url: str) -> None:
         super().__init__()
         parts = urlsplit(url)
-        options = parse_qs(parts.query)
-        self.dialect = Dialect(options.get("dialect", ["neo4j"])[0])
-        if self.dialect is Dialect.FALKORDB:
-            self.batch_size = FALKORDB_BOLT_BATCH
+        if parts.query:
+            raise ValueError(f"a Neo4j URL takes no options (?{parts.query}); FalkorDB is falkor://host:port")
         auth = (parts.username or "", parts.password or "") if parts.username else None
         netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
         self._database = parts.path.strip("/") or None
-        self._driver = AsyncGraphDatabase.driver(f"{parts.scheme}://{netloc}", auth=auth)
+        self._driver = AsyncGraphDatabase.driver(
+            f"{parts.scheme}://{netloc}",
+            auth=auth,
+            connection_timeout=CONNECT_SECONDS,
+            connection_acquisition_timeout=CONNECT_SECONDS,
+            max_transaction_retry_time=RETRY_SECONDS,
+            # "No such property/relationship type yet" arrives for every read of a graph that has,
+            # say, no dismissal yet, and "constraint already exists" for every start's schema
+            # set-up; the driver would log each one.
+            notifications_disabled_classifications=["UNRECOGNIZED", "SCHEMA"],
+        )
 
     async def _execute(self, cypher: str, params: Mapping[str, Any], *, write: bool) -> list[Row]:
         try:

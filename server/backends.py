@@ -66,14 +66,14 @@ def party_store(settings: Settings) -> PartyStore:
 
 def graph(settings: Settings) -> Graph | None:
     """The graph backend ``graph_url`` names: FalkorDB (falkor://, redis://) or Neo4j (bolt://,
-    neo4j://; ``?dialect=falkordb`` for FalkorDB's Bolt listener); none when it is empty."""
+    neo4j://); none when it is empty."""
     if not settings.graph_url:
         return None
     if urlsplit(settings.graph_url).scheme.startswith(("bolt", "neo4j")):
         try:
             return Neo4jGraph(settings.graph_url)
         except ValueError as exc:
-            raise SettingsError(f"MYDRTV_GRAPH_URL: {exc}; dialect is neo4j or falkordb") from exc
+            raise SettingsError(f"MYDRTV_GRAPH_URL: {exc}") from exc
     return FalkorGraph(settings.graph_url, settings.graph_name)
 
 

@@ -229,6 +229,8 @@ def dev(settings: Settings) -> None:
             extra={
                 "postgres_pid": stack.postgres.process.pid if stack.postgres.process else None,
                 "redis_pid": stack.redis.process.pid if stack.redis.process else None,
+                "neo4j_pid": stack.neo4j.process.pid if stack.neo4j and stack.neo4j.process else None,
+                "graph_url": configured.graph_url,
                 "database_url": configured.database_url,
                 "redis_url": configured.redis_url,
             },
@@ -276,7 +278,10 @@ async def graph_command(settings: Settings, action: str) -> int:
     from server import backends
 
     if not settings.graph_url:  # like the databases, default to the embedded stack's server
-        embedded = f"falkor://127.0.0.1:{settings.embedded_redis_port}"
+        if settings.dev_graph == "neo4j":
+            embedded = f"bolt://127.0.0.1:{settings.embedded_neo4j_port}"
+        else:
+            embedded = f"falkor://127.0.0.1:{settings.embedded_redis_port}"
         settings = msgspec.structs.replace(settings, graph_url=embedded)
     graph = backends.graph(settings)
     assert graph is not None

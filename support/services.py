@@ -51,6 +51,24 @@ def embedded_redis(root: Path) -> Iterator[str]:
         server.stop()
 
 
+@contextmanager
+def embedded_neo4j(
+    root: Path, *, heap_mib: int = 512, page_cache_mib: int = 64, quick_start: bool = False
+) -> Iterator[str]:
+    """A Neo4j server (built by Maven first if needed); its Bolt URL, no auth. ``quick_start``
+    for tests (see ``EmbeddedNeo4j``), not for benchmarks."""
+    from server.embedded.neo4j import EmbeddedNeo4j
+
+    server = EmbeddedNeo4j(
+        root, free_port(), heap_mib=heap_mib, page_cache_mib=page_cache_mib, quick_start=quick_start
+    )
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 class DatabaseFactory:
     """Fresh, migrated databases, cloned from templates migrated once per test session."""
 

@@ -4,6 +4,10 @@
 ``MYDRTV_TEST_REDIS_URL`` name servers to use; without them, embedded servers from the wheels are
 started once per test session. Each test module gets databases of its own and a Redis namespace of
 its own, so modules run in any order.
+
+Graph tests run on FalkorDB (a server from the wheel) and on Neo4j: ``MYDRTV_TEST_NEO4J_URL``, or
+one Neo4j server per session that we build with Maven and start (skipped without Java or Maven).
+Neo4j Community has one database, so a module that uses it starts by emptying it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from core.db import Database
 from core.settings import Settings
 from server.factory import create_app
 from tests.graph_servers import falkordb_server
-from tests.services import DatabaseFactory, embedded_postgres, embedded_redis
+from tests.services import DatabaseFactory, embedded_neo4j, embedded_postgres, embedded_redis
 
 ROOT = Path(__file__).resolve().parents[1]
 # Servers and CLIs that tests start as children (``python -m server.cli``) import this tree, not
@@ -48,6 +52,24 @@ def falkordb_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A FalkorDB server for the session (the test Redis may be one without the graph module)."""
     with falkordb_server(tmp_path_factory.mktemp("falkordb")) as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def neo4j_url() -> Iterator[str]:
+    """A Neo4j server for the session, started on first use: ``MYDRTV_TEST_NEO4J_URL`` (its data is
+    deleted) or our own, built by Maven if needed; skipped where Java or Maven is missing."""
+    from server.embedded import neo4j
+
+    if url := os.environ.get("MYDRTV_TEST_NEO4J_URL"):
+        yield url
+        return
+    if reason := neo4j.unavailable():
+        pytest.skip(f"no Neo4j here: {reason} (or set MYDRTV_TEST_NEO4J_URL=bolt://user:pass@host:7687)")
+    with (
+        tempfile.TemporaryDirectory(prefix="mydrtv-test-neo4j-") as root,
+        embedded_neo4j(Path(root), quick_start=True) as url,
+    ):
+        yield url
 
 
 @pytest.fixture(scope="session")

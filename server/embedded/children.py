@@ -32,12 +32,14 @@ def spawn(
     log_path: Path,
     death_signal: int = signal.SIGTERM,
     user: str | None = None,
+    stdin: int = subprocess.DEVNULL,
 ) -> subprocess.Popen[bytes]:
-    """Start a server in the foreground; its output is appended to ``log_path``."""
+    """Start a server in the foreground; its output is appended to ``log_path``. With
+    ``stdin=subprocess.PIPE`` we hold the pipe's other end: it closes when we exit, however."""
     with open(log_path, "ab") as log:
         return subprocess.Popen(
             list(argv),
-            stdin=subprocess.DEVNULL,
+            stdin=stdin,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -1,4 +1,8 @@
-"""The whole embedded stack of ``mydrtv dev``: both servers, their databases, and a lock."""
+"""The whole embedded stack of ``mydrtv dev``: its servers, their databases, and a lock.
+
+The graph is FalkorDB inside the stack's Redis, or with ``MYDRTV_DEV_GRAPH=neo4j`` a Neo4j server
+of its own (``server/embedded/neo4j.py``).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import IO
 import asyncpg
 
 from core.settings import Settings
+from server.embedded.neo4j import EmbeddedNeo4j
 from server.embedded.postgres import EmbeddedPostgres
 from server.embedded.redis import EmbeddedRedis
 
@@ -27,6 +32,11 @@ class EmbeddedStack:
         self.data_dir = Path(settings.data_dir).resolve()
         self.postgres = EmbeddedPostgres(self.data_dir, settings.embedded_postgres_port)
         self.redis = EmbeddedRedis(self.data_dir, settings.embedded_redis_port)
+        self.neo4j = (
+            EmbeddedNeo4j(self.data_dir, settings.embedded_neo4j_port, quick_start=True)
+            if settings.dev_graph == "neo4j"
+            else None
+        )
         self._lock: IO[str] | None = None
 
     def start(self) -> None:
@@ -35,12 +45,16 @@ class EmbeddedStack:
         try:
             self.postgres.start()
             self.redis.start()
+            if self.neo4j is not None:
+                self.neo4j.start()
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
         """Stop the servers in reverse order of start; safe to call more than once."""
+        if self.neo4j is not None:
+            self.neo4j.stop()
         self.redis.stop()
         self.postgres.stop()
         if self._lock is not None:
@@ -68,7 +82,7 @@ class EmbeddedStack:
             database_url=self.postgres.url(MAIN_DATABASE),
             identity_database_url=self.postgres.url(IDENTITY_DATABASE),
             redis_url=self.redis.url,
-            graph_url=f"falkor://127.0.0.1:{self.redis.port}",
+            graph_url=self.neo4j.url if self.neo4j is not None else f"falkor://127.0.0.1:{self.redis.port}",
             storage_url=media.as_uri(),
             jwt_secret=settings.jwt_secret or self._jwt_secret(),
         )

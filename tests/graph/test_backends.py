@@ -9,7 +9,7 @@ import yaml
 
 from core.settings import Settings, SettingsError
 from graph.falkordb import FalkorGraph
-from graph.neo4j import FALKORDB_BOLT_BATCH, Neo4jGraph
+from graph.neo4j import Neo4jGraph
 from graph.queries import Dialect
 from server import backends
 
@@ -23,21 +23,19 @@ COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
         ("redis://127.0.0.1:6379/0", FalkorGraph, Dialect.FALKORDB),
         ("bolt://neo4j:secret@db.example:7687", Neo4jGraph, Dialect.NEO4J),
         ("neo4j://db.example:7687/social", Neo4jGraph, Dialect.NEO4J),
-        ("bolt://127.0.0.1:7687?dialect=falkordb", Neo4jGraph, Dialect.FALKORDB),
     ],
 )
 async def test_the_url_chooses_the_backend(url: str, kind: type, dialect: Dialect) -> None:
     graph = backends.graph(Settings(graph_url=url))
     assert isinstance(graph, kind) and graph.dialect is dialect
-    if isinstance(graph, Neo4jGraph) and dialect is Dialect.FALKORDB:
-        assert graph.batch_size == FALKORDB_BOLT_BATCH  # the Bolt listener's 4 KB parameter buffer
     await graph.close()
 
 
-def test_no_url_no_graph_and_a_bad_dialect_is_refused() -> None:
+def test_no_url_no_graph_and_options_on_a_neo4j_url_are_refused() -> None:
     assert backends.graph(Settings()) is None
-    with pytest.raises(SettingsError, match="dialect"):
-        backends.graph(Settings(graph_url="bolt://127.0.0.1:7687?dialect=sparql"))
+    # FalkorDB's Bolt listener (?dialect=falkordb) is no longer a backend: refused, not run as Neo4j.
+    with pytest.raises(SettingsError, match=r"no options.*falkor://"):
+        backends.graph(Settings(graph_url="bolt://127.0.0.1:7687?dialect=falkordb"))
 
 
 async def test_docker_compose_runs_the_neo4j_backend() -> None:

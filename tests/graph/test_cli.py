@@ -1,4 +1,4 @@
-"""``mydrtv graph check`` and ``mydrtv graph rebuild``, run as the operator runs them."""
+"""``mydrtv graph check`` and ``mydrtv graph rebuild``, run as the operator runs them, on each backend."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ import sys
 import uuid
 
 import asyncpg
+import pytest
 
 from core.settings import Settings
+from tests.graph_servers import BACKENDS, backend_url
+from tests.services import DatabaseFactory
 
 
 async def mydrtv(env: dict[str, str], *args: str) -> tuple[int, str, str]:
@@ -28,9 +31,14 @@ async def mydrtv(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     return process.returncode, out.decode(), err.decode()
 
 
-async def test_check_finds_a_stale_graph_and_rebuild_fixes_it(settings: Settings, falkordb_url: str) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_check_finds_a_stale_graph_and_rebuild_fixes_it(
+    settings: Settings, databases: DatabaseFactory, request: pytest.FixtureRequest, backend: str
+) -> None:
+    database_url = await databases.create_migrated("main")  # what the other backend's run added stays there
+    graph_url, graph_name = await backend_url(request, backend)
     users = [(uuid.uuid4(), f"cli_{uuid.uuid4().hex[:10]}") for _ in range(4)]  # the last follows nobody
-    connection = await asyncpg.connect(settings.database_url)
+    connection = await asyncpg.connect(database_url)
     try:
         await connection.executemany("INSERT INTO users (id, handle) VALUES ($1, $2)", users)
         # Written behind the outbox's back, as if the graph had been lost or never fed.
@@ -42,10 +50,10 @@ async def test_check_finds_a_stale_graph_and_rebuild_fixes_it(settings: Settings
         await connection.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MYDRTV_")}
     env |= {
-        "MYDRTV_DATABASE_URL": settings.database_url,
+        "MYDRTV_DATABASE_URL": database_url,
         "MYDRTV_IDENTITY_DATABASE_URL": settings.identity_database_url,
-        "MYDRTV_GRAPH_URL": falkordb_url,
-        "MYDRTV_GRAPH_NAME": f"cli-{uuid.uuid4().hex[:8]}",
+        "MYDRTV_GRAPH_URL": graph_url,
+        "MYDRTV_GRAPH_NAME": graph_name,
         "MYDRTV_LOG_LEVEL": "WARNING",
     }
 
@@ -65,4 +73,4 @@ async def test_check_finds_a_stale_graph_and_rebuild_fixes_it(settings: Settings
     code, _, err = await mydrtv(
         env | {"MYDRTV_GRAPH_URL": "bolt://127.0.0.1:7687?dialect=cobol"}, "graph", "check"
     )
-    assert code == 2 and "dialect" in err
+    assert code == 2 and "no options" in err

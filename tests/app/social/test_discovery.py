@@ -15,7 +15,7 @@ from core.db import Database
 from core.settings import Settings
 from core.tokens import Principal
 from graph.events import RatingChanged, enqueue_change
-from graph.falkordb import FalkorGraph
+from server import backends
 from server.factory import create_app
 from tests.app.video_helpers import make_playable
 from tests.users import Person, person
@@ -134,7 +134,8 @@ async def test_suggestions_are_cached_briefly(
     now = [0.0]
     db = Database("main", settings.database_url)
     await db.start(max_size=2)
-    graph = FalkorGraph(graph_settings.graph_url, graph_settings.graph_name)
+    graph = backends.graph(graph_settings)
+    assert graph is not None
     try:
         suggestions = PeopleSuggestions(db, graph, cache_seconds=30, clock=lambda: now[0])
         me, friend, first, second = [await person(settings) for _ in range(4)]
@@ -257,7 +258,8 @@ async def test_without_a_graph_discovery_answers_503(settings: Settings, app_cli
 
 async def test_with_the_graph_down_discovery_answers_503(graph_settings: Settings) -> None:
     who = await person(graph_settings)
-    down = msgspec.structs.replace(graph_settings, graph_url="falkor://127.0.0.1:1")
+    scheme = "bolt" if graph_settings.graph_url.startswith("bolt") else "falkor"
+    down = msgspec.structs.replace(graph_settings, graph_url=f"{scheme}://127.0.0.1:1")
     async with AsyncTestClient(app=create_app(down)) as api:
         response = await api.get("/me/suggestions/people", headers=who.headers)
         assert response.status_code == 503 and response.json()["error"] == "graph_unavailable"

@@ -5,12 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 
 from core.settings import Settings
 from tests.users import Person, person
 
 Client = AsyncTestClient[Any]
+
+# Relations are read from PostgreSQL only: one graph backend is enough for the app these tests use.
+pytestmark = pytest.mark.parametrize("graph_settings", ["falkordb"], indirect=True)
 
 
 async def follow(api: Client, who: Person, whom: Person | uuid.UUID) -> Any:

@@ -14,6 +14,7 @@ import httpx
 import psutil
 import pytest
 
+from server.embedded import neo4j
 from server.embedded.postgres import EmbeddedPostgres
 from server.embedded.redis import EmbeddedRedis
 from tests.services import free_port
@@ -84,20 +85,23 @@ def test_a_port_taken_by_another_program_is_reported(tmp_path: Path) -> None:
 class Dev:
     """`mydrtv dev` in a child process, with its JSON log read as it comes."""
 
-    def __init__(self, data_dir: Path, ports: dict[str, int]) -> None:
+    def __init__(self, data_dir: Path, ports: dict[str, int], **settings: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MYDRTV_")}
         env.update(
             MYDRTV_DATA_DIR=str(data_dir),
             MYDRTV_PORT=str(ports["http"]),
             MYDRTV_EMBEDDED_POSTGRES_PORT=str(ports["postgres"]),
             MYDRTV_EMBEDDED_REDIS_PORT=str(ports["redis"]),
+            **{f"MYDRTV_{name.upper()}": value for name, value in settings.items()},
         )
+        self.servers = 3 if settings.get("dev_graph") == "neo4j" else 2
         self.base = f"http://127.0.0.1:{ports['http']}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "dev"], env=env, stderr=subprocess.PIPE, text=True
         )
         self.lines: list[str] = []
         self.children: list[int] = []
+        self.graph_url = ""
         self._started = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -111,15 +115,17 @@ class Dev:
             except ValueError:
                 continue
             if entry.get("message") == "embedded stack up":
-                self.children = [entry["postgres_pid"], entry["redis_pid"]]
+                pids = (entry["postgres_pid"], entry["redis_pid"], entry["neo4j_pid"])
+                self.children = [pid for pid in pids if pid is not None]
+                self.graph_url = entry["graph_url"]
             if str(entry.get("message")).startswith("Uvicorn running on"):
                 self._started.set()
         self._started.set()  # the process ended: wake the waiter
 
     def wait_started(self) -> None:
-        assert self._started.wait(120), "".join(self.lines)
+        assert self._started.wait(300), "".join(self.lines)
         assert self.process.poll() is None, "".join(self.lines)
-        assert len(self.children) == 2
+        assert len(self.children) == self.servers
 
     def wait_exit(self) -> int:
         code = self.process.wait(60)
@@ -188,3 +194,26 @@ def test_a_second_dev_on_the_same_data_is_refused(tmp_path: Path, ports: dict[st
     finally:
         assert first.stop(signal.SIGTERM) == 0
     wait_gone(first.children, timeout=5)
+
+
+def test_dev_runs_on_neo4j_when_asked_and_takes_it_down_with_it(tmp_path: Path) -> None:
+    if reason := neo4j.unavailable():
+        pytest.skip(f"no Neo4j here: {reason}")
+    ports = {"http": free_port(), "postgres": free_port(), "redis": free_port()}
+    dev = Dev(tmp_path, ports, dev_graph="neo4j", embedded_neo4j_port=str(free_port()))
+    try:
+        dev.wait_started()
+        assert dev.graph_url.startswith("bolt://127.0.0.1:")
+        with httpx.Client(base_url=dev.base, timeout=60) as http:  # a loaded machine is slow
+            ready = http.get("/health/ready")
+            assert ready.status_code == 200 and ready.json()["backends"]["graph"] == "up", ready.text
+            body = {"email": "neo@example.com", "password": PASSWORD, "handle": "neo"}
+            assert http.post("/accounts", json=body).status_code == 201
+            login = {"grant_type": "password", "username": body["email"], "password": PASSWORD}
+            token = http.post("/auth/token", data=login).json()["access_token"]
+            suggested = http.get("/me/suggestions/people", headers={"Authorization": f"Bearer {token}"})
+            assert suggested.status_code == 200 and suggested.json() == [], suggested.text
+    finally:
+        dev.process.kill()  # as hard as it gets: Neo4j goes too (its stdin closes; parent-death signal)
+        dev.wait_exit()
+    wait_gone(dev.children)

@@ -1,5 +1,5 @@
-"""The ``mydrtv`` command: ``serve``, ``dev``, ``worker``, ``migrate``, ``create-admin``, ``graph``
-and ``openapi``."""
+"""The ``mydrtv`` command: ``serve``, ``dev``, ``worker``, ``migrate``, ``create-admin``, ``graph``,
+``privacy`` and ``openapi``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import msgspec
 import uvicorn
 
+from app.identity.crypto import CryptoError
 from core import logs
 from core.errors import DomainError
 from core.settings import Settings, SettingsError
@@ -32,15 +33,33 @@ log = logging.getLogger("mydrtv")
 
 
 def _with_embedded_urls(settings: Settings) -> Settings:
-    """Commands other than ``serve`` default to the embedded stack that ``mydrtv dev`` runs."""
-    from server.embedded.stack import IDENTITY_DATABASE, MAIN_DATABASE
+    """Commands other than ``serve`` default to the embedded stack that ``mydrtv dev`` runs, and
+    then to its privacy master key too."""
+    from server.embedded.stack import IDENTITY_DATABASE, MAIN_DATABASE, EmbeddedStack
 
     base = f"postgresql://postgres@127.0.0.1:{settings.embedded_postgres_port}/"
+    master_key = settings.privacy_master_key
+    if not master_key and not settings.identity_database_url:
+        master_key = EmbeddedStack(settings).privacy_master_key()
     return msgspec.structs.replace(
         settings,
         database_url=settings.database_url or base + MAIN_DATABASE,
         identity_database_url=settings.identity_database_url or base + IDENTITY_DATABASE,
+        privacy_master_key=master_key,
     )
+
+
+def _migration_context(settings: Settings) -> dict[str, object]:
+    """What Python steps of migrations need: sealing plaintext accounts (identity m0003) takes the
+    master key; without one configured, that step refuses only if there are accounts to seal."""
+    from functools import partial
+
+    from app.identity.store import seal_account
+    from server.factory import keyring_of
+
+    if not settings.privacy_master_key:
+        return {}
+    return {"seal_account": partial(seal_account, keyring_of(settings))}
 
 
 async def migrate(settings: Settings) -> None:
@@ -48,10 +67,11 @@ async def migrate(settings: Settings) -> None:
     from migrations import runner
 
     urls = {"main": settings.database_url, "identity": settings.identity_database_url}
+    context = _migration_context(settings)
     for name, url in urls.items():
         db = Database(name, url)
         try:
-            done = await runner.migrate(db.engine, name)
+            done = await runner.migrate(db.engine, name, context)
         finally:
             await db.stop()
         log.info("migrated", extra={"database": name, "applied": done})
@@ -226,11 +246,17 @@ async def create_admin(settings: Settings, email: str, handle: str, password: st
     from app.identity.store import IdentityStore
     from app.identity.tables import TABLES as IDENTITY_TABLES
     from core.db import Database
+    from server.factory import keyring_of
 
+    settings.require("privacy_master_key")
     main = Database("main", settings.database_url, MAIN_TABLES)
     identity = Database("identity", settings.identity_database_url, IDENTITY_TABLES)
     try:
-        accounts = AccountService(IdentityStore(), settings.minimum_age)
+        accounts = AccountService(
+            IdentityStore(keyring_of(settings)),
+            settings.minimum_age,
+            policy_version=settings.privacy_policy_version,
+        )
         user = await accounts.register(
             Registration(email=email, password=password, handle=handle), role="admin"
         )
@@ -268,6 +294,33 @@ async def graph_command(settings: Settings, action: str) -> int:
         await db.stop()
 
 
+async def privacy_command(settings: Settings, action: str) -> int:
+    """``privacy rotate-master-key``: rewrap every data key under the current master key;
+    ``privacy retention``: run the retention purges once."""
+    from app.identity.rotation import rotate_master_key
+    from app.identity.tables import TABLES as IDENTITY_TABLES
+    from core.db import Database
+    from migrations import runner
+    from server.factory import keyring_of
+
+    settings.require("privacy_master_key")
+    if action == "retention":
+        from server.retention import run_retention_once
+
+        report = await run_retention_once(settings)
+        print(msgspec.json.encode(report).decode())
+        return 0
+    identity = Database("identity", settings.identity_database_url, IDENTITY_TABLES)
+    try:
+        await identity.start(max_size=2)
+        await runner.check(identity.engine, identity.name, identity.url)
+        rotation = await rotate_master_key(keyring_of(settings))
+    finally:
+        await identity.stop()
+    print(msgspec.json.encode(rotation).decode())
+    return 0 if rotation.left == 0 else 1
+
+
 def openapi_document(settings: Settings) -> bytes:
     """The served OpenAPI document without a server or backends: the web client generates its
     types from it. Nothing connects while the app is only built, so placeholders do."""
@@ -285,6 +338,7 @@ def openapi_document(settings: Settings) -> bytes:
             graph_url="",
             storage_url=Path(media).as_uri(),  # media routes exist only with storage
             jwt_secret="offline" * 8,
+            privacy_master_key=settings.privacy_master_key or "A" * 43 + "=",
             log_level="WARNING",
         )
         document = openapi.document(create_app(offline))
@@ -308,6 +362,14 @@ def _parser() -> argparse.ArgumentParser:
         "action",
         choices=["rebuild", "check"],
         help="rebuild: empty the graph and load it from PostgreSQL; check: list where the two differ",
+    )
+    privacy = commands.add_parser("privacy", help="privacy operations (docs/privacy.md)")
+    privacy.add_argument(
+        "action",
+        choices=["rotate-master-key", "new-key", "retention"],
+        help="rotate-master-key: rewrap every data key under MYDRTV_PRIVACY_MASTER_KEY (the old key in"
+        " MYDRTV_PRIVACY_OLD_MASTER_KEYS); new-key: print a fresh master key; retention: run the"
+        " retention purges once",
     )
     commands.add_parser("openapi", help="print the OpenAPI document (no server or backends needed)")
     return parser
@@ -339,9 +401,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.buffer.write(openapi_document(settings))
         elif args.command == "graph":
             return asyncio.run(graph_command(_with_embedded_urls(settings), args.action))
+        elif args.command == "privacy" and args.action == "new-key":
+            from app.identity.crypto import new_master_key
+
+            print(new_master_key())
+        elif args.command == "privacy":
+            return asyncio.run(privacy_command(_with_embedded_urls(settings), args.action))
     except KeyboardInterrupt:
         return 0
-    except (SettingsError, DomainError, NotMigrated, GraphUnavailable) as exc:
+    except (SettingsError, DomainError, NotMigrated, GraphUnavailable, CryptoError) as exc:
         print(f"mydrtv: {exc}", file=sys.stderr)
         return 2
     return 0

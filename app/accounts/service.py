@@ -25,6 +25,7 @@ from app.moderation import audit
 from core.db import Database
 from core.errors import BadRequest, Conflict, NotFound
 from core.tokens import RANKS, Principal
+from graph.events import VideoChanged, enqueue_change
 
 HANDLE = re.compile(r"^[a-z0-9_]{3,30}$")
 
@@ -189,11 +190,30 @@ class AccountService:
         if decisions:
             await self._identity.record_consents(user_id, decisions, self._policy_version)
         if "personalization" in decisions:
-            assert self._main is not None, "consent changes need the main database"
-            await self._main.fetch(
-                "UPDATE users SET personalization = {} WHERE id = {}", decisions["personalization"], user_id
-            )
+            await self._mirror_personalization(user_id, decisions["personalization"])
         return await self.consents(user_id)
+
+    async def _mirror_personalization(self, user_id: uuid.UUID, granted: bool) -> None:
+        """Set ``users.personalization``; when it changes, the videos the user rated 4+ or watched
+        are projected again, since their popularity counts only consenting users' activity."""
+        assert self._main is not None, "consent changes need the main database"
+        async with self._main.engine.transaction():
+            changed = await self._main.fetch(
+                "UPDATE users SET personalization = {} WHERE id = {} AND personalization <> {} RETURNING 1",
+                granted,
+                user_id,
+                granted,
+            )
+            if not changed:
+                return
+            videos = await self._main.fetch(
+                "SELECT video_id FROM ratings WHERE user_id = {} AND stars >= 4"
+                " UNION SELECT video_id FROM watches WHERE user_id = {}",
+                user_id,
+                user_id,
+            )
+            for row in videos:
+                await enqueue_change(self._main, VideoChanged(str(row["video_id"])))
 
     async def set_role(self, actor: Principal, user_id: uuid.UUID, role: str) -> PublicUser:
         """Grant or revoke a role, in the moderation audit log; it applies to the user's next

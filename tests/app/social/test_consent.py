@@ -81,6 +81,10 @@ async def test_a_withdrawn_users_activity_stops_feeding_others_lists(
     picks = reasons(await recommended(api, reader))
     assert picks[open_pick] == "rated_by_following"
     assert picks.get(shy_pick) != "rated_by_following"
+    # Nor does it count towards what is popular, once the graph hears of the withdrawal.
+    await sync()
+    picks = reasons(await recommended(api, reader))
+    assert shy_pick not in picks and picks[open_pick] == "rated_by_following"
 
     await personalize(api, shy, True)
     assert {s["user"]["id"] for s in await suggested(api, reader)} == {

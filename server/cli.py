@@ -303,13 +303,13 @@ async def privacy_command(settings: Settings, action: str) -> int:
     from migrations import runner
     from server.factory import keyring_of
 
-    settings.require("privacy_master_key")
     if action == "retention":
         from server.retention import run_retention_once
 
         report = await run_retention_once(settings)
         print(msgspec.json.encode(report).decode())
         return 0
+    settings.require("privacy_master_key")
     identity = Database("identity", settings.identity_database_url, IDENTITY_TABLES)
     try:
         await identity.start(max_size=2)
@@ -364,13 +364,14 @@ def _parser() -> argparse.ArgumentParser:
         help="rebuild: empty the graph and load it from PostgreSQL; check: list where the two differ",
     )
     privacy = commands.add_parser("privacy", help="privacy operations (docs/privacy.md)")
-    privacy.add_argument(
-        "action",
-        choices=["rotate-master-key", "new-key", "retention"],
-        help="rotate-master-key: rewrap every data key under MYDRTV_PRIVACY_MASTER_KEY (the old key in"
-        " MYDRTV_PRIVACY_OLD_MASTER_KEYS); new-key: print a fresh master key; retention: run the"
-        " retention purges once",
+    privacy_actions = privacy.add_subparsers(dest="action", required=True)
+    privacy_actions.add_parser(
+        "rotate-master-key",
+        help="rewrap every data key under MYDRTV_PRIVACY_MASTER_KEY, the old key given in"
+        " MYDRTV_PRIVACY_OLD_MASTER_KEYS; exits 1 while keys are left under another key",
     )
+    privacy_actions.add_parser("new-key", help="print a fresh master key")
+    privacy_actions.add_parser("retention", help="run the retention purges once and print what went")
     commands.add_parser("openapi", help="print the OpenAPI document (no server or backends needed)")
     return parser
 

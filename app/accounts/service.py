@@ -187,6 +187,8 @@ class AccountService:
                 code="essential_required",
             )
         await self.public(user_id)
+        if not await self._identity.exists(user_id):  # a registration cut short, or shredded
+            raise NotFound("no such user", code="user_not_found")
         if decisions:
             await self._identity.record_consents(user_id, decisions, self._policy_version)
         if "personalization" in decisions:

@@ -135,6 +135,10 @@ class IdentityStore:
         rows = await Account.raw(_SELECT + " WHERE a.id = {}", account_id)
         return self._open(rows[0]) if rows else None
 
+    async def exists(self, account_id: uuid.UUID) -> bool:
+        """Whether the account is there and readable (not shredded)."""
+        return bool(await AccountKey.raw("SELECT 1 FROM account_keys WHERE account = {}", account_id))
+
     async def shred(self, account_id: uuid.UUID) -> bool:
         return await shred_user_keys(account_id)
 

@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from core.settings import Settings
 from server.factory import create_app
-from tests.users import bearer, login, register
+from tests.users import bearer, login, person, register
 
 Client = AsyncTestClient[Any]
 
@@ -89,7 +89,7 @@ async def test_registration_consents_set_the_state_and_the_flag(client: Client, 
     assert await flag(settings, user["id"]) is False
 
 
-async def test_bad_changes_are_refused(client: Client) -> None:
+async def test_bad_changes_are_refused(client: Client, settings: Settings) -> None:
     _, headers = await signed_in(client)
     for body, status, code in [
         ({"consents": {"essential": False}}, 400, "essential_required"),
@@ -100,6 +100,10 @@ async def test_bad_changes_are_refused(client: Client) -> None:
         response = await client.put("/me/consents", json=body, headers=headers)
         assert response.status_code == status and response.json()["error"] == code, response.text
     assert (await client.get("/me/consents")).status_code == 401
+    # A user with no identity account (a registration cut short) has nothing to record consent in.
+    orphan = await person(settings)
+    missing = await client.put("/me/consents", json={"consents": {"analytics": True}}, headers=orphan.headers)
+    assert missing.status_code == 404 and missing.json()["error"] == "user_not_found"
     refused = await client.post(
         "/accounts",
         json={

@@ -33,20 +33,26 @@ log = logging.getLogger("mydrtv")
 
 
 def _with_embedded_urls(settings: Settings) -> Settings:
-    """Commands other than ``serve`` default to the embedded stack that ``mydrtv dev`` runs, and
-    then to its privacy master key too."""
-    from server.embedded.stack import IDENTITY_DATABASE, MAIN_DATABASE, EmbeddedStack
+    """Commands other than ``serve`` default to the embedded stack that ``mydrtv dev`` runs."""
+    from server.embedded.stack import IDENTITY_DATABASE, MAIN_DATABASE
 
     base = f"postgresql://postgres@127.0.0.1:{settings.embedded_postgres_port}/"
-    master_key = settings.privacy_master_key
-    if not master_key and not settings.identity_database_url:
-        master_key = EmbeddedStack(settings).privacy_master_key()
     return msgspec.structs.replace(
         settings,
         database_url=settings.database_url or base + MAIN_DATABASE,
         identity_database_url=settings.identity_database_url or base + IDENTITY_DATABASE,
-        privacy_master_key=master_key,
     )
+
+
+def _with_embedded_identity(settings: Settings) -> Settings:
+    """Commands that read the identity database default to the embedded stack's, and then to
+    that stack's privacy master key too (made in its data directory if it has none yet)."""
+    from server.embedded.stack import EmbeddedStack
+
+    if settings.privacy_master_key or settings.identity_database_url:
+        return _with_embedded_urls(settings)
+    key = EmbeddedStack(settings).privacy_master_key()
+    return _with_embedded_urls(msgspec.structs.replace(settings, privacy_master_key=key))
 
 
 def _migration_context(settings: Settings) -> dict[str, object]:
@@ -394,10 +400,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "worker":
             asyncio.run(worker(settings))
         elif args.command == "migrate":
-            asyncio.run(migrate(_with_embedded_urls(settings)))
+            asyncio.run(migrate(_with_embedded_identity(settings)))
         elif args.command == "create-admin":
             password = os.environ.get("MYDRTV_ADMIN_PASSWORD") or getpass.getpass("password: ")
-            asyncio.run(create_admin(_with_embedded_urls(settings), args.email, args.handle, password))
+            asyncio.run(create_admin(_with_embedded_identity(settings), args.email, args.handle, password))
         elif args.command == "openapi":
             sys.stdout.buffer.write(openapi_document(settings))
         elif args.command == "graph":
@@ -407,7 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(new_master_key())
         elif args.command == "privacy":
-            return asyncio.run(privacy_command(_with_embedded_urls(settings), args.action))
+            return asyncio.run(privacy_command(_with_embedded_identity(settings), args.action))
     except KeyboardInterrupt:
         return 0
     except (SettingsError, DomainError, NotMigrated, GraphUnavailable, CryptoError) as exc:

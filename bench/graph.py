@@ -213,14 +213,14 @@ async def measure(
     since = int(time.time()) - TRENDING_DAYS * 86_400
 
     async def pymk(user: uuid.UUID) -> list[Any]:
-        return await graph.run(queries.PEOPLE_YOU_MAY_KNOW, user=str(user), limit=CANDIDATES)
+        return await graph.run(queries.PEOPLE_YOU_MAY_KNOW, user=str(user), limit=CANDIDATES, withdrawn=[])
 
     async def pymk_sql(user: uuid.UUID, sql: str = FOF_SQL) -> list[Any]:
         async with pool.acquire() as connection:
             return list(await connection.fetch(sql, user, CANDIDATES))
 
     async def social_videos(user: uuid.UUID) -> list[Any]:
-        params = {"user": str(user), "stars": GOOD_STARS, "since": since, "limit": 30}
+        params = {"user": str(user), "stars": GOOD_STARS, "since": since, "limit": 30, "withdrawn": []}
         return await graph.run(queries.SOCIAL_VIDEOS, **params)
 
     # The two must agree before their speeds are compared.
@@ -241,7 +241,8 @@ async def measure(
     graph_ms, sql_ms, sql_mutual_ms, candidates = [], [], [], []
     for user in sample:
         result = await raw.ro_query(
-            queries.PEOPLE_YOU_MAY_KNOW.text(Dialect.FALKORDB), {"user": str(user), "limit": CANDIDATES}
+            queries.PEOPLE_YOU_MAY_KNOW.text(Dialect.FALKORDB),
+            {"user": str(user), "limit": CANDIDATES, "withdrawn": []},
         )
         internal_ms.append(float(result.run_time_ms))
         graph_ms.append(await timed(partial(pymk, user)))

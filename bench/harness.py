@@ -22,6 +22,7 @@ from typing import Any
 
 import msgspec
 
+from app.identity.crypto import new_master_key
 from core.settings import Settings
 from core.tokens import AccessTokens, Principal
 from server.cli import migrate
@@ -41,6 +42,7 @@ async def embedded_settings(**changes: Any) -> AsyncIterator[Settings]:
             embedded_postgres_port=free_port(),
             embedded_redis_port=free_port(),
             jwt_secret="bench-" + uuid.uuid4().hex,
+            privacy_master_key=new_master_key(),
             **changes,
         )
         stack = EmbeddedStack(settings)

@@ -43,6 +43,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_limit_per_address: str = "30/minute"
     register_limit_per_address: str = "20/hour"  # registrations per client address (argon2 is costly)
     minimum_age: int = 13
+    # Privacy (docs/privacy.md). Personal fields are sealed under per-user data keys wrapped by this
+    # key: 32 random bytes in URL-safe base64 (``mydrtv privacy new-key``). Required by ``serve``;
+    # the embedded stack keeps one in its data directory.
+    privacy_master_key: str = ""
+    # Comma-separated master keys still accepted while ``mydrtv privacy rotate-master-key`` moves
+    # every data key to the current one; empty once a rotation is done.
+    privacy_old_master_keys: str = ""
+    privacy_policy_version: str = "1"  # the privacy policy in force, recorded with each consent decision
+    watch_retention_days: int = 365  # watch history older than this is purged; 0: kept for ever
+    retention_interval_seconds: float = 3600.0  # how often the retention job runs
     # Realtime gateway and bus.
     ws_connect_timeout: float = 10.0  # seconds for a new socket to send its connect message
     ws_max_message_bytes: int = 64 * 1024

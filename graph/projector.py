@@ -42,10 +42,14 @@ _USER_EDGES: dict[type, tuple[str, str, str, Query, Query]] = {
     ),
 }
 
-# A video's popularity: people who rated it 4+ plus people who watched it.
+# A video's popularity: people who rated it 4+ plus people who watched it, counting only those
+# whose activity may personalize (``users.personalization``, docs/privacy.md): the popular list
+# is a recommendation too. The rebuild counts the same way (``graph/rebuild.py``).
 POPULARITY_SQL = (
-    "(SELECT count(*) FROM ratings r WHERE r.video_id = v.id AND r.stars >= 4)"
-    " + (SELECT count(*) FROM watches w WHERE w.video_id = v.id)"
+    "(SELECT count(*) FROM ratings r JOIN users p ON p.id = r.user_id"
+    " WHERE r.video_id = v.id AND r.stars >= 4 AND p.personalization)"
+    " + (SELECT count(*) FROM watches w JOIN users p ON p.id = w.user_id"
+    " WHERE w.video_id = v.id AND p.personalization)"
 )
 FOLLOWERS_SQL = "(SELECT count(*) FROM follows f WHERE f.followee_id = u.id)"
 

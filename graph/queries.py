@@ -207,6 +207,7 @@ DUMP_WATCHES = Query("dump_watches", "MATCH (u:User)-[:WATCHED]->(v:Video) RETUR
 
 # Friends of friends, ranked by how many people ``$user`` follows follow them (mutual follows),
 # then by fewer followers (someone with few followers is likelier a personal acquaintance).
+# ``$withdrawn``: followees who withdrew personalization; their follows suggest no one.
 PEOPLE_YOU_MAY_KNOW = Query(
     "people_you_may_know",
     """
@@ -216,7 +217,7 @@ PEOPLE_YOU_MAY_KNOW = Query(
     OPTIONAL MATCH (me)<-[:BLOCKS]-(blocker:User)
     WITH me, excluded, collect(blocker) AS blockers
     MATCH (me)-[:FOLLOWS]->(f:User)-[:FOLLOWS]->(c:User)
-    WHERE c <> me AND NOT c IN excluded AND NOT c IN blockers
+    WHERE c <> me AND NOT c IN excluded AND NOT c IN blockers AND NOT f.id IN $withdrawn
     WITH c, count(DISTINCT f) AS mutual
     RETURN c.id AS id, mutual, coalesce(c.followers, 0) AS followers
     ORDER BY mutual DESC, followers ASC, id ASC
@@ -226,6 +227,7 @@ PEOPLE_YOU_MAY_KNOW = Query(
 
 # Videos that people ``$user`` follows rated ``$stars``+ or watched, with the counts the
 # explanation is made of; friends (mutual follows) weigh more, and so does recent activity.
+# ``$withdrawn``: followees who withdrew personalization; what they rated or watched counts not.
 SOCIAL_VIDEOS = Query(
     "social_videos",
     """
@@ -237,7 +239,7 @@ SOCIAL_VIDEOS = Query(
     OPTIONAL MATCH (me)<-[:FOLLOWS]-(fan:User)
     WITH me, seen, muted, collect(fan) AS fans
     MATCH (me)-[:FOLLOWS]->(f:User)-[r:RATED|WATCHED]->(v:Video)
-    WHERE NOT f IN muted AND NOT v IN seen AND v.owner <> $user
+    WHERE NOT f IN muted AND NOT v IN seen AND v.owner <> $user AND NOT f.id IN $withdrawn
       AND v.visibility IN ['public', 'private']
       AND (type(r) = 'WATCHED' OR r.stars >= $stars)
     WITH v, f, type(r) = 'RATED' AS rated, f IN fans AS friend, r.at >= $since AS recent

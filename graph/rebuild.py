@@ -21,7 +21,7 @@ from core.db import Database
 from graph import queries
 from graph.base import Graph
 from graph.events import GRAPH_CHANNEL, decoder
-from graph.projector import Projector
+from graph.projector import POPULARITY_SQL, Projector
 from graph.queries import Query
 
 log = logging.getLogger("mydrtv.graph")
@@ -61,9 +61,7 @@ PARTS = (
     ),
     Part(
         "videos",
-        "SELECT v.id::text, v.visibility, v.owner_id::text,"
-        " (SELECT count(*) FROM ratings r WHERE r.video_id = v.id AND r.stars >= 4)::int"
-        " + (SELECT count(*) FROM watches w WHERE w.video_id = v.id)::int FROM videos v",
+        f"SELECT v.id::text, v.visibility, v.owner_id::text, ({POPULARITY_SQL})::int FROM videos v",
         queries.LOAD_VIDEOS,
         queries.DUMP_VIDEOS,
         4,

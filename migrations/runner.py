@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Mapping
 from types import ModuleType
+from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.querystring import QueryString
@@ -54,8 +56,15 @@ async def pending(engine: PostgresEngine, database: str) -> list[str]:
     return [_short(m) for m in known(database) if _short(m) not in done]
 
 
-async def migrate(engine: PostgresEngine, database: str) -> list[str]:
-    """Apply what is pending; returns the names applied now."""
+async def migrate(
+    engine: PostgresEngine, database: str, context: Mapping[str, Any] | None = None
+) -> list[str]:
+    """Apply what is pending; returns the names applied now.
+
+    A migration that must rewrite rows in Python (encrypting them, say) defines
+    ``async def run(engine, context)``, called after its ``STATEMENTS`` in the same transaction;
+    ``context`` carries what the composition root hands such a step (a key, a cipher), since
+    migrations import nothing above the kernel."""
     applied_now: list[str] = []
     for module in known(database):
         async with engine.transaction():
@@ -65,6 +74,8 @@ async def migrate(engine: PostgresEngine, database: str) -> list[str]:
                 continue
             for statement in module.STATEMENTS:
                 await engine.run_ddl(statement)
+            if hasattr(module, "run"):
+                await module.run(engine, context or {})
             await engine.run_querystring(
                 QueryString("INSERT INTO schema_migrations (name) VALUES ({})", _short(module))
             )

@@ -1,5 +1,5 @@
-"""The ``mydrtv`` command: ``serve``, ``dev``, ``worker``, ``migrate``, ``create-admin``, ``graph``
-and ``openapi``."""
+"""The ``mydrtv`` command: ``serve``, ``dev``, ``worker``, ``migrate``, ``create-admin``, ``graph``,
+``privacy`` and ``openapi``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import msgspec
 import uvicorn
 
+from app.identity.crypto import CryptoError
 from core import logs
 from core.errors import DomainError
 from core.settings import Settings, SettingsError
@@ -45,15 +46,40 @@ def _with_embedded_urls(settings: Settings) -> Settings:
     )
 
 
+def _with_embedded_identity(settings: Settings) -> Settings:
+    """Commands that read the identity database default to the embedded stack's, and then to
+    that stack's privacy master key too (made in its data directory if it has none yet)."""
+    from server.embedded.stack import EmbeddedStack
+
+    if settings.privacy_master_key or settings.identity_database_url:
+        return _with_embedded_urls(settings)
+    key = EmbeddedStack(settings).privacy_master_key()
+    return _with_embedded_urls(msgspec.structs.replace(settings, privacy_master_key=key))
+
+
+def _migration_context(settings: Settings) -> dict[str, object]:
+    """What Python steps of migrations need: sealing plaintext accounts (identity m0003) takes the
+    master key; without one configured, that step refuses only if there are accounts to seal."""
+    from functools import partial
+
+    from app.identity.store import seal_account
+    from server.factory import keyring_of
+
+    if not settings.privacy_master_key:
+        return {}
+    return {"seal_account": partial(seal_account, keyring_of(settings))}
+
+
 async def migrate(settings: Settings) -> None:
     from core.db import Database
     from migrations import runner
 
     urls = {"main": settings.database_url, "identity": settings.identity_database_url}
+    context = _migration_context(settings)
     for name, url in urls.items():
         db = Database(name, url)
         try:
-            done = await runner.migrate(db.engine, name)
+            done = await runner.migrate(db.engine, name, context)
         finally:
             await db.stop()
         log.info("migrated", extra={"database": name, "applied": done})
@@ -256,11 +282,17 @@ async def create_admin(settings: Settings, email: str, handle: str, password: st
     from app.identity.store import IdentityStore
     from app.identity.tables import TABLES as IDENTITY_TABLES
     from core.db import Database
+    from server.factory import keyring_of
 
+    settings.require("privacy_master_key")
     main = Database("main", settings.database_url, MAIN_TABLES)
     identity = Database("identity", settings.identity_database_url, IDENTITY_TABLES)
     try:
-        accounts = AccountService(IdentityStore(), settings.minimum_age)
+        accounts = AccountService(
+            IdentityStore(keyring_of(settings)),
+            settings.minimum_age,
+            policy_version=settings.privacy_policy_version,
+        )
         user = await accounts.register(
             Registration(email=email, password=password, handle=handle), role="admin"
         )
@@ -301,6 +333,33 @@ async def graph_command(settings: Settings, action: str) -> int:
         await db.stop()
 
 
+async def privacy_command(settings: Settings, action: str) -> int:
+    """``privacy rotate-master-key``: rewrap every data key under the current master key;
+    ``privacy retention``: run the retention purges once."""
+    from app.identity.rotation import rotate_master_key
+    from app.identity.tables import TABLES as IDENTITY_TABLES
+    from core.db import Database
+    from migrations import runner
+    from server.factory import keyring_of
+
+    if action == "retention":
+        from server.retention import run_retention_once
+
+        report = await run_retention_once(settings)
+        print(msgspec.json.encode(report).decode())
+        return 0
+    settings.require("privacy_master_key")
+    identity = Database("identity", settings.identity_database_url, IDENTITY_TABLES)
+    try:
+        await identity.start(max_size=2)
+        await runner.check(identity.engine, identity.name, identity.url)
+        rotation = await rotate_master_key(keyring_of(settings))
+    finally:
+        await identity.stop()
+    print(msgspec.json.encode(rotation).decode())
+    return 0 if rotation.left == 0 else 1
+
+
 def openapi_document(settings: Settings) -> bytes:
     """The served OpenAPI document without a server or backends: the web client generates its
     types from it. Nothing connects while the app is only built, so placeholders do."""
@@ -318,6 +377,7 @@ def openapi_document(settings: Settings) -> bytes:
             graph_url="",
             storage_url=Path(media).as_uri(),  # media routes exist only with storage
             jwt_secret="offline" * 8,
+            privacy_master_key=settings.privacy_master_key or "A" * 43 + "=",
             log_level="WARNING",
         )
         document = openapi.document(create_app(offline))
@@ -342,6 +402,15 @@ def _parser() -> argparse.ArgumentParser:
         choices=["rebuild", "check"],
         help="rebuild: empty the graph and load it from PostgreSQL; check: list where the two differ",
     )
+    privacy = commands.add_parser("privacy", help="privacy operations (docs/privacy.md)")
+    privacy_actions = privacy.add_subparsers(dest="action", required=True)
+    privacy_actions.add_parser(
+        "rotate-master-key",
+        help="rewrap every data key under MYDRTV_PRIVACY_MASTER_KEY, the old key given in"
+        " MYDRTV_PRIVACY_OLD_MASTER_KEYS; exits 1 while keys are left under another key",
+    )
+    privacy_actions.add_parser("new-key", help="print a fresh master key")
+    privacy_actions.add_parser("retention", help="run the retention purges once and print what went")
     commands.add_parser("openapi", help="print the OpenAPI document (no server or backends needed)")
     return parser
 
@@ -364,17 +433,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "worker":
             asyncio.run(worker(settings))
         elif args.command == "migrate":
-            asyncio.run(migrate(_with_embedded_urls(settings)))
+            asyncio.run(migrate(_with_embedded_identity(settings)))
         elif args.command == "create-admin":
             password = os.environ.get("MYDRTV_ADMIN_PASSWORD") or getpass.getpass("password: ")
-            asyncio.run(create_admin(_with_embedded_urls(settings), args.email, args.handle, password))
+            asyncio.run(create_admin(_with_embedded_identity(settings), args.email, args.handle, password))
         elif args.command == "openapi":
             sys.stdout.buffer.write(openapi_document(settings))
         elif args.command == "graph":
             return asyncio.run(graph_command(_with_embedded_urls(settings), args.action))
+        elif args.command == "privacy" and args.action == "new-key":
+            from app.identity.crypto import new_master_key
+
+            print(new_master_key())
+        elif args.command == "privacy":
+            return asyncio.run(privacy_command(_with_embedded_identity(settings), args.action))
     except KeyboardInterrupt:
         return 0
-    except (SettingsError, DomainError, NotMigrated, GraphUnavailable) as exc:
+    except (SettingsError, DomainError, NotMigrated, GraphUnavailable, CryptoError) as exc:
         print(f"mydrtv: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -23,6 +23,7 @@ from app.feed.push import FeedPusher
 from app.feed.service import FeedService
 from app.health.controller import HealthController
 from app.health.probes import Probe, graph_probe, outbox_probe, redis_probe
+from app.identity.crypto import BadMasterKey, Keyring
 from app.identity.profiles import ProfileStore
 from app.identity.store import IdentityStore
 from app.identity.tables import TABLES as IDENTITY_TABLES
@@ -79,6 +80,7 @@ from server import backends, openapi
 from server.errors import EXCEPTION_HANDLERS
 from server.headers import cors_config, cors_refusal_as_error, security_headers
 from server.lifespan import Job, lifespan
+from server.retention import retention_job
 from server.web_client import web_client_handlers
 
 log = logging.getLogger("mydrtv")
@@ -113,10 +115,19 @@ def transcode_worker(
     )
 
 
+def keyring_of(settings: Settings) -> Keyring:
+    """The privacy master keys (``app/identity/crypto.py``); a malformed one is a settings error."""
+    try:
+        return Keyring.from_settings(settings.privacy_master_key, settings.privacy_old_master_keys)
+    except BadMasterKey as exc:
+        raise SettingsError(f"MYDRTV_PRIVACY_MASTER_KEY / MYDRTV_PRIVACY_OLD_MASTER_KEYS: {exc}") from exc
+
+
 def create_app(settings: Settings) -> Litestar:
-    settings.require("database_url", "identity_database_url", "jwt_secret")
+    settings.require("database_url", "identity_database_url", "jwt_secret", "privacy_master_key")
     if len(settings.jwt_secret) < 32:
         raise SettingsError("MYDRTV_JWT_SECRET must have at least 32 characters (HS256 wants 256 bits)")
+    keyring = keyring_of(settings)
     logs.configure(settings.log_level)
 
     # Build what can refuse bad settings first, before anything global is touched.
@@ -172,7 +183,13 @@ def create_app(settings: Settings) -> Litestar:
     }
 
     services: dict[str, Any] = {
-        "accounts": AccountService(IdentityStore(), settings.minimum_age, main=main, principals=principals),
+        "accounts": AccountService(
+            IdentityStore(keyring),
+            settings.minimum_age,
+            policy_version=settings.privacy_policy_version,
+            main=main,
+            principals=principals,
+        ),
         "access_tokens": access_tokens,
         "principals": principals,
         "gateway": Gateway(
@@ -252,6 +269,7 @@ def create_app(settings: Settings) -> Litestar:
     jobs: list[tuple[str, Job]] = [("principals", principals.run)]
     if relay is not None:
         jobs.append(("outbox-relay", relay.run))
+        jobs.append(("retention", retention_job(settings, main, identity).run))
         jobs += [(f"background-{n}", job) for n, job in enumerate(background)]
     if worker is not None and settings.media_worker:
         jobs.append(("transcode-worker", worker.run))

@@ -57,6 +57,8 @@ EXTRA_STATUSES: dict[str, tuple[int, ...]] = {
     "POST /accounts": (409, 429),
     "POST /auth/token": (401, 429),
     "GET /me": (404,),
+    "PUT /me/consents": (404,),
+    "GET /users/{user_id}/personal-data": _STAFF,
     "PUT /users/{user_id}/role": _STAFF,
     "PATCH /videos/{video_id}": (403,),
     "DELETE /videos/{video_id}": (403,),

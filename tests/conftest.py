@@ -24,6 +24,7 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
+from app.identity.crypto import new_master_key
 from core.db import Database
 from core.settings import Settings
 from server.factory import create_app
@@ -89,6 +90,7 @@ async def settings(databases: DatabaseFactory, servers: dict[str, str]) -> Setti
         redis_url=servers["redis"],
         redis_namespace=f"test-{uuid.uuid4().hex[:8]}",
         jwt_secret="test-secret-" + uuid.uuid4().hex,
+        privacy_master_key=new_master_key(),
         login_limit_per_account="1000/minute",
         login_limit_per_address="1000/minute",
         register_limit_per_address="1000/minute",

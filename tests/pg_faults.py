@@ -19,6 +19,7 @@ from pathlib import Path
 import asyncpg
 import psutil
 
+from app.identity.crypto import new_master_key
 from core.db import Database
 from core.settings import Settings
 from migrations import runner
@@ -55,6 +56,7 @@ async def migrated_settings(postgres: EmbeddedPostgres) -> Settings:
         database_url=urls["main"],
         identity_database_url=urls["identity"],
         jwt_secret="test-secret-" + uuid.uuid4().hex,
+        privacy_master_key=new_master_key(),
     )
 
 

@@ -15,15 +15,17 @@ import asyncpg
 import msgspec
 from email_validator import EmailNotValidError, validate_email
 
-from app.accounts.schemas import Consent, Me, PublicUser, Registration
+from app.accounts.schemas import Consent, Consents, Me, PublicUser, PurposeState, Registration
 from app.accounts.tables import ROLES, User
 from app.auth.passwords import check_strength, hash_password, verify_password
 from app.auth.principals import Principals
-from app.identity.store import IdentityStore
+from app.identity.audit import record_personal_data_access
+from app.identity.store import DEFAULTS, PURPOSES, ConsentRecord, IdentityStore
 from app.moderation import audit
 from core.db import Database
 from core.errors import BadRequest, Conflict, NotFound
 from core.tokens import RANKS, Principal
+from graph.events import VideoChanged, enqueue_change
 
 HANDLE = re.compile(r"^[a-z0-9_]{3,30}$")
 
@@ -45,12 +47,15 @@ class AccountService:
         identity: IdentityStore,
         minimum_age: int,
         *,
+        policy_version: str = "1",
         main: Database | None = None,
         principals: Principals | None = None,
     ) -> None:
-        """``main`` and ``principals`` serve role changes (the API); registering needs neither."""
+        """``main`` and ``principals`` serve role and consent changes (the API); registering needs
+        neither. ``policy_version`` is recorded with every consent decision."""
         self._identity = identity
         self._minimum_age = minimum_age
+        self._policy_version = policy_version
         self._main = main
         self._principals = principals
 
@@ -62,6 +67,10 @@ class AccountService:
                 "the handle must be 3 to 30 letters, digits or underscores", code="invalid_handle"
             )
         self._check_birth_date(form.birth_date)
+        if form.consents.get("essential") is False:
+            raise BadRequest(
+                "the essential purpose is the service itself and cannot be refused", code="essential_required"
+            )
         check_strength(form.password, related=[email, email.split("@")[0], handle])
         user_id = uuid.uuid4()
         await self._identity.create(
@@ -69,10 +78,12 @@ class AccountService:
             email=email,
             password_hash=await hash_password(form.password),
             birth_date=form.birth_date,
-            consents=form.consents,
+            consents={str(p): g for p, g in form.consents.items()},
+            policy_version=self._policy_version,
         )
+        personalization = form.consents.get("personalization", DEFAULTS["personalization"])
         try:
-            await User.insert(User(id=user_id, handle=handle, role=role))
+            await User.insert(User(id=user_id, handle=handle, role=role, personalization=personalization))
         except asyncpg.UniqueViolationError as exc:
             await self._identity.delete(user_id)
             raise Conflict("this handle is taken", code="handle_taken") from exc
@@ -130,9 +141,81 @@ class AccountService:
             role=user.role,
             email=account.email,
             birth_date=account.birth_date,
-            consents=[Consent(**msgspec.structs.asdict(c)) for c in consents],
+            consents=[_consent(c) for c in consents if c.purpose in PURPOSES],
             created_at=user.created_at,
         )
+
+    async def personal_data(self, admin: Principal, user_id: uuid.UUID) -> Me:
+        """Another user's record, personal data included, for an admin; the access is logged
+        first (``app/identity/audit.py``), so an access that cannot be logged does not happen."""
+        await self.public(user_id)  # 404 before anything is logged about a user who does not exist
+        await record_personal_data_access(admin.id, user_id, "read")
+        return await self.me(user_id)
+
+    # Consent ------------------------------------------------------------------------------------
+
+    async def consents(self, user_id: uuid.UUID) -> Consents:
+        latest = {c.purpose: c for c in await self._identity.consents(user_id)}
+        purposes = []
+        for purpose in PURPOSES:
+            decision = latest.get(purpose)
+            purposes.append(
+                PurposeState(
+                    purpose=purpose,  # type: ignore[arg-type]  # one of PURPOSES, the Literal's values
+                    granted=decision.granted if decision else DEFAULTS[purpose],
+                    decided=decision is not None,
+                    policy_version=decision.policy_version if decision else None,
+                    recorded_at=decision.recorded_at if decision else None,
+                )
+            )
+        history = await self._identity.consent_history(user_id)
+        return Consents(
+            policy_version=self._policy_version,
+            purposes=purposes,
+            history=[_consent(c) for c in history if c.purpose in PURPOSES],
+        )
+
+    async def set_consents(self, user_id: uuid.UUID, decisions: dict[str, bool]) -> Consents:
+        """Record the decisions (history kept), then mirror personalization onto the main
+        database's ``users.personalization``, which the social features read. No transaction spans
+        the two: if the second write fails the answer is an error and repeating the request, which
+        changes nothing twice, puts the two in step."""
+        if decisions.get("essential") is False:
+            raise BadRequest(
+                "the essential purpose is the service itself and cannot be withdrawn; erase the"
+                " account instead",
+                code="essential_required",
+            )
+        await self.public(user_id)
+        if not await self._identity.exists(user_id):  # a registration cut short, or shredded
+            raise NotFound("no such user", code="user_not_found")
+        if decisions:
+            await self._identity.record_consents(user_id, decisions, self._policy_version)
+        if "personalization" in decisions:
+            await self._mirror_personalization(user_id, decisions["personalization"])
+        return await self.consents(user_id)
+
+    async def _mirror_personalization(self, user_id: uuid.UUID, granted: bool) -> None:
+        """Set ``users.personalization``; when it changes, the videos the user rated 4+ or watched
+        are projected again, since their popularity counts only consenting users' activity."""
+        assert self._main is not None, "consent changes need the main database"
+        async with self._main.engine.transaction():
+            changed = await self._main.fetch(
+                "UPDATE users SET personalization = {} WHERE id = {} AND personalization <> {} RETURNING 1",
+                granted,
+                user_id,
+                granted,
+            )
+            if not changed:
+                return
+            videos = await self._main.fetch(
+                "SELECT video_id FROM ratings WHERE user_id = {} AND stars >= 4"
+                " UNION SELECT video_id FROM watches WHERE user_id = {}",
+                user_id,
+                user_id,
+            )
+            for row in videos:
+                await enqueue_change(self._main, VideoChanged(str(row["video_id"])))
 
     async def set_role(self, actor: Principal, user_id: uuid.UUID, role: str) -> PublicUser:
         """Grant or revoke a role, in the moderation audit log; it applies to the user's next
@@ -160,3 +243,7 @@ class AccountService:
         if self._principals is not None:
             self._principals.forget(user_id)
         return await self.public(user_id)
+
+
+def _consent(record: ConsentRecord) -> Consent:
+    return Consent(**msgspec.structs.asdict(record))

@@ -117,3 +117,12 @@ class RefreshTokens:
             "UPDATE refresh_tokens SET revoked_at = now() WHERE family = {} AND revoked_at IS NULL",
             family,
         )
+
+    async def purge_expired(self) -> int:
+        """Delete tokens past their expiry (retention, docs/privacy.md): they can no longer be
+        spent, and reuse detection only concerns tokens still valid. Returns how many went."""
+        rows = await self._db.fetch(
+            "WITH gone AS (DELETE FROM refresh_tokens WHERE expires_at < now() RETURNING 1)"
+            " SELECT count(*) AS n FROM gone"
+        )
+        return int(rows[0]["n"])

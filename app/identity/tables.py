@@ -1,14 +1,26 @@
-"""Tables of the identity database (personal data; see docs/privacy.md)."""
+"""Tables of the identity database (personal data; see docs/privacy.md).
 
-from piccolo.columns import UUID, BigSerial, Boolean, Date, ForeignKey, Text, Timestamptz, Varchar
+Personal fields are stored sealed (``app/identity/crypto.py``); the store reads and writes them
+with SQL, these classes bind the tables to the identity engine and name their columns.
+"""
+
+from piccolo.columns import UUID, BigSerial, Boolean, Bytea, ForeignKey, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
 class Account(Table, tablename="accounts"):
     id = UUID(primary_key=True)  # the same opaque id the main database's users row has
-    email = Varchar(length=254, unique=True)  # stored normalised and lower-cased
-    password_hash = Text()
-    birth_date = Date(null=True, default=None)
+    email_hash = Bytea(null=True, unique=True)  # keyed hash of the normalised email; NULL once shredded
+    email_sealed = Bytea()
+    password_hash_sealed = Bytea()  # the argon2id hash, sealed as well
+    birth_date_sealed = Bytea(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class AccountKey(Table, tablename="account_keys"):
+    account = ForeignKey(Account, primary_key=True)
+    master_key_id = Text()
+    wrapped_key = Bytea()
     created_at = Timestamptz()
 
 
@@ -17,6 +29,7 @@ class Consent(Table, tablename="consents"):
     account = ForeignKey(Account)
     purpose = Varchar(length=64)
     granted = Boolean()
+    policy_version = Varchar(length=64, null=True, default=None)
     recorded_at = Timestamptz()
 
 
@@ -31,4 +44,12 @@ class RefreshToken(Table, tablename="refresh_tokens"):
     revoked_at = Timestamptz(null=True, default=None)
 
 
-TABLES = (Account, Consent, RefreshToken)
+class PersonalDataAccess(Table, tablename="personal_data_access"):
+    id = BigSerial(primary_key=True)
+    admin_id = UUID()
+    subject_id = UUID()
+    action = Varchar(length=64)
+    at = Timestamptz()
+
+
+TABLES = (Account, AccountKey, Consent, RefreshToken, PersonalDataAccess)

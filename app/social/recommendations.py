@@ -20,6 +20,7 @@ from typing import Any
 
 import msgspec
 
+from app.social.consent import personalized, withdrawn_followees
 from app.social.graph_reads import run_read
 from app.social.naming import Named, Naming
 from app.social.schemas import Reason, VideoRecommendation
@@ -105,19 +106,30 @@ class VideoRecommendations:
         return self._popular[1]
 
     async def recommend(self, viewer: Principal, limit: int) -> list[VideoRecommendation]:
+        """A user who withdrew personalization gets the popular videos only, not even filtered by
+        what they watched or rated: nothing of their activity shapes the list."""
         wanted = 2 * limit + 10  # room for what the visibility check drops
         user = str(viewer.id)
         since = int(self._clock()) - TRENDING_DAYS * 86_400
         picks: dict[uuid.UUID, tuple[Reason, str]] = {}
-        for row in await run_read(
-            self._graph, queries.SOCIAL_VIDEOS, user=user, stars=GOOD_STARS, since=since, limit=wanted
-        ):
-            picks.setdefault(uuid.UUID(row["id"]), explain(row))
+        personal = await personalized(self._db, viewer.id)
+        if personal:
+            withdrawn = await withdrawn_followees(self._db, viewer.id)
+            for row in await run_read(
+                self._graph,
+                queries.SOCIAL_VIDEOS,
+                user=user,
+                stars=GOOD_STARS,
+                since=since,
+                limit=wanted,
+                withdrawn=withdrawn,
+            ):
+                picks.setdefault(uuid.UUID(row["id"]), explain(row))
         if len(picks) < wanted:
             for row in await self.popular():
                 if row["owner"] != user:
                     picks.setdefault(uuid.UUID(row["id"]), explain_popular(row))
-        seen = await self._seen(viewer.id, list(picks))
+        seen = await self._seen(viewer.id, list(picks)) if personal else set()
         unseen = [video_id for video_id in picks if video_id not in seen][:wanted]
         visible = await self._videos.visible_among(unseen, viewer)
         blocked = await self._blocked(viewer.id, list({video.owner.id for video in visible.values()}))

@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from app.social.consent import personalized, withdrawn_followees
 from app.social.graph_reads import run_read
 from app.social.naming import Named, Naming
 from app.social.schemas import PersonSuggestion
@@ -65,18 +66,22 @@ class PeopleSuggestions:
         self._graph = graph
         self._cache_seconds = cache_seconds
         self._clock = clock
-        self._cache: dict[uuid.UUID, tuple[float, list[dict[str, Any]]]] = {}
+        self._cache: dict[uuid.UUID, tuple[float, list[str], list[dict[str, Any]]]] = {}
 
     async def ranked(self, user_id: uuid.UUID) -> list[dict[str, Any]]:
-        """The graph's ranking for ``user_id`` (id, mutual, followers), from the cache when fresh."""
+        """The graph's ranking for ``user_id`` (id, mutual, followers), from the cache when fresh
+        and made with the same followees' consent (a withdrawal applies at once)."""
         now = self._clock()
+        withdrawn = await withdrawn_followees(self._db, user_id)
         cached = self._cache.get(user_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        rows = await run_read(self._graph, queries.PEOPLE_YOU_MAY_KNOW, user=str(user_id), limit=CANDIDATES)
+        if cached is not None and cached[0] > now and cached[1] == withdrawn:
+            return cached[2]
+        rows = await run_read(
+            self._graph, queries.PEOPLE_YOU_MAY_KNOW, user=str(user_id), limit=CANDIDATES, withdrawn=withdrawn
+        )
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[user_id] = (now + self._cache_seconds, rows)
+        self._cache[user_id] = (now + self._cache_seconds, withdrawn, rows)
         return rows
 
     async def forget(self, user_id: uuid.UUID) -> None:
@@ -84,6 +89,9 @@ class PeopleSuggestions:
         self._cache.pop(user_id, None)
 
     async def suggest(self, me: Principal, limit: int) -> list[PersonSuggestion]:
+        """Nothing for a user who withdrew personalization: the suggestions are made of their follows."""
+        if not await personalized(self._db, me.id):
+            return []
         ranked = await self.ranked(me.id)
         ids = [uuid.UUID(row["id"]) for row in ranked]
         handles = {

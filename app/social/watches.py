@@ -15,6 +15,8 @@ from core.db import Database
 from core.tokens import Principal
 from graph.events import WatchChanged, enqueue_change
 
+PURGE_BATCH = 1000  # watch rows deleted (with their graph changes) per transaction
+
 
 class WatchService:
     def __init__(self, db: Database, videos: VideoService) -> None:
@@ -41,3 +43,26 @@ class WatchService:
             last_watched_at=row["last_watched_at"],
             times=row["times"],
         )
+
+    async def purge_older_than(self, days: int) -> int:
+        """Delete watch history last touched more than ``days`` ago (retention, docs/privacy.md),
+        with the graph change of each row so the projection forgets it too; in batches, each one
+        transaction. ``days`` 0 keeps everything. Returns how many rows went."""
+        if days <= 0:
+            return 0
+        purged = 0
+        while True:
+            async with self._db.engine.transaction():
+                rows = await self._db.fetch(
+                    "DELETE FROM watches WHERE (user_id, video_id) IN ("
+                    " SELECT user_id, video_id FROM watches"
+                    " WHERE last_watched_at < now() - make_interval(days => {})"
+                    " LIMIT {} FOR UPDATE SKIP LOCKED) RETURNING user_id, video_id",
+                    days,
+                    PURGE_BATCH,
+                )
+                for row in rows:
+                    await enqueue_change(self._db, WatchChanged(str(row["user_id"]), str(row["video_id"])))
+            purged += len(rows)
+            if len(rows) < PURGE_BATCH:
+                return purged

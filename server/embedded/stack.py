@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -85,14 +86,18 @@ class EmbeddedStack:
             graph_url=self.neo4j.url if self.neo4j is not None else f"falkor://127.0.0.1:{self.redis.port}",
             storage_url=media.as_uri(),
             jwt_secret=settings.jwt_secret or self._jwt_secret(),
+            privacy_master_key=settings.privacy_master_key or self.privacy_master_key(),
         )
 
+    def privacy_master_key(self) -> str:
+        """The development stack's master key, made once and kept beside its data (never do this
+        with a production key: it must not sit beside the database it protects)."""
+        from app.identity.crypto import new_master_key
+
+        return _kept_secret(self.data_dir / "privacy-master-key", new_master_key)
+
     def _jwt_secret(self) -> str:
-        path = self.data_dir / "jwt-secret"
-        if not path.exists():
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+        return _kept_secret(self.data_dir / "jwt-secret", lambda: secrets.token_urlsafe(48))
 
     def _take_lock(self) -> None:
         lock = open(self.data_dir / "dev.lock", "a+")  # noqa: SIM115 - held for the stack's life
@@ -109,3 +114,12 @@ class EmbeddedStack:
         lock.write(str(os.getpid()))
         lock.flush()
         self._lock = lock
+
+
+def _kept_secret(path: Path, make: Callable[[], str]) -> str:
+    """A secret read from ``path``, made and stored there (mode 600) the first time."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(make())
+    return path.read_text().strip()

@@ -26,6 +26,7 @@ import httpx
 import msgspec
 import redis.asyncio
 
+from app.identity.crypto import new_master_key
 from core.settings import Settings
 from realtime import protocol
 from support.faults.proxy import Proxy
@@ -49,6 +50,7 @@ async def rig_settings(databases: DatabaseFactory, redis_url: str, **changes: An
         redis_url=redis_url,
         redis_namespace=f"fault-{uuid.uuid4().hex[:8]}",
         jwt_secret="fault-secret-" + uuid.uuid4().hex,
+        privacy_master_key=new_master_key(),
         comment_rate="100000/minute",
         **changes,
     )

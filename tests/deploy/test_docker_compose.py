@@ -142,6 +142,7 @@ def test_api_listens_on_every_interface_and_needs_a_jwt_secret(services: dict[st
     assert env["MYDRTV_HOST"] == "0.0.0.0"
     # Taken from the caller's environment, and compose refuses to start without it.
     assert re.fullmatch(r"\$\{MYDRTV_JWT_SECRET:\?[^}]+\}", env["MYDRTV_JWT_SECRET"])
+    assert re.fullmatch(r"\$\{MYDRTV_PRIVACY_MASTER_KEY:\?[^}]+\}", env["MYDRTV_PRIVACY_MASTER_KEY"])
 
 
 def dockerfile_instruction(name: str) -> str:

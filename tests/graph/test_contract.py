@@ -124,12 +124,14 @@ class World:
         return await self.graph.run(query, **params)
 
     async def pymk(self, user: Principal) -> list[tuple[str, int, int]]:
-        rows = await self.run(queries.PEOPLE_YOU_MAY_KNOW, user=str(user.id), limit=50)
+        rows = await self.run(queries.PEOPLE_YOU_MAY_KNOW, user=str(user.id), limit=50, withdrawn=[])
         return [(row["id"], int(row["mutual"]), int(row["followers"])) for row in rows]
 
     async def social_videos(self, user: Principal, since_days: float = 7) -> dict[str, Mapping[str, int]]:
         since = int(time.time() - since_days * 86_400)
-        rows = await self.run(queries.SOCIAL_VIDEOS, user=str(user.id), stars=4, since=since, limit=50)
+        rows = await self.run(
+            queries.SOCIAL_VIDEOS, user=str(user.id), stars=4, since=since, limit=50, withdrawn=[]
+        )
         return {row["id"]: {k: int(v) for k, v in row.items() if k != "id"} for row in rows}
 
 

@@ -35,6 +35,7 @@ async def test_the_server_refuses_an_unmigrated_database(
         "MYDRTV_DATABASE_URL": settings.database_url,
         "MYDRTV_IDENTITY_DATABASE_URL": await databases.create_empty("identity"),
         "MYDRTV_JWT_SECRET": settings.jwt_secret,
+        "MYDRTV_PRIVACY_MASTER_KEY": settings.privacy_master_key,
         "MYDRTV_PORT": str(free_port()),
     }
     server = await asyncio.create_subprocess_exec(

@@ -23,6 +23,21 @@ def test_a_short_jwt_secret_is_refused(settings: Settings) -> None:
         create_app(msgspec.structs.replace(settings, jwt_secret="short"))
 
 
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"privacy_master_key": ""}, "MYDRTV_PRIVACY_MASTER_KEY"),
+        ({"privacy_master_key": "too-short"}, "MYDRTV_PRIVACY_MASTER_KEY"),
+        ({"privacy_old_master_keys": "A" * 40}, "MYDRTV_PRIVACY_OLD_MASTER_KEYS"),
+    ],
+)
+def test_a_missing_or_malformed_privacy_master_key_is_refused(
+    settings: Settings, changes: dict[str, str], named: str
+) -> None:
+    with pytest.raises(SettingsError, match=named):
+        create_app(msgspec.structs.replace(settings, **changes))
+
+
 @pytest.mark.parametrize(("field", "url"), [("graph_url", "mysql://x"), ("storage_url", "ftp://x")])
 def test_an_unsupported_backend_url_is_refused(settings: Settings, field: str, url: str) -> None:
     with pytest.raises(SettingsError, match="unsupported scheme"):

@@ -21,6 +21,7 @@ import pytest
 import redis.asyncio
 from litestar.testing import AsyncTestClient
 
+from app.identity.crypto import new_master_key
 from core.outages import BUS, DATABASE, outage_of
 from core.settings import Settings
 from server.embedded.postgres import EmbeddedPostgres
@@ -133,6 +134,7 @@ async def test_redis_down_answers_503_where_rest_needs_it_and_comes_back(
             identity_database_url=await databases.create_migrated("identity"),
             redis_url=own_redis.url,
             jwt_secret="test-secret-" + uuid.uuid4().hex,
+            privacy_master_key=new_master_key(),
         )
     )
     async with AsyncTestClient(app=create_app(settings)) as api:

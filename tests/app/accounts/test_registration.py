@@ -18,7 +18,7 @@ async def test_register_then_me_shows_personal_data(client: AsyncTestClient[Any]
         handle=handle,
         email=f"{handle}@Example.COM",
         birth_date="1990-05-17",
-        consents={"recommendations": True, "analytics": False},
+        consents={"personalization": True, "analytics": False},
     )
     assert user["handle"] == handle.lower()
     assert user["role"] == "viewer"
@@ -29,7 +29,7 @@ async def test_register_then_me_shows_personal_data(client: AsyncTestClient[Any]
     assert me["email"] == f"{handle.lower()}@example.com"
     assert me["birth_date"] == "1990-05-17"
     assert {c["purpose"]: c["granted"] for c in me["consents"]} == {
-        "recommendations": True,
+        "personalization": True,
         "analytics": False,
     }
 
@@ -183,7 +183,9 @@ async def test_personal_data_lives_only_in_the_identity_database(
                 " WHERE tc.constraint_type = 'FOREIGN KEY'"
             )
             assert foreign not in {r["table_name"] for r in fks}
-        assert await identity.fetchval("SELECT email FROM accounts WHERE id = $1", _uuid(user["id"]))
+        # The identity row holds the email only sealed: not in any column in clear.
+        row = await identity.fetchval("SELECT a::text FROM accounts a WHERE id = $1", _uuid(user["id"]))
+        assert row and user["email"] not in row
     finally:
         await main.close()
         await identity.close()

@@ -21,6 +21,7 @@ def admin(settings: Settings) -> dict[str, str]:
         **os.environ,
         "MYDRTV_DATABASE_URL": settings.database_url,
         "MYDRTV_IDENTITY_DATABASE_URL": settings.identity_database_url,
+        "MYDRTV_PRIVACY_MASTER_KEY": settings.privacy_master_key,
         "MYDRTV_ADMIN_PASSWORD": PASSWORD,
     }
     result = subprocess.run(

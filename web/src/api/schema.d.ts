@@ -227,6 +227,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Consents */
+        get: operations["MeConsentsConsents"];
+        /** SetConsents */
+        put: operations["MeConsentsSetConsents"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/feed": {
         parameters: {
             query?: never;
@@ -934,6 +952,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{user_id}/personal-data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** PersonalData */
+        get: operations["UsersUserIdPersonalDataPersonalData"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/{user_id}/role": {
         parameters: {
             query?: never;
@@ -1211,6 +1246,19 @@ export interface components {
             granted: boolean;
             /** Format: date-time */
             recorded_at: string;
+            policy_version?: string | null;
+        };
+        /** ConsentChange */
+        ConsentChange: {
+            consents: {
+                [key: string]: boolean;
+            };
+        };
+        /** Consents */
+        Consents: {
+            policy_version: string;
+            purposes: components["schemas"]["PurposeState"][];
+            history: components["schemas"]["Consent"][];
         };
         /** FeedItem */
         FeedItem: {
@@ -1563,6 +1611,15 @@ export interface components {
             role: "viewer" | "moderator" | "admin";
             /** Format: date-time */
             created_at: string;
+        };
+        /** PurposeState */
+        PurposeState: {
+            /** @enum {string} */
+            purpose: "essential" | "personalization" | "analytics";
+            granted: boolean;
+            decided: boolean;
+            policy_version: string | null;
+            recorded_at: string | null;
         };
         /** QueueItem */
         QueueItem: {
@@ -2448,6 +2505,58 @@ export interface operations {
             400: components["responses"]["400"];
             401: components["responses"]["401"];
             404: components["responses"]["404"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeConsentsConsents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consents"];
+                };
+            };
+            401: components["responses"]["401"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeConsentsSetConsents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentChange"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consents"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            404: components["responses"]["404"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
             503: components["responses"]["503"];
         };
     };
@@ -4094,6 +4203,33 @@ export interface operations {
             };
             400: components["responses"]["400"];
             401: components["responses"]["401"];
+            404: components["responses"]["404"];
+            503: components["responses"]["503"];
+        };
+    };
+    UsersUserIdPersonalDataPersonalData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
             404: components["responses"]["404"];
             503: components["responses"]["503"];
         };

@@ -11,6 +11,8 @@ from typing import Any
 import asyncpg
 from PIL import Image
 
+from app.identity.crypto import Keyring
+from app.identity.store import seal_account
 from core.settings import Settings
 from tests.users import Person, person
 
@@ -21,10 +23,21 @@ async def member(settings: Settings, handle: str | None = None, display_name: st
     someone = await person(settings, handle=handle)
     connection = await asyncpg.connect(settings.identity_database_url)
     try:
+        keyring = Keyring.from_settings(settings.privacy_master_key)
+        sealed = seal_account(keyring, someone.id, f"{someone.handle}@example.com", "x", None)
         await connection.execute(
-            "INSERT INTO accounts (id, email, password_hash) VALUES ($1, $2, 'x')",
+            "INSERT INTO accounts (id, email_hash, email_sealed, password_hash_sealed)"
+            " VALUES ($1, $2, $3, $4)",
             someone.id,
-            f"{someone.handle}@example.com",
+            sealed["email_hash"],
+            sealed["email_sealed"],
+            sealed["password_hash_sealed"],
+        )
+        await connection.execute(
+            "INSERT INTO account_keys (account, master_key_id, wrapped_key) VALUES ($1, $2, $3)",
+            someone.id,
+            sealed["master_key_id"],
+            sealed["wrapped_key"],
         )
         if display_name is not None:
             await connection.execute(

@@ -17,8 +17,8 @@ from core.settings import Settings
 from media.storage import open_storage
 from media.storage.s3 import S3Storage
 from server.factory import create_app
+from support.s3_server import moto_server, storage_url
 from tests.app.profiles.helpers import jpeg_with_gps, member
-from tests.s3_server import moto_server, storage_url
 
 
 @pytest.fixture(scope="module")

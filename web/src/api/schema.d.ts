@@ -1185,6 +1185,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** Actor */
+        Actor: {
+            /** Format: uuid */
+            id: string;
+            handle: string;
+            display_name?: string | null;
+        };
         /** AvatarImage */
         AvatarImage: {
             size: number;
@@ -1448,7 +1455,7 @@ export interface components {
             id: number;
             /** @enum {string} */
             kind: "reply" | "mention" | "follow" | "friend" | "party_invite" | "upload_ready" | "upload_failed" | "moderation";
-            actors: components["schemas"]["UserRef"][];
+            actors: components["schemas"]["Actor"][];
             actor_count: number;
             video_id: string | null;
             comment_id: number | null;

@@ -1,5 +1,5 @@
-"""The ``mydrtv`` command: ``serve``, ``dev``, ``worker``, ``migrate``, ``create-admin``, ``graph``
-and ``openapi``."""
+"""The ``mydrtv`` command: ``serve``, ``dev``, ``worker``, ``migrate``, ``create-admin``, ``graph``,
+``privacy`` and ``openapi``."""
 
 from __future__ import annotations
 
@@ -268,6 +268,51 @@ async def graph_command(settings: Settings, action: str) -> int:
         await db.stop()
 
 
+async def privacy_audit(settings: Settings, user_id: str) -> int:
+    """``privacy audit USER_ID``: every store scanned for what is tied to the user; prints the
+    findings per store (JSON), exit status 1 when there are any."""
+    import uuid
+
+    from server.privacy import Standalone
+
+    try:
+        subject = uuid.UUID(user_id)
+    except ValueError:
+        print(f"mydrtv: {user_id!r} is not a user id (a UUID)", file=sys.stderr)
+        return 2
+    stack = Standalone(settings)
+    try:
+        await stack.start()
+        residue = await stack.registry.residue(subject)
+    finally:
+        await stack.stop()
+    for store, findings in residue.items():
+        print(f"{store}: {'none' if not findings else len(findings)}")
+        for finding in findings:
+            print(f"  {finding}")
+    return 1 if any(residue.values()) else 0
+
+
+async def privacy_worker(settings: Settings) -> None:
+    """``privacy worker``: export and erasure jobs only, in a process of their own."""
+    from server.privacy import Standalone
+
+    stack = Standalone(settings)
+    await stack.start()
+    try:
+        loop, this = asyncio.get_running_loop(), asyncio.current_task()
+        assert this is not None
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, this.cancel)
+        log.info("privacy worker started")
+        try:
+            await stack.worker.run()
+        except asyncio.CancelledError:
+            this.uncancel()
+    finally:
+        await stack.stop()
+
+
 def openapi_document(settings: Settings) -> bytes:
     """The served OpenAPI document without a server or backends: the web client generates its
     types from it. Nothing connects while the app is only built, so placeholders do."""
@@ -310,6 +355,11 @@ def _parser() -> argparse.ArgumentParser:
         help="rebuild: empty the graph and load it from PostgreSQL; check: list where the two differ",
     )
     commands.add_parser("openapi", help="print the OpenAPI document (no server or backends needed)")
+    privacy = commands.add_parser("privacy", help="the privacy lifecycle: audit a user, run its jobs")
+    privacy_actions = privacy.add_subparsers(dest="privacy_action", required=True)
+    audit = privacy_actions.add_parser("audit", help="print what every store still holds of a user")
+    audit.add_argument("user_id")
+    privacy_actions.add_parser("worker", help="run export and erasure jobs (the API runs them too)")
     return parser
 
 
@@ -339,6 +389,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.buffer.write(openapi_document(settings))
         elif args.command == "graph":
             return asyncio.run(graph_command(_with_embedded_urls(settings), args.action))
+        elif args.command == "privacy" and args.privacy_action == "audit":
+            return asyncio.run(privacy_audit(_with_embedded_urls(settings), args.user_id))
+        elif args.command == "privacy":
+            asyncio.run(privacy_worker(_with_embedded_urls(settings)))
     except KeyboardInterrupt:
         return 0
     except (SettingsError, DomainError, NotMigrated, GraphUnavailable) as exc:

@@ -93,8 +93,8 @@ class CommentsPart:
         if not ids:
             return 0
         await self._db.fetch(
-            "UPDATE comments SET author_id = {}, body = {}, edited_at = NULL, publication_keys = ARRAY[]::text[]"
-            " WHERE id = ANY({})",
+            "UPDATE comments SET author_id = {}, body = {}, edited_at = NULL,"
+            " publication_keys = ARRAY[]::text[] WHERE id = ANY({})",
             ERASED_AUTHOR,
             ERASED_BODY,
             ids,

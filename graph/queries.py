@@ -279,7 +279,9 @@ USER_EDGES = Query(
     """,
 )
 FOLLOWEES = Query("followees", "MATCH (:User {id: $id})-[:FOLLOWS]->(b:User) RETURN b.id AS id")
-SET_FOLLOWERS = Query("set_followers", "MATCH (u:User {id: $id}) SET u.followers = $followers", write=True)
+SET_FOLLOWERS = Query(
+    "set_followers", "UNWIND $rows AS r MATCH (u:User {id: r[0]}) SET u.followers = r[1]", write=True
+)
 
 
 def _catalog() -> frozenset[Query]:

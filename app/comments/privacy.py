@@ -17,6 +17,7 @@ from app.comments.events import CommentEdited, CommentRemoved, encoder
 from app.comments.service import SELECT_COMMENT, comment_from_row
 from app.privacy.parts import Exported
 from core.db import Database
+from graph.events import UserChanged, enqueue_change
 from realtime.channels import channel_name
 from realtime.outbox import enqueue_many
 
@@ -27,12 +28,17 @@ BATCH = 1000
 
 
 async def ensure_erased_author(db: Database) -> None:
-    """The stand-in author exists (added by the first erasure, not by a migration)."""
-    await db.fetch(
-        "INSERT INTO users (id, handle, role) VALUES ({}, {}, 'viewer') ON CONFLICT DO NOTHING",
-        ERASED_AUTHOR,
-        ERASED_HANDLE,
-    )
+    """The stand-in author exists (added by the first erasure, not by a migration), in the graph
+    projection too, like any user."""
+    async with db.engine.transaction():
+        added = await db.fetch(
+            "INSERT INTO users (id, handle, role) VALUES ({}, {}, 'viewer')"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            ERASED_AUTHOR,
+            ERASED_HANDLE,
+        )
+        if added:
+            await enqueue_change(db, UserChanged(str(ERASED_AUTHOR)))
 
 
 class CommentsPart:

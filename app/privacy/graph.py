@@ -31,13 +31,17 @@ class GraphPart:
 
     async def erase(self, user_id: uuid.UUID) -> dict[str, int]:
         edges = await self._graph.run(queries.USER_EDGES, id=str(user_id))
-        for row in await self._graph.run(queries.FOLLOWEES, id=str(user_id)):
-            count = await self._db.fetch(
-                "SELECT count(*) AS n FROM follows WHERE followee_id = {}::uuid AND follower_id <> {}",
-                row["id"],
+        followees = [row["id"] for row in await self._graph.run(queries.FOLLOWEES, id=str(user_id))]
+        for start in range(0, len(followees), self._graph.batch_size):
+            batch = followees[start : start + self._graph.batch_size]
+            counts = await self._db.fetch(
+                "SELECT f.id, count(x.follower_id) AS n FROM unnest({}::uuid[]) AS f(id)"
+                " LEFT JOIN follows x ON x.followee_id = f.id AND x.follower_id <> {} GROUP BY f.id",
+                batch,
                 user_id,
             )
-            await self._graph.run(queries.SET_FOLLOWERS, id=row["id"], followers=int(count[0]["n"]))
+            rows = [[str(row["id"]), int(row["n"])] for row in counts]
+            await self._graph.run(queries.SET_FOLLOWERS, rows=rows)
         node = await self._graph.run(queries.USER_NODE, id=str(user_id))
         await self._graph.run(queries.DELETE_USER, id=str(user_id))
         return {"node": len(node), "edges": len(edges)}

@@ -155,6 +155,17 @@ class PrivacyJobs:
             delay_seconds,
         )
 
+    async def wait(self, job: PrivacyJob, reason: str, delay_seconds: float) -> bool:
+        """Give the job back to be claimed after ``delay_seconds``: a step waits for something
+        else to happen first, which costs the job none of its attempts."""
+        return await self._fenced(
+            job,
+            "state = 'queued', last_error = {}, lease_until = NULL, attempts = attempts - 1,"
+            " run_after = now() + make_interval(secs => {})",
+            reason,
+            delay_seconds,
+        )
+
     async def fail(self, job: PrivacyJob, reason: str) -> bool:
         return await self._fenced(
             job, "state = 'failed', last_error = {}, lease_until = NULL, finished_at = now()", reason

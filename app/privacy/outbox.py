@@ -34,14 +34,14 @@ class OutboxPart:
         return Exported(records={})  # events restate what the other parts export
 
     async def erase(self, user_id: uuid.UUID) -> dict[str, int]:
-        gone = await self._db.fetch(
-            f"DELETE FROM outbox WHERE {_MENTIONS} AND published_at IS NOT NULL RETURNING id", str(user_id)
-        )
         waiting = await self._db.fetch(
             f"SELECT count(*) AS n FROM outbox WHERE {_MENTIONS} AND published_at IS NULL", str(user_id)
         )
         if waiting[0]["n"]:
             raise NotYet(f"{waiting[0]['n']} outbox rows about the user are not relayed yet")
+        gone = await self._db.fetch(
+            f"DELETE FROM outbox WHERE {_MENTIONS} AND published_at IS NOT NULL RETURNING id", str(user_id)
+        )
         return {"outbox_rows": len(gone)}
 
     async def residue(self, user_id: uuid.UUID) -> list[str]:

@@ -81,7 +81,7 @@ class PrivacyWorker:
         except LeaseLost:
             log.warning("privacy job claimed by another worker", extra={"job": job.id})
         except NotYet as wait:
-            await self.jobs.retry(job, str(wait), self._wait_seconds)
+            await self.jobs.wait(job, str(wait), self._wait_seconds)
         except Exception as exc:
             log.exception("privacy job failed", extra={"job": job.id, "kind": job.kind})
             detail = f"{type(exc).__name__}: {exc}"

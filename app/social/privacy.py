@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from app.privacy.parts import Exported
 from core.db import Database
+from graph.events import WatchChanged, enqueue_change
 
 Forget = Callable[[uuid.UUID], Awaitable[object]]
 
@@ -81,6 +82,10 @@ class SocialPart:
                 "DELETE FROM watches WHERE user_id = {} RETURNING video_id", user_id
             )
             counts["watches"] = len(watches)
+            for watch in watches:  # the graph counts each video's popularity again
+                await enqueue_change(
+                    self._db, WatchChanged(user_id=str(user_id), video_id=str(watch["video_id"]))
+                )
         if self._forget is not None:
             for someone in touched | {user_id}:
                 await self._forget(someone)

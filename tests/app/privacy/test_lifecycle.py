@@ -17,6 +17,7 @@ from litestar.testing import AsyncTestClient
 
 from core.db import Database
 from core.settings import Settings
+from graph.rebuild import differences
 from media.storage import open_storage
 from media.storage.base import Storage
 from server.factory import create_app
@@ -168,6 +169,8 @@ async def test_erasure_leaves_no_residue_in_any_store(
     await relayed(main_db)
 
     assert await registry.residue(gone.person.id) == {s: [] for s in registry.stores}
+    assert stack.graph is not None  # the graph agrees with PostgreSQL: follower counts included
+    assert await differences(main_db, stack.graph) == {}
     refused = await api.get("/me", headers=gone.person.headers)
     assert refused.status_code == 401 and refused.json()["error"] == "account_gone"
     assert (

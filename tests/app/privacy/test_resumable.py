@@ -16,7 +16,11 @@ import pytest
 
 from core.db import Database
 from core.settings import Settings
+from graph.projector import Projector
+from graph.rebuild import differences
 from media.storage import open_storage
+from realtime.bus.memory import MemoryBus
+from realtime.outbox import Relay
 from server.privacy import Standalone
 from support.privacy_seed import seed_heavy
 from support.processes import settings_env
@@ -84,7 +88,10 @@ async def test_an_erasure_killed_mid_way_is_resumed_and_idempotent(
     left = await main_db.fetch("SELECT count(*) AS n FROM comments WHERE author_id = {}", heavy.user_id)
     assert 0 < left[0]["n"] < heavy.comments
 
-    done = await run_jobs(stack, main_db, job.id)  # claims it again once the dead worker's lease ran out
+    assert stack.graph is not None
+    relay = Relay(main_db, MemoryBus(), handlers={"@graph": Projector(main_db, stack.graph).handle})
+    # Claimed again once the dead worker's lease ran out; the relay feeds the projector meanwhile.
+    done = await run_jobs(stack, main_db, job.id, relay=relay.drain)
     assert done["state"] == "done" and done["attempts"] == 2, done
     assert await stack.registry.residue(heavy.user_id) == {store: [] for store in stack.registry.stores}
     receipts = await main_db.fetch("SELECT counts FROM erasure_receipts WHERE subject = {}", heavy.user_id)
@@ -99,6 +106,9 @@ async def test_an_erasure_killed_mid_way_is_resumed_and_idempotent(
         " (SELECT 1 FROM comments r WHERE r.root_id = c.id AND r.body LIKE 'a reply to %')"
     )
     assert answered[0]["n"] == 100  # the comments others replied to stay, anonymised
+
+    await relay.drain()  # the follower counts and popularity the graph keeps are right again
+    assert await differences(main_db, stack.graph) == {}
 
     for part in stack.registry.parts:  # idempotent: nothing more to erase anywhere
         assert not any((await part.erase(heavy.user_id)).values()), part.name

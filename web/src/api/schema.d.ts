@@ -150,7 +150,8 @@ export interface paths {
         get: operations["MeMe"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** EraseMe */
+        delete: operations["MeEraseMe"];
         options?: never;
         head?: never;
         patch?: never;
@@ -186,6 +187,41 @@ export interface paths {
         post?: never;
         /** Unblock */
         delete: operations["MeBlocksUserIdUnblock"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/erasure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ErasureStatus */
+        get: operations["MeErasureErasureStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ExportStatus */
+        get: operations["MeExportExportStatus"];
+        put?: never;
+        /** RequestExport */
+        post: operations["MeExportRequestExport"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -675,6 +711,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/privacy/exports/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download */
+        get: operations["PrivacyExportsTokenDownload"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/search/people": {
         parameters: {
             query?: never;
@@ -721,6 +774,23 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** EraseUser */
+        delete: operations["UsersUserIdEraseUser"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1049,6 +1119,34 @@ export interface components {
             granted: boolean;
             /** Format: date-time */
             recorded_at: string;
+        };
+        /** ErasureRequest */
+        ErasureRequest: {
+            password: string;
+        };
+        /** ErasureStatus */
+        ErasureStatus: {
+            job_id: number;
+            /** @enum {string} */
+            state: "queued" | "running" | "done" | "failed" | "cancelled";
+            /** Format: date-time */
+            scheduled_for: string;
+            /** Format: date-time */
+            requested_at: string;
+        };
+        /** ExportStatus */
+        ExportStatus: {
+            job_id: number;
+            /** @enum {string} */
+            state: "queued" | "running" | "done" | "failed" | "expired";
+            progress: number;
+            /** Format: date-time */
+            requested_at: string;
+            finished_at: string | null;
+            size_bytes: number | null;
+            download_url: string | null;
+            link_expires_at: string | null;
+            archive_expires_at: string | null;
         };
         /** FeedItem */
         FeedItem: {
@@ -1922,6 +2020,35 @@ export interface operations {
             503: components["responses"]["503"];
         };
     };
+    MeEraseMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ErasureRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureStatus"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
+            503: components["responses"]["503"];
+        };
+    };
     MeBlocksOwnConnections: {
         parameters: {
             query?: {
@@ -1995,6 +2122,72 @@ export interface operations {
             400: components["responses"]["400"];
             401: components["responses"]["401"];
             404: components["responses"]["404"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeErasureErasureStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureStatus"];
+                };
+            };
+            401: components["responses"]["401"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeExportExportStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportStatus"];
+                };
+            };
+            401: components["responses"]["401"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeExportRequestExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportStatus"];
+                };
+            };
+            401: components["responses"]["401"];
             503: components["responses"]["503"];
         };
     };
@@ -3222,6 +3415,31 @@ export interface operations {
             503: components["responses"]["503"];
         };
     };
+    PrivacyExportsTokenDownload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            400: components["responses"]["400"];
+            404: components["responses"]["404"];
+            503: components["responses"]["503"];
+        };
+    };
     SearchPeoplePeople: {
         parameters: {
             query: {
@@ -3303,6 +3521,32 @@ export interface operations {
                 };
             };
             400: components["responses"]["400"];
+            404: components["responses"]["404"];
+            503: components["responses"]["503"];
+        };
+    };
+    UsersUserIdEraseUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureStatus"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
             404: components["responses"]["404"];
             503: components["responses"]["503"];
         };

@@ -93,6 +93,12 @@ EXTRA_STATUSES: dict[str, tuple[int, ...]] = {
     "HEAD /media/{video_id}/{generation}/{path}": (403, 416),
     "GET /media/t/{token}/{video_id}/{generation}/{path}": (403, 416),
     "HEAD /media/t/{token}/{video_id}/{generation}/{path}": (403, 416),
+    "POST /me/export": (409,),
+    "GET /me/export": (404,),
+    "GET /privacy/exports/{token}": (403,),
+    "DELETE /me": (403, 409),
+    "GET /me/erasure": (404,),
+    "DELETE /users/{user_id}": (403, 409),
 }
 
 _STRING = Schema(type=OpenAPIType.STRING)
@@ -172,6 +178,11 @@ SUCCESS: dict[str, dict[str, OpenAPIResponse | Reference]] = {
     "HEAD /media/{video_id}/{generation}/{path}": _media_file(head=True),
     "GET /media/t/{token}/{video_id}/{generation}/{path}": _media_file(head=False),
     "HEAD /media/t/{token}/{video_id}/{generation}/{path}": _media_file(head=True),
+    "GET /privacy/exports/{token}": {
+        "200": OpenAPIResponse(
+            "the export archive (zip)", content={"application/zip": OpenAPIMediaType(schema=_BINARY)}
+        )
+    },
 }
 
 ERROR_SCHEMA = Schema(

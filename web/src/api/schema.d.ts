@@ -2044,6 +2044,8 @@ export interface operations {
             };
             400: components["responses"]["400"];
             401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            409: components["responses"]["409"];
             413: components["responses"]["413"];
             415: components["responses"]["415"];
             503: components["responses"]["503"];
@@ -2144,6 +2146,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["401"];
+            404: components["responses"]["404"];
             503: components["responses"]["503"];
         };
     };
@@ -2166,6 +2169,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["401"];
+            404: components["responses"]["404"];
             503: components["responses"]["503"];
         };
     };
@@ -2188,6 +2192,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["401"];
+            409: components["responses"]["409"];
             503: components["responses"]["503"];
         };
     };
@@ -3426,16 +3431,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description the export archive (zip) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/zip": string;
                 };
             };
             400: components["responses"]["400"];
+            403: components["responses"]["403"];
             404: components["responses"]["404"];
             503: components["responses"]["503"];
         };
@@ -3547,7 +3553,9 @@ export interface operations {
             };
             400: components["responses"]["400"];
             401: components["responses"]["401"];
+            403: components["responses"]["403"];
             404: components["responses"]["404"];
+            409: components["responses"]["409"];
             503: components["responses"]["503"];
         };
     };

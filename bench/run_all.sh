@@ -14,4 +14,5 @@ PY=${PY:-.venv/bin/python}
 "$PY" -m bench.people_search
 "$PY" -m bench.media
 "$PY" -m bench.faults
+"$PY" -m bench.privacy
 "$PY" -m bench.web_load      # needs Node.js (web/node_modules) and /usr/bin/chromium

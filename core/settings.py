@@ -111,6 +111,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # orchestrator's liveness probe can tell a live worker from a stuck one. Empty: no file.
     worker_heartbeat_file: str = ""
     # HTTP: browsers.
+    privacy_erasure_grace_days: float = 30.0  # DELETE /me waits this long; a sign-in meanwhile cancels
+    privacy_export_retention_seconds: int = 7 * 24 * 3600  # an export archive is kept this long
+    privacy_export_link_seconds: int = 3600  # how long a signed download link works
+    privacy_worker: bool = True  # run export and erasure jobs here (``mydrtv privacy worker``: alone)
+    privacy_lease_seconds: float = 60.0  # a privacy worker silent this long has died: job claimed again
+    privacy_poll_seconds: float = 5.0  # how often an idle privacy worker looks for due jobs
     cors_origins: str = ""  # origins a browser client may call the API from (comma-separated); empty: none
     web_dist_dir: str = ""  # the built web client served at /; empty: the checkout's web/dist
     served_over_tls: bool = False  # reached over HTTPS only (directly or via a proxy): send HSTS

@@ -271,6 +271,21 @@ POPULAR_VIDEOS = Query(
     """,
 )
 
+# Privacy (docs/privacy.md): a user's node and every edge touching it, for export and the audit.
+USER_NODE = Query("user_node", "MATCH (u:User {id: $id}) RETURN u.id AS id, u.followers AS followers")
+USER_EDGES = Query(
+    "user_edges",
+    """
+    MATCH (u:User {id: $id})-[e]-(o)
+    RETURN type(e) AS kind, startNode(e).id = $id AS outgoing, o.id AS other, e.stars AS stars
+    ORDER BY kind, other
+    """,
+)
+FOLLOWEES = Query("followees", "MATCH (:User {id: $id})-[:FOLLOWS]->(b:User) RETURN b.id AS id")
+SET_FOLLOWERS = Query(
+    "set_followers", "UNWIND $rows AS r MATCH (u:User {id: r[0]}) SET u.followers = r[1]", write=True
+)
+
 
 def _catalog() -> frozenset[Query]:
     found: set[Query] = set()

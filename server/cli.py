@@ -360,6 +360,51 @@ async def privacy_command(settings: Settings, action: str) -> int:
     return 0 if rotation.left == 0 else 1
 
 
+async def privacy_audit(settings: Settings, user_id: str) -> int:
+    """``privacy audit USER_ID``: every store scanned for what is tied to the user; prints the
+    findings per store (JSON), exit status 1 when there are any."""
+    import uuid
+
+    from server.privacy import Standalone
+
+    try:
+        subject = uuid.UUID(user_id)
+    except ValueError:
+        print(f"mydrtv: {user_id!r} is not a user id (a UUID)", file=sys.stderr)
+        return 2
+    stack = Standalone(settings)
+    try:
+        await stack.start()
+        residue = await stack.registry.residue(subject)
+    finally:
+        await stack.stop()
+    for store, findings in residue.items():
+        print(f"{store}: {'none' if not findings else len(findings)}")
+        for finding in findings:
+            print(f"  {finding}")
+    return 1 if any(residue.values()) else 0
+
+
+async def privacy_worker(settings: Settings) -> None:
+    """``privacy worker``: export and erasure jobs only, in a process of their own."""
+    from server.privacy import Standalone
+
+    stack = Standalone(settings)
+    await stack.start()
+    try:
+        loop, this = asyncio.get_running_loop(), asyncio.current_task()
+        assert this is not None
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, this.cancel)
+        log.info("privacy worker started")
+        try:
+            await stack.worker.run()
+        except asyncio.CancelledError:
+            this.uncancel()
+    finally:
+        await stack.stop()
+
+
 def openapi_document(settings: Settings) -> bytes:
     """The served OpenAPI document without a server or backends: the web client generates its
     types from it. Nothing connects while the app is only built, so placeholders do."""
@@ -411,6 +456,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     privacy_actions.add_parser("new-key", help="print a fresh master key")
     privacy_actions.add_parser("retention", help="run the retention purges once and print what went")
+    audit = privacy_actions.add_parser("audit", help="print what every store still holds of a user")
+    audit.add_argument("user_id")
+    privacy_actions.add_parser("worker", help="run export and erasure jobs (the API runs them too)")
     commands.add_parser("openapi", help="print the OpenAPI document (no server or backends needed)")
     return parser
 
@@ -445,6 +493,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app.identity.crypto import new_master_key
 
             print(new_master_key())
+        elif args.command == "privacy" and args.action == "audit":
+            return asyncio.run(privacy_audit(_with_embedded_urls(settings), args.user_id))
+        elif args.command == "privacy" and args.action == "worker":
+            asyncio.run(privacy_worker(_with_embedded_urls(settings)))
         elif args.command == "privacy":
             return asyncio.run(privacy_command(_with_embedded_identity(settings), args.action))
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ from app.accounts.service import AccountService
 from app.accounts.tables import TABLES as MAIN_TABLES
 from app.auth.controller import TokenController
 from app.auth.dependencies import provide_principal, provide_viewer
+from app.auth.hooks import SignInHooks
 from app.auth.principals import Principals
 from app.auth.ratelimit import LoginLimiter, RegistrationLimiter
 from app.auth.refresh import RefreshTokens
@@ -39,6 +40,8 @@ from app.parties.live import Leads, LiveParties
 from app.parties.service import PartyService
 from app.parties.socket import PartySocket
 from app.parties.state import Party
+from app.privacy.controller import ROUTES as PRIVACY_ROUTES
+from app.privacy.controller import PrivacyController
 from app.profiles.controller import AvatarController, ProfileController
 from app.profiles.service import ProfileService
 from app.profiles.serving import AvatarFiles
@@ -77,6 +80,7 @@ from realtime.node import Node
 from realtime.outbox import Handler, Relay
 from realtime.revocation import Revocation
 from server import backends, openapi
+from server import privacy as privacy_wiring
 from server.errors import EXCEPTION_HANDLERS
 from server.headers import cors_config, cors_refusal_as_error, security_headers
 from server.lifespan import Job, lifespan
@@ -263,6 +267,26 @@ def create_app(settings: Settings) -> Litestar:
         media_routes.append(MediaController)
         services["avatar_files"] = AvatarFiles(storage, redirect=settings.media_redirect)
         media_routes.append(AvatarController)
+    # Privacy (issue 14): export, erasure and the audit walk the registry of personal data parts.
+    privacy_jobs = privacy_wiring.jobs(settings, main)
+    privacy_parts = privacy_wiring.registry(
+        settings,
+        main,
+        identity,
+        privacy_jobs,
+        parties=parties,
+        storage=storage,
+        graph=graph,
+        redis=redis,
+        forget_suggestions=suggestions.forget,
+        forget_principal=principals.forget,
+    )
+    privacy = privacy_wiring.service(settings, main, identity, privacy_jobs, storage)
+    services["privacy"] = privacy
+    services["privacy_registry"] = privacy_parts
+    services["sign_in_hooks"] = SignInHooks([privacy.cancel_erasure])
+    privacy_worker = privacy_wiring.worker(settings, main, privacy_jobs, privacy_parts, storage, bus)
+
     relay = Relay(main, bus, handlers=relay_handlers) if settings.outbox_relay else None
     probes["outbox"] = outbox_probe(main, relay)  # whether what this instance accepts goes out
 
@@ -273,6 +297,8 @@ def create_app(settings: Settings) -> Litestar:
         jobs += [(f"background-{n}", job) for n, job in enumerate(background)]
     if worker is not None and settings.media_worker:
         jobs.append(("transcode-worker", worker.run))
+    if settings.privacy_worker:
+        jobs.append(("privacy-worker", privacy_worker.run))
     closers = [party_store.close]
     if graph is not None:
         closers.append(graph.close)
@@ -299,8 +325,10 @@ def create_app(settings: Settings) -> Litestar:
             FeedController,
             NotificationController,
             SearchController,
+            PrivacyController,
             *media_routes,
             gateway_socket,
+            *PRIVACY_ROUTES,  # after the controllers whose paths they share
             *web_client_handlers(settings.web_dist_dir),  # last: it answers only what no API route does
         ],
         dependencies={
@@ -322,4 +350,5 @@ def create_app(settings: Settings) -> Litestar:
     )
     app.state.node = node  # the CLI's server asks it to say goodbye to clients on SIGTERM
     app.state.principals = principals  # tests watch it hear a user change
+    app.state.privacy_worker = privacy_worker  # tests run its jobs when they choose
     return app

@@ -98,6 +98,12 @@ EXTRA_STATUSES: dict[str, tuple[int, ...]] = {
     "HEAD /media/t/{token}/{video_id}/{generation}/{path}": (403, 416),
     "PATCH /me/profile": (404,),
     "PUT /me/avatar": (413, 422),
+    "POST /me/export": (409,),
+    "GET /me/export": (404,),
+    "GET /privacy/exports/{token}": (403,),
+    "DELETE /me": (403, 409),
+    "GET /me/erasure": (404,),
+    "DELETE /users/{user_id}": (403, 409),
 }
 
 _STRING = Schema(type=OpenAPIType.STRING)
@@ -199,6 +205,11 @@ SUCCESS: dict[str, dict[str, OpenAPIResponse | Reference]] = {
     "HEAD /media/t/{token}/{video_id}/{generation}/{path}": _media_file(head=True),
     "GET /avatars/{user_id}/{digest}/{name}": _avatar_file(head=False),
     "HEAD /avatars/{user_id}/{digest}/{name}": _avatar_file(head=True),
+    "GET /privacy/exports/{token}": {
+        "200": OpenAPIResponse(
+            "the export archive (zip)", content={"application/zip": OpenAPIMediaType(schema=_BINARY)}
+        )
+    },
 }
 
 ERROR_SCHEMA = Schema(

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 
 from app.accounts.schemas import TokenResponse
 from app.accounts.service import AccountService, normalise_email
+from app.auth.hooks import SignInHooks
 from app.auth.ratelimit import LoginLimiter
 from app.auth.refresh import RefreshTokens
 from core.errors import BadRequest, OAuthError
@@ -52,6 +53,7 @@ class TokenController(Controller):
         access_tokens: NamedDependency[AccessTokens],
         refresh_tokens: NamedDependency[RefreshTokens],
         login_limiter: NamedDependency[LoginLimiter],
+        sign_in_hooks: NamedDependency[SignInHooks],
     ) -> Response[TokenResponse]:
         """Exchange an email and password, or a refresh token, for an access and refresh token."""
         form = await _form(request)
@@ -63,6 +65,7 @@ class TokenController(Controller):
             principal = await accounts.authenticate(username, password)
             if principal is None:
                 raise OAuthError("invalid_grant", "invalid email or password", status_code=401)
+            await sign_in_hooks.signed_in(principal.id)  # e.g. cancels an erasure in its grace period
             refresh = await refresh_tokens.issue(principal.id)
         elif grant == "refresh_token":
             (presented,) = _required(form, "refresh_token")

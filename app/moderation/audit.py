@@ -24,6 +24,7 @@ Action = Literal[
     "held_word.remove",
     "role.grant",  # a user's role raised (details: old_role, new_role)
     "role.revoke",  # a user's role lowered
+    "user.erase",  # an admin erased an account (the entry keeps no id of the user once erased)
 ]
 
 

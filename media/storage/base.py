@@ -99,6 +99,10 @@ class Storage(ABC):
         """Delete every object whose key starts with ``prefix``; how many there were."""
 
     @abstractmethod
+    async def keys(self, prefix: str) -> list[str]:
+        """Every key that starts with ``prefix`` (sorted): what a privacy audit or export lists."""
+
+    @abstractmethod
     async def presigned_url(self, key: str, expires_seconds: int) -> str | None:
         """A URL a client may GET the object from directly, or None if the backend has none."""
 

@@ -101,6 +101,27 @@ class FilesystemStorage(Storage):
         check_prefix(prefix)
         return await asyncio.to_thread(self._delete_prefix, prefix)
 
+    async def keys(self, prefix: str) -> list[str]:
+        check_prefix(prefix)
+        return await asyncio.to_thread(self._keys, prefix)
+
+    def _keys(self, prefix: str) -> list[str]:
+        parent, _, start = prefix.rpartition("/")
+        found: list[str] = []
+        top = self._objects / parent
+        try:
+            entries = [e for e in os.scandir(top) if e.name.startswith(start)]
+        except _MISSING:
+            return []
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                for directory, _, files in os.walk(entry.path):
+                    rel = Path(directory).relative_to(self._objects).as_posix()
+                    found += [f"{rel}/{name}" for name in files]
+            else:
+                found.append(f"{parent}/{entry.name}" if parent else entry.name)
+        return sorted(found)
+
     async def presigned_url(self, key: str, expires_seconds: int) -> str | None:
         check_key(key)
         return None

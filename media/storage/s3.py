@@ -222,6 +222,18 @@ class S3Storage(Storage):
                 count += len(batch)
         return count
 
+    async def keys(self, prefix: str) -> list[str]:
+        check_prefix(prefix)
+        s3 = await self._s3()
+        found: list[str] = []
+        with _errors(f"cannot list {prefix!r}"):
+            pages = s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix + prefix
+            )
+            async for page in pages:
+                found += [item["Key"].removeprefix(self.prefix) for item in page.get("Contents", [])]
+        return sorted(found)
+
     async def presigned_url(self, key: str, expires_seconds: int) -> str | None:
         check_key(key)
         s3 = await self._s3()

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from app.privacy.graph import GraphPart
 from app.social.relations import SocialService
 from app.social.suggestions import PeopleSuggestions
 from app.social.watches import WatchService
@@ -341,6 +342,24 @@ async def test_a_deleted_user_leaves_the_graph_with_their_edges(world: World) ->
     assert str(gone.id) not in users and users[str(new.id)] == 0
     follows = {(row["a"], row["b"]) for row in await world.run(queries.DUMP_FOLLOWS)}
     assert not {pair for pair in follows if str(gone.id) in pair}
+
+
+async def test_the_privacy_part_exports_and_erases_a_users_node(world: World) -> None:
+    """The privacy queries: a user's node and edges, their followees, follower counts reset."""
+    gone, friend, fan = await world.users("gone", "friend", "fan")
+    await world.follow(gone, friend)
+    await world.follow(fan, gone)
+    await world.sync()
+    part = GraphPart(world.db, world.graph)
+    exported = (await part.export(gone.id)).records
+    assert [row["id"] for row in exported["graph_node"]] == [str(gone.id)]
+    edges = {(row["kind"], bool(row["outgoing"]), row["other"]) for row in exported["graph_edges"]}
+    assert edges == {("FOLLOWS", True, str(friend.id)), ("FOLLOWS", False, str(fan.id))}
+    await world.db.fetch("DELETE FROM users WHERE id = {}", gone.id)  # the main database's parts ran
+    assert await part.erase(gone.id) == {"node": 1, "edges": 2}
+    users = {row["id"]: row["followers"] for row in await world.run(queries.DUMP_USERS)}
+    assert str(gone.id) not in users and users[str(friend.id)] == 0
+    assert await part.residue(gone.id) == []
 
 
 class ChangesDuringLoad(Graph):

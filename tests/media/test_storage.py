@@ -189,6 +189,16 @@ async def test_delete_prefix_deletes_only_that_prefix(storage: Storage) -> None:
     assert await read_all(storage, "v1/hls/720p/0.ts") == b"again"
 
 
+async def test_keys_lists_exactly_that_prefix(storage: Storage) -> None:
+    for key in ["k1/a.ts", "k1/hls/720p/0.ts", "k1/hls/720p/1.ts", "k10/a.ts", "k2/a.ts", "k1x"]:
+        await storage.put_bytes(key, key.encode(), "video/mp2t")
+    assert await storage.keys("k1/") == ["k1/a.ts", "k1/hls/720p/0.ts", "k1/hls/720p/1.ts"]
+    assert await storage.keys("k1") == ["k1/a.ts", "k1/hls/720p/0.ts", "k1/hls/720p/1.ts", "k10/a.ts", "k1x"]
+    assert await storage.keys("nothing/") == []
+    await storage.delete_prefix("k1/")
+    assert await storage.keys("k1/") == []
+
+
 async def test_delete_prefix_past_one_page_of_keys(storage: Storage) -> None:
     """More keys than one list page (and one delete_objects call) holds."""
     keys = [f"many/{i:05d}" for i in range(1001)]

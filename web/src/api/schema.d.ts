@@ -168,7 +168,8 @@ export interface paths {
         get: operations["MeMe"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** EraseMe */
+        delete: operations["MeEraseMe"];
         options?: never;
         head?: never;
         patch?: never;
@@ -239,6 +240,41 @@ export interface paths {
         /** SetConsents */
         put: operations["MeConsentsSetConsents"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/erasure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ErasureStatus */
+        get: operations["MeErasureErasureStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ExportStatus */
+        get: operations["MeExportExportStatus"];
+        put?: never;
+        /** RequestExport */
+        post: operations["MeExportRequestExport"];
         delete?: never;
         options?: never;
         head?: never;
@@ -850,6 +886,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/privacy/exports/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download */
+        get: operations["PrivacyExportsTokenDownload"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/search/people": {
         parameters: {
             query?: never;
@@ -896,6 +949,23 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** EraseUser */
+        delete: operations["UsersUserIdEraseUser"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1266,6 +1336,34 @@ export interface components {
             policy_version: string;
             purposes: components["schemas"]["PurposeState"][];
             history: components["schemas"]["Consent"][];
+        };
+        /** ErasureRequest */
+        ErasureRequest: {
+            password: string;
+        };
+        /** ErasureStatus */
+        ErasureStatus: {
+            job_id: number;
+            /** @enum {string} */
+            state: "queued" | "running" | "done" | "failed" | "cancelled";
+            /** Format: date-time */
+            scheduled_for: string;
+            /** Format: date-time */
+            requested_at: string;
+        };
+        /** ExportStatus */
+        ExportStatus: {
+            job_id: number;
+            /** @enum {string} */
+            state: "queued" | "running" | "done" | "failed" | "expired";
+            progress: number;
+            /** Format: date-time */
+            requested_at: string;
+            finished_at: string | null;
+            size_bytes: number | null;
+            download_url: string | null;
+            link_expires_at: string | null;
+            archive_expires_at: string | null;
         };
         /** FeedItem */
         FeedItem: {
@@ -2385,6 +2483,37 @@ export interface operations {
             503: components["responses"]["503"];
         };
     };
+    MeEraseMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ErasureRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureStatus"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            415: components["responses"]["415"];
+            503: components["responses"]["503"];
+        };
+    };
     MeAvatarUpload: {
         parameters: {
             query?: never;
@@ -2564,6 +2693,75 @@ export interface operations {
             404: components["responses"]["404"];
             413: components["responses"]["413"];
             415: components["responses"]["415"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeErasureErasureStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureStatus"];
+                };
+            };
+            401: components["responses"]["401"];
+            404: components["responses"]["404"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeExportExportStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportStatus"];
+                };
+            };
+            401: components["responses"]["401"];
+            404: components["responses"]["404"];
+            503: components["responses"]["503"];
+        };
+    };
+    MeExportRequestExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportStatus"];
+                };
+            };
+            401: components["responses"]["401"];
+            409: components["responses"]["409"];
             503: components["responses"]["503"];
         };
     };
@@ -4035,6 +4233,32 @@ export interface operations {
             503: components["responses"]["503"];
         };
     };
+    PrivacyExportsTokenDownload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the export archive (zip) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            503: components["responses"]["503"];
+        };
+    };
     SearchPeoplePeople: {
         parameters: {
             query: {
@@ -4118,6 +4342,34 @@ export interface operations {
             400: components["responses"]["400"];
             401: components["responses"]["401"];
             404: components["responses"]["404"];
+            503: components["responses"]["503"];
+        };
+    };
+    UsersUserIdEraseUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureStatus"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            409: components["responses"]["409"];
             503: components["responses"]["503"];
         };
     };

@@ -161,6 +161,9 @@ class _FailingPuts(Storage):
     async def delete_prefix(self, prefix: str) -> int:
         return await self._real.delete_prefix(prefix)
 
+    async def keys(self, prefix: str) -> list[str]:
+        return await self._real.keys(prefix)
+
     async def presigned_url(self, key: str, expires_seconds: int) -> str | None:
         return await self._real.presigned_url(key, expires_seconds)
 

@@ -206,17 +206,40 @@ DUMP_WATCHES = Query("dump_watches", "MATCH (u:User)-[:WATCHED]->(v:Video) RETUR
 
 # Friends of friends, ranked by how many people ``$user`` follows follow them (mutual follows),
 # then by fewer followers (someone with few followers is likelier a personal acquaintance).
+#
+# Bounded: at most ``$paths`` friend-of-friend paths are counted, those through the people the
+# user followed most recently first. A user whose friends of friends fit in the budget (most
+# users) gets the exact ranking; one who follows many well-connected people gets the ranking of
+# their most recent follows' circles, in bounded time (docs/architecture.md, "People you may
+# know"). Exclusions (the user, people they follow, blocked, muted or dismissed, people who blocked
+# them) are counted in the same aggregation as the paths, one row each, instead of being tested
+# per path against a list: a list test costs a scan of the list per path, which for someone
+# following thousands was most of the query.
 PEOPLE_YOU_MAY_KNOW = Query(
     "people_you_may_know",
     """
     MATCH (me:User {id: $user})
-    OPTIONAL MATCH (me)-[:FOLLOWS|BLOCKS|MUTES|DISMISSED]->(out:User)
-    WITH me, collect(out) AS excluded
-    OPTIONAL MATCH (me)<-[:BLOCKS]-(blocker:User)
-    WITH me, excluded, collect(blocker) AS blockers
-    MATCH (me)-[:FOLLOWS]->(f:User)-[:FOLLOWS]->(c:User)
-    WHERE c <> me AND NOT c IN excluded AND NOT c IN blockers
-    WITH c, count(DISTINCT f) AS mutual
+    CALL {
+      WITH me
+      MATCH (me)-[e:FOLLOWS]->(f:User)
+      WITH f, e.at AS at ORDER BY at DESC, f.id ASC
+      MATCH (f)-[:FOLLOWS]->(c:User)
+      WITH c LIMIT $paths
+      RETURN c, 1 AS via, 0 AS barred
+      UNION ALL
+      WITH me
+      MATCH (me)-[:FOLLOWS|BLOCKS|MUTES|DISMISSED]->(c:User)
+      RETURN c, 0 AS via, 1 AS barred
+      UNION ALL
+      WITH me
+      MATCH (me)<-[:BLOCKS]-(c:User)
+      RETURN c, 0 AS via, 1 AS barred
+      UNION ALL
+      WITH me
+      RETURN me AS c, 0 AS via, 1 AS barred
+    }
+    WITH c, sum(via) AS mutual, sum(barred) AS barred
+    WHERE mutual > 0 AND barred = 0
     RETURN c.id AS id, mutual, coalesce(c.followers, 0) AS followers
     ORDER BY mutual DESC, followers ASC, id ASC
     LIMIT $limit
@@ -225,21 +248,38 @@ PEOPLE_YOU_MAY_KNOW = Query(
 
 # Videos that people ``$user`` follows rated ``$stars``+ or watched, with the counts the
 # explanation is made of; friends (mutual follows) weigh more, and so does recent activity.
+# Bounded like people you may know: at most ``$paths`` (person, video) signals, friends' first.
+# Who is a friend, and who is muted, is found by one aggregation over the user's follows, fans and
+# mutes, not by testing each signal against the list of fans (thousands for a popular user).
 SOCIAL_VIDEOS = Query(
     "social_videos",
     """
     MATCH (me:User {id: $user})
     OPTIONAL MATCH (me)-[:RATED|WATCHED]->(seen:Video)
     WITH me, collect(seen) AS seen
-    OPTIONAL MATCH (me)-[:MUTES]->(muted:User)
-    WITH me, seen, collect(muted) AS muted
-    OPTIONAL MATCH (me)<-[:FOLLOWS]-(fan:User)
-    WITH me, seen, muted, collect(fan) AS fans
-    MATCH (me)-[:FOLLOWS]->(f:User)-[r:RATED|WATCHED]->(v:Video)
-    WHERE NOT f IN muted AND NOT v IN seen AND v.owner <> $user
+    CALL {
+      WITH me
+      MATCH (me)-[:FOLLOWS]->(f:User)
+      RETURN f, 1 AS followed, 0 AS fan, 0 AS muted
+      UNION ALL
+      WITH me
+      MATCH (me)<-[:FOLLOWS]-(f:User)
+      RETURN f, 0 AS followed, 1 AS fan, 0 AS muted
+      UNION ALL
+      WITH me
+      MATCH (me)-[:MUTES]->(f:User)
+      RETURN f, 0 AS followed, 0 AS fan, 1 AS muted
+    }
+    WITH seen, f, sum(followed) AS followed, sum(fan) AS fan, sum(muted) AS muted
+    WHERE followed > 0 AND muted = 0
+    WITH seen, f, fan > 0 AS friend
+    ORDER BY friend DESC, f.id ASC
+    MATCH (f)-[r:RATED|WATCHED]->(v:Video)
+    WHERE NOT v IN seen AND v.owner <> $user
       AND v.visibility IN ['public', 'private']
       AND (type(r) = 'WATCHED' OR r.stars >= $stars)
-    WITH v, f, type(r) = 'RATED' AS rated, f IN fans AS friend, r.at >= $since AS recent
+    WITH v, f, friend, type(r) = 'RATED' AS rated, r.at >= $since AS recent
+    LIMIT $paths
     WITH v,
          count(DISTINCT CASE WHEN rated AND friend THEN f END) AS rated_friends,
          count(DISTINCT CASE WHEN rated THEN f END) AS rated_following,

@@ -29,6 +29,7 @@ GOOD_STARS = 4  # a rating this high counts as a recommendation
 TRENDING_DAYS = 7  # friends' activity this recent makes a video trending
 TRENDING_FRIENDS = 2  # ... when this many friends took part
 POPULAR = 200  # popular videos kept for everyone; each user's own and watched ones are dropped from it
+PATH_BUDGET = 1000  # (person followed, video) signals the graph counts per request, at most
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -73,12 +74,14 @@ class VideoRecommendations:
         videos: VideoService,
         clock: Callable[[], float] = time.time,
         popular_seconds: float = 30.0,
+        path_budget: int = PATH_BUDGET,
     ) -> None:
         self._db = db
         self._graph = graph
         self._videos = videos
         self._clock = clock
         self._popular_seconds = popular_seconds
+        self._path_budget = path_budget
         self._popular: tuple[float, list[dict[str, Any]]] = (float("-inf"), [])
 
     async def popular(self) -> list[dict[str, Any]]:
@@ -94,23 +97,26 @@ class VideoRecommendations:
         since = int(self._clock()) - TRENDING_DAYS * 86_400
         picks: dict[uuid.UUID, tuple[Reason, str]] = {}
         for row in await run_read(
-            self._graph, queries.SOCIAL_VIDEOS, user=user, stars=GOOD_STARS, since=since, limit=wanted
+            self._graph,
+            queries.SOCIAL_VIDEOS,
+            user=user,
+            stars=GOOD_STARS,
+            since=since,
+            limit=wanted,
+            paths=self._path_budget,
         ):
             picks.setdefault(uuid.UUID(row["id"]), explain(row))
         if len(picks) < wanted:
             for row in await self.popular():
                 if row["owner"] != user:
                     picks.setdefault(uuid.UUID(row["id"]), explain_popular(row))
-        seen = await self._seen(viewer.id, list(picks))
-        unseen = [video_id for video_id in picks if video_id not in seen][:wanted]
+        hidden = await self._hidden(viewer.id, list(picks))
+        unseen = [video_id for video_id in picks if video_id not in hidden][:wanted]
         visible = await self._videos.visible_among(unseen, viewer)
-        blocked = await self._blocked(viewer.id, list({video.owner.id for video in visible.values()}))
         shown = [
             video_id
             for video_id in unseen
-            if video_id in visible
-            and visible[video_id].visibility != "unlisted"
-            and visible[video_id].owner.id not in blocked
+            if video_id in visible and visible[video_id].visibility != "unlisted"
         ]
         return [
             VideoRecommendation(
@@ -119,20 +125,16 @@ class VideoRecommendations:
             for video_id in shown[:limit]
         ]
 
-    async def _blocked(self, user_id: uuid.UUID, others: list[uuid.UUID]) -> set[uuid.UUID]:
-        """Which of ``others`` blocked the user or were blocked by them: their videos stay hidden."""
-        rows = await self._db.fetch(
-            "SELECT blocked_id AS other FROM blocks WHERE blocker_id = {} AND blocked_id = ANY({})"
-            " UNION SELECT blocker_id FROM blocks WHERE blocked_id = {} AND blocker_id = ANY({})",
-            *(user_id, others, user_id, others),
-        )
-        return {row["other"] for row in rows}
-
-    async def _seen(self, user_id: uuid.UUID, video_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-        """Which of these the user watched or rated, maybe after the graph last heard."""
+    async def _hidden(self, user_id: uuid.UUID, video_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these the user watched or rated (maybe after the graph last heard), or are
+        by someone blocked either way: one round trip, as it runs on every request."""
         rows = await self._db.fetch(
             "SELECT video_id FROM watches WHERE user_id = {} AND video_id = ANY({})"
-            " UNION SELECT video_id FROM ratings WHERE user_id = {} AND video_id = ANY({})",
-            *(user_id, video_ids, user_id, video_ids),
+            " UNION SELECT video_id FROM ratings WHERE user_id = {} AND video_id = ANY({})"
+            " UNION SELECT v.id FROM videos v JOIN blocks b"
+            " ON b.blocker_id = {} AND b.blocked_id = v.owner_id WHERE v.id = ANY({})"
+            " UNION SELECT v.id FROM videos v JOIN blocks b"
+            " ON b.blocked_id = {} AND b.blocker_id = v.owner_id WHERE v.id = ANY({})",
+            *([user_id, video_ids] * 4),
         )
         return {row["video_id"] for row in rows}

@@ -24,6 +24,10 @@ from graph.base import Graph
 from graph.events import DismissalChanged, enqueue_change
 
 CANDIDATES = 60  # ranked per user and cached; more than the largest page, for what the filter drops
+# Friend-of-friend paths the graph counts per request, at most: what keeps an uncached request
+# within a few milliseconds for someone who follows many well-connected people. Users with fewer
+# paths (most) get the exact ranking (docs/architecture.md, "People you may know").
+PATH_BUDGET = 1000
 
 _STILL_SUGGESTIBLE = """
 SELECT u.id, u.handle FROM users u
@@ -47,11 +51,13 @@ class PeopleSuggestions:
         graph: Graph | None,
         cache_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        path_budget: int = PATH_BUDGET,
     ) -> None:
         self._db = db
         self._graph = graph
         self._cache_seconds = cache_seconds
         self._clock = clock
+        self._path_budget = path_budget
         self._cache: dict[uuid.UUID, tuple[float, list[dict[str, Any]]]] = {}
 
     async def ranked(self, user_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -60,7 +66,13 @@ class PeopleSuggestions:
         cached = self._cache.get(user_id)
         if cached is not None and cached[0] > now:
             return cached[1]
-        rows = await run_read(self._graph, queries.PEOPLE_YOU_MAY_KNOW, user=str(user_id), limit=CANDIDATES)
+        rows = await run_read(
+            self._graph,
+            queries.PEOPLE_YOU_MAY_KNOW,
+            user=str(user_id),
+            limit=CANDIDATES,
+            paths=self._path_budget,
+        )
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[user_id] = (now + self._cache_seconds, rows)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from app.social.relations import SocialService
-from app.social.suggestions import PeopleSuggestions
+from app.social.suggestions import PATH_BUDGET, PeopleSuggestions
 from app.social.watches import WatchService
 from app.videos.schemas import NewVideo, VideoChange, Visibility
 from app.videos.service import VideoService
@@ -149,12 +149,14 @@ class World:
         return await self.graph.run(query, **params)
 
     async def pymk(self, user: Principal) -> list[tuple[str, int, int]]:
-        rows = await self.run(queries.PEOPLE_YOU_MAY_KNOW, user=str(user.id), limit=50)
+        rows = await self.run(queries.PEOPLE_YOU_MAY_KNOW, user=str(user.id), limit=50, paths=PATH_BUDGET)
         return [(row["id"], int(row["mutual"]), int(row["followers"])) for row in rows]
 
     async def social_videos(self, user: Principal, since_days: float = 7) -> dict[str, Mapping[str, int]]:
         since = int(time.time() - since_days * 86_400)
-        rows = await self.run(queries.SOCIAL_VIDEOS, user=str(user.id), stars=4, since=since, limit=50)
+        rows = await self.run(
+            queries.SOCIAL_VIDEOS, user=str(user.id), stars=4, since=since, limit=50, paths=PATH_BUDGET
+        )
         return {row["id"]: {k: int(v) for k, v in row.items() if k != "id"} for row in rows}
 
 
@@ -397,7 +399,9 @@ def test_every_catalog_query_fits_the_bolt_listeners_buffer() -> None:
     """FalkorDB's Bolt listener pastes the parameters and the query into 4096 bytes on its stack
     (more aborts the server): each query with its largest parameters must stay well below."""
     longest_row = len(repr(["x" * 36, "private", "x" * 36, 10**9])) + 2
-    scalars = len(repr({"user": "x" * 36, "stars": 5, "since": 10**10, "limit": 100, "batch": 10_000}))
+    scalars = len(
+        repr({"user": "x" * 36, "stars": 5, "since": 10**10, "limit": 100, "paths": 10**9, "batch": 10_000})
+    )
     for query in queries.CATALOG:
         parameters = FALKORDB_BOLT_BATCH * longest_row if "$rows" in query.cypher else scalars
         assert len("CYPHER ") + parameters + len(query.cypher) < 3500, query.name

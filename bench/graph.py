@@ -27,19 +27,21 @@ from typing import Any
 
 import asyncpg
 import msgspec
+from falkordb.asyncio import FalkorDB
 
 from app.social.recommendations import GOOD_STARS, TRENDING_DAYS, VideoRecommendations
 from app.social.recommendations import PATH_BUDGET as VIDEOS_BUDGET
 from app.social.suggestions import CANDIDATES, PeopleSuggestions
 from app.social.suggestions import PATH_BUDGET as PYMK_BUDGET
 from app.videos.service import VideoService
-from bench.harness import embedded_settings, latency_summary, write_results
+from bench.harness import embedded_settings, latency_summary, percentile, write_results
 from core.db import Database
 from core.tokens import Principal
 from graph import queries
 from graph.base import Graph, Row
 from graph.falkordb import FalkorGraph
 from graph.neo4j import Neo4jGraph
+from graph.queries import Dialect
 from graph.rebuild import rebuild
 
 # The graph's PEOPLE_YOU_MAY_KNOW in SQL: the same candidates, exclusions and order. PostgreSQL has
@@ -70,6 +72,7 @@ PATHS_SQL = """
 SELECT count(*) FROM follows a JOIN follows b ON b.follower_id = a.followee_id WHERE a.follower_id = $1
 """
 UNBOUNDED = 10**9
+FALKORDB_GRAPH = "bench"
 
 NOW = datetime.now(UTC)
 
@@ -212,9 +215,8 @@ async def main() -> None:
         say(f"PostgreSQL loaded by COPY in {copy_seconds:.1f} s")
         db = Database("main", settings.database_url)
         await db.start(max_size=4)
-        graphs: dict[str, Graph] = {
-            "falkordb": FalkorGraph(f"falkor://127.0.0.1:{settings.embedded_redis_port}", "bench")
-        }
+        falkordb_url = f"falkor://127.0.0.1:{settings.embedded_redis_port}"
+        graphs: dict[str, Graph] = {"falkordb": FalkorGraph(falkordb_url, FALKORDB_GRAPH)}
         if args.neo4j:
             graphs["neo4j"] = Neo4jGraph(args.neo4j)
         pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2)
@@ -223,7 +225,7 @@ async def main() -> None:
             for name, graph in graphs.items():
                 loads[name] = await load_graph(db, graph)
                 say(f"{name} loaded: {loads[name]}")
-            results = await measure(args, data, db, graphs, pool)
+            results = await measure(args, data, db, graphs, pool, falkordb_url)
         finally:
             await pool.close()
             for graph in graphs.values():
@@ -248,6 +250,7 @@ async def measure(
     db: Database,
     graphs: dict[str, Graph],
     pool: asyncpg.Pool,
+    falkordb_url: str = "",
 ) -> dict[str, Any]:
     rnd = random.Random(args.seed + 1)
     followers = {row[0] for row in data["follows"]}
@@ -279,9 +282,10 @@ async def measure(
 
     # What is compared must agree first: every graph with no bound and SQL on 20 users; the
     # bounded query and SQL on every sampled user within the budget.
-    ordinary = 0
+    ordinary, path_counts = 0, []
     for n, user in enumerate(sample):
-        within = await paths_of(user) <= PYMK_BUDGET
+        path_counts.append(await paths_of(user))
+        within = path_counts[-1] <= PYMK_BUDGET
         ordinary += within
         if n >= 20 and not within:
             continue
@@ -321,6 +325,16 @@ async def measure(
             timings[name].append(await timed(partial(calls[name], user)))
 
     summary = {name: latency_summary(values) for name, values in timings.items()}
+    if falkordb_url:  # FalkorDB's own execution time, without the client and the network
+        client = await asyncio.to_thread(FalkorDB.from_url, falkordb_url)
+        raw = client.select_graph(FALKORDB_GRAPH)
+        server_ms: dict[str, list[float]] = {"query": [], "exact_query": []}
+        for user in sample:
+            for name, budget in (("query", PYMK_BUDGET), ("exact_query", UNBOUNDED)):
+                params = {"user": str(user), "limit": CANDIDATES, "paths": budget}
+                result = await raw.ro_query(queries.PEOPLE_YOU_MAY_KNOW.text(Dialect.FALKORDB), params)
+                server_ms[name].append(float(result.run_time_ms))
+        await client.connection.aclose()
 
     def ratio(slow: str, fast: str) -> dict[str, float]:
         return {
@@ -341,6 +355,10 @@ async def measure(
             "sql_over_query": ratio("sql", f"{name}_query"),
             "sql_over_service": ratio("sql", f"{name}_suggestions_service"),
         }
+        if name == "falkordb" and falkordb_url:
+            people_you_may_know[name] |= {
+                f"{query}_server_time": latency_summary(values) for query, values in server_ms.items()
+            }
         videos[name] = {
             "query": summary[f"{name}_videos_query"],
             "service": summary[f"{name}_recommendations_service"],
@@ -351,6 +369,11 @@ async def measure(
     return {
         "samples": args.samples,
         "users_within_path_budget": round(ordinary / len(sample), 3),
+        "friend_of_friend_paths": {
+            "p50": int(percentile(path_counts, 0.5)),
+            "p99": int(percentile(path_counts, 0.99)),
+            "max": max(path_counts),
+        },
         "people_you_may_know": people_you_may_know,
         "video_recommendations": videos,
     }

@@ -14,9 +14,14 @@ where the two differ, the difference lives here and nowhere else:
   so each collected list keeps a name of its own.
 
 Patterns avoided on purpose: ``COUNT {}``/``EXISTS {}`` subqueries (FalkorDB lacks them) and
-``exists(pattern)`` (Neo4j 5 removed it). Exclusions are collected into lists first and tested
-with ``IN``: FalkorDB answers a pattern predicate per row (``NOT (a)-[:X]->(b)``) with a matrix
-operation that costs milliseconds, a list test costs microseconds.
+``exists(pattern)`` (Neo4j 5 removed it), and degree functions (FalkorDB's ``outdegree`` is
+its own). FalkorDB answers a pattern predicate per row (``NOT (a)-[:X]->(b)``) with a matrix
+operation that costs milliseconds; a short list (the videos a user watched) is collected first and
+tested with ``IN``, which costs a scan of the list per row. Long ones (the people a user follows,
+their followers) go into the aggregation instead: a ``CALL {}`` subquery whose ``UNION ALL``
+branches return one row per path and one per excluded node, summed per candidate. The subqueries
+import their variable with a leading ``WITH``, the form both take (Neo4j 5.23 and later also
+offer ``CALL (me) {}``, and flag the ``WITH`` form as deprecated).
 
 The graph stores only ids (UUID strings), integers and fixed words (visibility), never text a
 user typed: FalkorDB's Bolt listener pastes parameters into the query unescaped (see

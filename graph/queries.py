@@ -6,8 +6,8 @@ where the two differ, the difference lives here and nowhere else:
 
 - schema: FalkorDB takes ``CREATE INDEX`` (and has no ``IF NOT EXISTS``, so existing indexes are
   listed first); Neo4j takes uniqueness constraints with ``IF NOT EXISTS``;
-- ``Query.falkordb`` / ``Query.neo4j`` may override a query's text for one dialect (none needs
-  to today);
+- ``Query.falkordb`` / ``Query.neo4j`` may override a query's text for one dialect: Neo4j gets
+  ``CALL (me) {}`` subqueries where FalkorDB takes ``CALL { WITH me ... }`` (``_scoped``);
 - FalkorDB's ``sum`` answers floats where Neo4j answers integers: callers convert with ``int``;
 - FalkorDB (4.16) loses a list carried by ``WITH`` when a later ``WITH`` extends it
   (``WITH me, excluded + collect(x) AS excluded`` fails: "Unable to locate a value with alias"),
@@ -20,8 +20,8 @@ operation that costs milliseconds; a short list (the videos a user watched) is c
 tested with ``IN``, which costs a scan of the list per row. Long ones (the people a user follows,
 their followers) go into the aggregation instead: a ``CALL {}`` subquery whose ``UNION ALL``
 branches return one row per path and one per excluded node, summed per candidate. The subqueries
-import their variable with a leading ``WITH``, the form both take (Neo4j 5.23 and later also
-offer ``CALL (me) {}``, and flag the ``WITH`` form as deprecated).
+are written with the importing ``WITH`` that FalkorDB parses; Neo4j (5.23 and later) logs that
+form as deprecated on every run, so its text is rewritten to ``CALL (me) {}``.
 
 The graph stores only ids (UUID strings), integers and fixed words (visibility), never text a
 user typed: FalkorDB's Bolt listener pastes parameters into the query unescaped (see
@@ -32,7 +32,7 @@ Timestamps are whole epoch seconds (FalkorDB has no temporal type the Bolt liste
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 
@@ -209,6 +209,19 @@ DUMP_WATCHES = Query("dump_watches", "MATCH (u:User)-[:WATCHED]->(v:Video) RETUR
 
 # Reads ---------------------------------------------------------------------------------------------
 
+
+def _scoped(cypher: str) -> str:
+    """Neo4j's form of the catalog's ``CALL { WITH me ... }`` subqueries: ``CALL (me) { ... }``.
+
+    Neo4j 5.23+ logs a deprecation warning for the importing ``WITH`` on every run; FalkorDB
+    parses only that form, so it keeps the text as written.
+    """
+    scoped = cypher.replace("CALL {\n      WITH me\n", "CALL (me) {\n")
+    scoped = scoped.replace("UNION ALL\n      WITH me\n", "UNION ALL\n")
+    assert scoped != cypher and "WITH me\n      MATCH" not in scoped, "no importing WITH left to scope"
+    return scoped
+
+
 # Friends of friends, ranked by how many people ``$user`` follows follow them (mutual follows),
 # then by fewer followers (someone with few followers is likelier a personal acquaintance).
 #
@@ -250,6 +263,7 @@ PEOPLE_YOU_MAY_KNOW = Query(
     LIMIT $limit
     """,
 )
+PEOPLE_YOU_MAY_KNOW = replace(PEOPLE_YOU_MAY_KNOW, neo4j=_scoped(PEOPLE_YOU_MAY_KNOW.cypher))
 
 # Videos that people ``$user`` follows rated ``$stars``+ or watched, with the counts the
 # explanation is made of; friends (mutual follows) weigh more, and so does recent activity.
@@ -300,6 +314,7 @@ SOCIAL_VIDEOS = Query(
     LIMIT $limit
     """,
 )
+SOCIAL_VIDEOS = replace(SOCIAL_VIDEOS, neo4j=_scoped(SOCIAL_VIDEOS.cypher))
 
 # The fallback, the same for everyone (so it is cached): public videos most rated 4+ or watched.
 POPULAR_VIDEOS = Query(

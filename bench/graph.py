@@ -1,14 +1,15 @@
-"""The social graph at scale: people you may know and video recommendations on FalkorDB, beside
-the same friends-of-friends query as SQL on PostgreSQL, in the same run.
+"""The social graph at scale: people you may know and video recommendations on FalkorDB, on Neo4j
+(when a server is given) and as SQL on PostgreSQL, side by side in one run on the same data.
 
-    python -m bench.graph [--users 100000] [--follows 1000000] [--samples 1000]
+    python -m bench.graph [--users 100000] [--follows 1000000] [--samples 1000] [--neo4j bolt://...]
 
 A generated network is written to PostgreSQL with COPY (followees skewed towards popular users,
 a fifth of the follows returned, so there are friends; a few blocks, mutes and dismissed
-suggestions, so the exclusions have work to do), then loaded into FalkorDB by
-``mydrtv graph rebuild``'s code (bulk ``UNWIND`` batches). Every measured query is uncached; the
-graph and the SQL version of people-you-may-know alternate user by user, so noise on this shared
-machine hits both alike. The cached figure of the suggestions service is reported on its own.
+suggestions, so the exclusions have work to do), then loaded into each graph by
+``mydrtv graph rebuild``'s code (bulk ``UNWIND`` batches), timing the follows on their own. Every
+measured request is uncached; the backends alternate user by user (in a rotating order), so noise
+on this shared machine hits all alike. The services are timed as the endpoints run them, in this
+process: the graph read (bounded by ``PATH_BUDGET``) and the PostgreSQL checks after it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import random
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -29,13 +30,17 @@ import msgspec
 from falkordb.asyncio import FalkorDB
 
 from app.social.recommendations import GOOD_STARS, TRENDING_DAYS, VideoRecommendations
+from app.social.recommendations import PATH_BUDGET as VIDEOS_BUDGET
 from app.social.suggestions import CANDIDATES, PeopleSuggestions
+from app.social.suggestions import PATH_BUDGET as PYMK_BUDGET
 from app.videos.service import VideoService
-from bench.harness import embedded_settings, latency_summary, write_results
+from bench.harness import embedded_settings, latency_summary, percentile, write_results
 from core.db import Database
 from core.tokens import Principal
 from graph import queries
+from graph.base import Graph, Row
 from graph.falkordb import FalkorGraph
+from graph.neo4j import Neo4jGraph
 from graph.queries import Dialect
 from graph.rebuild import rebuild
 
@@ -61,6 +66,13 @@ LIMIT $2
 FOF_SQL_MUTUAL_ONLY = FOF_SQL.replace(
     "(SELECT count(*) FROM follows x WHERE x.followee_id = f.followee_id)", "0"
 )
+
+# Friend-of-friend paths of a user: within ``PATH_BUDGET``, the bounded query is the exact one.
+PATHS_SQL = """
+SELECT count(*) FROM follows a JOIN follows b ON b.follower_id = a.followee_id WHERE a.follower_id = $1
+"""
+UNBOUNDED = 10**9
+FALKORDB_GRAPH = "bench"
 
 NOW = datetime.now(UTC)
 
@@ -150,6 +162,31 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+class FollowLoadTimer(Graph):
+    """A graph backend that notes how long its follow batches take during a rebuild."""
+
+    def __init__(self, real: Graph) -> None:
+        super().__init__()
+        self.real, self.dialect, self.batch_size = real, real.dialect, real.batch_size
+        self.follows_seconds = 0.0
+
+    async def _execute(self, cypher: str, params: Mapping[str, Any], *, write: bool) -> list[Row]:
+        started = time.perf_counter()
+        rows = await self.real._execute(cypher, params, write=write)
+        if cypher == queries.LOAD_FOLLOWS.text(self.dialect):
+            self.follows_seconds += time.perf_counter() - started
+        return rows
+
+    async def close(self) -> None:
+        await self.real.close()
+
+
+async def load_graph(db: Database, graph: Graph) -> dict[str, float]:
+    timer = FollowLoadTimer(graph)
+    report = await rebuild(db, timer)
+    return {"rebuild_seconds": round(report.seconds, 1), "follows_seconds": round(timer.follows_seconds, 1)}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=100_000)
@@ -162,6 +199,9 @@ async def main() -> None:
         "--out-degree-sigma", type=float, default=1.5, help="lognormal spread of follows per user"
     )
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument(
+        "--neo4j", default="", help="bolt://user:password@host:7687 of a Neo4j to compare; none: skipped"
+    )
     parser.add_argument("--name", default="graph", help="results go to bench/results/<name>.json")
     args = parser.parse_args()
 
@@ -171,26 +211,32 @@ async def main() -> None:
     data = generate(args)
     say(f"generated: { {name: len(rows) for name, rows in data.items()} }")
     async with embedded_settings() as settings:
-        graph_url = f"falkor://127.0.0.1:{settings.embedded_redis_port}"
         copy_seconds = await load_postgres(settings.database_url, data)
         say(f"PostgreSQL loaded by COPY in {copy_seconds:.1f} s")
         db = Database("main", settings.database_url)
         await db.start(max_size=4)
-        graph = FalkorGraph(graph_url, "bench")
+        falkordb_url = f"falkor://127.0.0.1:{settings.embedded_redis_port}"
+        graphs: dict[str, Graph] = {"falkordb": FalkorGraph(falkordb_url, FALKORDB_GRAPH)}
+        if args.neo4j:
+            graphs["neo4j"] = Neo4jGraph(args.neo4j)
         pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2)
         try:
-            report = await rebuild(db, graph)
-            say(f"graph rebuilt in {report.seconds:.1f} s: {report.loaded}")
-            results = await measure(args, graph_url, data, db, graph, pool)
+            loads = {}
+            for name, graph in graphs.items():
+                loads[name] = await load_graph(db, graph)
+                say(f"{name} loaded: {loads[name]}")
+            results = await measure(args, data, db, graphs, pool, falkordb_url)
         finally:
             await pool.close()
-            await graph.close()
+            for graph in graphs.values():
+                await graph.close()
             await db.stop()
     results = {
         "out_degree_sigma": args.out_degree_sigma,
         "sizes": {name: len(rows) for name, rows in data.items()},
+        "path_budget": {"people_you_may_know": PYMK_BUDGET, "video_recommendations": VIDEOS_BUDGET},
         "postgres_copy_seconds": round(copy_seconds, 1),
-        "graph_rebuild_seconds": round(report.seconds, 1),
+        "graph_load": loads,
         **results,
     }
     say(msgspec.json.format(msgspec.json.encode(results)).decode())
@@ -200,11 +246,11 @@ async def main() -> None:
 
 async def measure(
     args: argparse.Namespace,
-    graph_url: str,
     data: dict[str, list[tuple[Any, ...]]],
     db: Database,
-    graph: FalkorGraph,
+    graphs: dict[str, Graph],
     pool: asyncpg.Pool,
+    falkordb_url: str = "",
 ) -> dict[str, Any]:
     rnd = random.Random(args.seed + 1)
     followers = {row[0] for row in data["follows"]}
@@ -212,75 +258,126 @@ async def measure(
     sample = [rnd.choice(people) for _ in range(args.samples)]
     since = int(time.time()) - TRENDING_DAYS * 86_400
 
-    async def pymk(user: uuid.UUID) -> list[Any]:
-        return await graph.run(queries.PEOPLE_YOU_MAY_KNOW, user=str(user), limit=CANDIDATES, withdrawn=[])
+    def pymk(graph: Graph, paths: int = PYMK_BUDGET) -> Callable[[uuid.UUID], Awaitable[Any]]:
+        async def run(user: uuid.UUID) -> list[Any]:
+            return await graph.run(
+                queries.PEOPLE_YOU_MAY_KNOW, user=str(user), limit=CANDIDATES, paths=paths, withdrawn=[]
+            )
+
+        return run
+
+    def social_videos(graph: Graph) -> Callable[[uuid.UUID], Awaitable[Any]]:
+        async def run(user: uuid.UUID) -> list[Any]:
+            params = {"user": str(user), "stars": GOOD_STARS, "since": since, "limit": 30, "withdrawn": []}
+            return await graph.run(queries.SOCIAL_VIDEOS, **params, paths=VIDEOS_BUDGET)
+
+        return run
 
     async def pymk_sql(user: uuid.UUID, sql: str = FOF_SQL) -> list[Any]:
         async with pool.acquire() as connection:
             return list(await connection.fetch(sql, user, CANDIDATES))
 
-    async def social_videos(user: uuid.UUID) -> list[Any]:
-        params = {"user": str(user), "stars": GOOD_STARS, "since": since, "limit": 30, "withdrawn": []}
-        return await graph.run(queries.SOCIAL_VIDEOS, **params)
+    async def paths_of(user: uuid.UUID) -> int:
+        async with pool.acquire() as connection:
+            count: int = await connection.fetchval(PATHS_SQL, user)
+            return count
 
-    # The two must agree before their speeds are compared.
-    for user in sample[:20]:
-        graph_ids = [(row["id"], int(row["mutual"]), int(row["followers"])) for row in await pymk(user)]
-        sql_ids = [(str(row["id"]), row["mutual"], row["followers"]) for row in await pymk_sql(user)]
-        assert graph_ids == sql_ids, (user, graph_ids[:5], sql_ids[:5])
+    # What is compared must agree first: every graph with no bound and SQL on 20 users; the
+    # bounded query and SQL on every sampled user within the budget.
+    ordinary, path_counts = 0, []
+    for n, user in enumerate(sample):
+        path_counts.append(await paths_of(user))
+        within = path_counts[-1] <= PYMK_BUDGET
+        ordinary += within
+        if n >= 20 and not within:
+            continue
+        sql_rows = [(str(row["id"]), row["mutual"], row["followers"]) for row in await pymk_sql(user)]
+        for name, graph in graphs.items():
+            for paths in [UNBOUNDED] * (n < 20) + [PYMK_BUDGET] * within:
+                rows = await pymk(graph, paths)(user)
+                got = [(row["id"], int(row["mutual"]), int(row["followers"])) for row in rows]
+                assert got == sql_rows, (name, paths, user, got[:5], sql_rows[:5])
+
+    principal = {user: Principal(id=user, handle="bench", role="viewer") for user in sample}
+
+    async def suggest(service: PeopleSuggestions, user: uuid.UUID) -> Any:
+        return await service.suggest(principal[user], 10)
+
+    async def recommend(service: VideoRecommendations, user: uuid.UUID) -> Any:
+        return await service.recommend(principal[user], 10)
+
+    calls: dict[str, Callable[[uuid.UUID], Awaitable[Any]]] = {"sql": pymk_sql}
+    calls["sql_without_follower_counts"] = partial(pymk_sql, sql=FOF_SQL_MUTUAL_ONLY)
+    for name, graph in graphs.items():
+        uncached = PeopleSuggestions(db, graph, cache_seconds=0)
+        recommendations = VideoRecommendations(db, graph, VideoService(db))
+        calls[f"{name}_query"] = pymk(graph)
+        calls[f"{name}_exact_query"] = pymk(graph, UNBOUNDED)
+        calls[f"{name}_suggestions_service"] = partial(suggest, uncached)
+        calls[f"{name}_videos_query"] = social_videos(graph)
+        calls[f"{name}_recommendations_service"] = partial(recommend, recommendations)
     for user in sample[:100]:  # warm-up
-        await pymk(user)
-        await pymk_sql(user)
-        await social_videos(user)
+        for call in calls.values():
+            await call(user)
 
-    # FalkorDB's own execution time of the same query, without the client and the network.
-    client = await asyncio.to_thread(FalkorDB.from_url, graph_url)
-    raw = client.select_graph(graph.name)
-    internal_ms: list[float] = []
+    timings: dict[str, list[float]] = {name: [] for name in calls}
+    names = list(calls)
+    for n, user in enumerate(sample):
+        for name in names[n % len(names) :] + names[: n % len(names)]:
+            timings[name].append(await timed(partial(calls[name], user)))
 
-    graph_ms, sql_ms, sql_mutual_ms, candidates = [], [], [], []
-    for user in sample:
-        result = await raw.ro_query(
-            queries.PEOPLE_YOU_MAY_KNOW.text(Dialect.FALKORDB),
-            {"user": str(user), "limit": CANDIDATES, "withdrawn": []},
-        )
-        internal_ms.append(float(result.run_time_ms))
-        graph_ms.append(await timed(partial(pymk, user)))
-        sql_ms.append(await timed(partial(pymk_sql, user)))
-        sql_mutual_ms.append(await timed(partial(pymk_sql, user, FOF_SQL_MUTUAL_ONLY)))
-    for user in sample[:200]:
-        candidates.append(len(await pymk(user)))
-    videos_ms = [await timed(partial(social_videos, user)) for user in sample]
+    summary = {name: latency_summary(values) for name, values in timings.items()}
+    if falkordb_url:  # FalkorDB's own execution time, without the client and the network
+        client = await asyncio.to_thread(FalkorDB.from_url, falkordb_url)
+        raw = client.select_graph(FALKORDB_GRAPH)
+        server_ms: dict[str, list[float]] = {"query": [], "exact_query": []}
+        for user in sample:
+            for name, budget in (("query", PYMK_BUDGET), ("exact_query", UNBOUNDED)):
+                params = {"user": str(user), "limit": CANDIDATES, "paths": budget, "withdrawn": []}
+                result = await raw.ro_query(queries.PEOPLE_YOU_MAY_KNOW.text(Dialect.FALKORDB), params)
+                server_ms[name].append(float(result.run_time_ms))
+        await client.connection.aclose()
 
-    principals = [Principal(id=user, handle="bench", role="viewer") for user in sample]
-    uncached = PeopleSuggestions(db, graph, cache_seconds=0)
-    cached = PeopleSuggestions(db, graph, cache_seconds=3600)
-    recommendations = VideoRecommendations(db, graph, VideoService(db))
-    service_ms = [await timed(partial(uncached.suggest, p, 10)) for p in principals]
-    for principal in principals:
-        await cached.suggest(principal, 10)
-    cached_ms = [await timed(partial(cached.suggest, p, 10)) for p in principals]
-    recommend_ms = [await timed(partial(recommendations.recommend, p, 10)) for p in principals]
-    await client.connection.aclose()
+    def ratio(slow: str, fast: str) -> dict[str, float]:
+        return {
+            quantile: round(summary[slow][f"{quantile}_ms"] / summary[fast][f"{quantile}_ms"], 1)
+            for quantile in ("p50", "p99")
+        }
 
-    graph_summary, sql_summary = latency_summary(graph_ms), latency_summary(sql_ms)
+    people_you_may_know: dict[str, Any] = {
+        "sql_query": summary["sql"],
+        "sql_query_without_follower_counts": summary["sql_without_follower_counts"],
+    }
+    videos: dict[str, Any] = {}
+    for name in graphs:
+        people_you_may_know[name] = {
+            "query": summary[f"{name}_query"],
+            "exact_query": summary[f"{name}_exact_query"],
+            "service_uncached": summary[f"{name}_suggestions_service"],
+            "sql_over_query": ratio("sql", f"{name}_query"),
+            "sql_over_service": ratio("sql", f"{name}_suggestions_service"),
+        }
+        if name == "falkordb" and falkordb_url:
+            people_you_may_know[name] |= {
+                f"{query}_server_time": latency_summary(values) for query, values in server_ms.items()
+            }
+        videos[name] = {
+            "query": summary[f"{name}_videos_query"],
+            "service": summary[f"{name}_recommendations_service"],
+        }
+    for name in graphs:
+        if name != "falkordb":
+            people_you_may_know[f"{name}_over_falkordb"] = ratio(f"{name}_query", "falkordb_query")
     return {
         "samples": args.samples,
-        "mean_candidates": round(sum(candidates) / len(candidates), 1),
-        "people_you_may_know": {
-            "graph_query": graph_summary,
-            "graph_query_server_time": latency_summary(internal_ms),
-            "sql_query": sql_summary,
-            "sql_query_without_follower_counts": latency_summary(sql_mutual_ms),
-            "sql_over_graph_p50": round(sql_summary["p50_ms"] / graph_summary["p50_ms"], 1),
-            "sql_over_graph_p99": round(sql_summary["p99_ms"] / graph_summary["p99_ms"], 1),
-            "service_uncached": latency_summary(service_ms),
-            "service_cached": latency_summary(cached_ms),
+        "users_within_path_budget": round(ordinary / len(sample), 3),
+        "friend_of_friend_paths": {
+            "p50": int(percentile(path_counts, 0.5)),
+            "p99": int(percentile(path_counts, 0.99)),
+            "max": max(path_counts),
         },
-        "video_recommendations": {
-            "graph_query": latency_summary(videos_ms),
-            "service": latency_summary(recommend_ms),
-        },
+        "people_you_may_know": people_you_may_know,
+        "video_recommendations": videos,
     }
 
 

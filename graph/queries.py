@@ -6,17 +6,22 @@ where the two differ, the difference lives here and nowhere else:
 
 - schema: FalkorDB takes ``CREATE INDEX`` (and has no ``IF NOT EXISTS``, so existing indexes are
   listed first); Neo4j takes uniqueness constraints with ``IF NOT EXISTS``;
-- ``Query.falkordb`` / ``Query.neo4j`` may override a query's text for one dialect (none needs
-  to today);
+- ``Query.falkordb`` / ``Query.neo4j`` may override a query's text for one dialect: Neo4j gets
+  ``CALL (me) {}`` subqueries where FalkorDB takes ``CALL { WITH me ... }`` (``_scoped``);
 - FalkorDB's ``sum`` answers floats where Neo4j answers integers: callers convert with ``int``;
 - FalkorDB (4.16) loses a list carried by ``WITH`` when a later ``WITH`` extends it
   (``WITH me, excluded + collect(x) AS excluded`` fails: "Unable to locate a value with alias"),
   so each collected list keeps a name of its own.
 
 Patterns avoided on purpose: ``COUNT {}``/``EXISTS {}`` subqueries (FalkorDB lacks them) and
-``exists(pattern)`` (Neo4j 5 removed it). Exclusions are collected into lists first and tested
-with ``IN``: FalkorDB answers a pattern predicate per row (``NOT (a)-[:X]->(b)``) with a matrix
-operation that costs milliseconds, a list test costs microseconds.
+``exists(pattern)`` (Neo4j 5 removed it), and degree functions (FalkorDB's ``outdegree`` is
+its own). FalkorDB answers a pattern predicate per row (``NOT (a)-[:X]->(b)``) with a matrix
+operation that costs milliseconds; a short list (the videos a user watched) is collected first and
+tested with ``IN``, which costs a scan of the list per row. Long ones (the people a user follows,
+their followers) go into the aggregation instead: a ``CALL {}`` subquery whose ``UNION ALL``
+branches return one row per path and one per excluded node, summed per candidate. The subqueries
+are written with the importing ``WITH`` that FalkorDB parses; Neo4j (5.23 and later) logs that
+form as deprecated on every run, so its text is rewritten to ``CALL (me) {}``.
 
 The graph stores only ids (UUID strings), integers and fixed words (visibility), never text a
 user typed: the rankings need none, and a second store of personal data would be one more to erase.
@@ -26,7 +31,7 @@ Timestamps are whole epoch seconds, which both databases compare the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 
@@ -205,44 +210,99 @@ DUMP_WATCHES = Query("dump_watches", "MATCH (u:User)-[:WATCHED]->(v:Video) RETUR
 
 # Reads ---------------------------------------------------------------------------------------------
 
+
+def _scoped(cypher: str) -> str:
+    """Neo4j's form of the catalog's ``CALL { WITH me ... }`` subqueries: ``CALL (me) { ... }``.
+
+    Neo4j 5.23+ logs a deprecation warning for the importing ``WITH`` on every run; FalkorDB
+    parses only that form, so it keeps the text as written.
+    """
+    scoped = cypher.replace("CALL {\n      WITH me\n", "CALL (me) {\n")
+    scoped = scoped.replace("UNION ALL\n      WITH me\n", "UNION ALL\n")
+    assert scoped != cypher and "WITH me\n      MATCH" not in scoped, "no importing WITH left to scope"
+    return scoped
+
+
 # Friends of friends, ranked by how many people ``$user`` follows follow them (mutual follows),
 # then by fewer followers (someone with few followers is likelier a personal acquaintance).
 # ``$withdrawn``: followees who withdrew personalization; their follows suggest no one.
+#
+# Bounded: at most ``$paths`` friend-of-friend paths are counted, those through the people the
+# user followed most recently first. A user whose friends of friends fit in the budget (most
+# users) gets the exact ranking; one who follows many well-connected people gets the ranking of
+# their most recent follows' circles, in bounded time (docs/architecture.md, "People you may
+# know"). Exclusions (the user, people they follow, blocked, muted or dismissed, people who blocked
+# them) are counted in the same aggregation as the paths, one row each, instead of being tested
+# per path against a list: a list test costs a scan of the list per path, which for someone
+# following thousands was most of the query.
 PEOPLE_YOU_MAY_KNOW = Query(
     "people_you_may_know",
     """
     MATCH (me:User {id: $user})
-    OPTIONAL MATCH (me)-[:FOLLOWS|BLOCKS|MUTES|DISMISSED]->(out:User)
-    WITH me, collect(out) AS excluded
-    OPTIONAL MATCH (me)<-[:BLOCKS]-(blocker:User)
-    WITH me, excluded, collect(blocker) AS blockers
-    MATCH (me)-[:FOLLOWS]->(f:User)-[:FOLLOWS]->(c:User)
-    WHERE c <> me AND NOT c IN excluded AND NOT c IN blockers AND NOT f.id IN $withdrawn
-    WITH c, count(DISTINCT f) AS mutual
+    CALL {
+      WITH me
+      MATCH (me)-[e:FOLLOWS]->(f:User)
+      WHERE NOT f.id IN $withdrawn
+      WITH f, e.at AS at ORDER BY at DESC, f.id ASC
+      MATCH (f)-[:FOLLOWS]->(c:User)
+      WITH c LIMIT $paths
+      RETURN c, 1 AS via, 0 AS barred
+      UNION ALL
+      WITH me
+      MATCH (me)-[:FOLLOWS|BLOCKS|MUTES|DISMISSED]->(c:User)
+      RETURN c, 0 AS via, 1 AS barred
+      UNION ALL
+      WITH me
+      MATCH (me)<-[:BLOCKS]-(c:User)
+      RETURN c, 0 AS via, 1 AS barred
+      UNION ALL
+      WITH me
+      RETURN me AS c, 0 AS via, 1 AS barred
+    }
+    WITH c, sum(via) AS mutual, sum(barred) AS barred
+    WHERE mutual > 0 AND barred = 0
     RETURN c.id AS id, mutual, coalesce(c.followers, 0) AS followers
     ORDER BY mutual DESC, followers ASC, id ASC
     LIMIT $limit
     """,
 )
+PEOPLE_YOU_MAY_KNOW = replace(PEOPLE_YOU_MAY_KNOW, neo4j=_scoped(PEOPLE_YOU_MAY_KNOW.cypher))
 
 # Videos that people ``$user`` follows rated ``$stars``+ or watched, with the counts the
 # explanation is made of; friends (mutual follows) weigh more, and so does recent activity.
 # ``$withdrawn``: followees who withdrew personalization; what they rated or watched counts not.
+# Bounded like people you may know: at most ``$paths`` (person, video) signals, friends' first.
+# Who is a friend, and who is muted, is found by one aggregation over the user's follows, fans and
+# mutes, not by testing each signal against the list of fans (thousands for a popular user).
 SOCIAL_VIDEOS = Query(
     "social_videos",
     """
     MATCH (me:User {id: $user})
     OPTIONAL MATCH (me)-[:RATED|WATCHED]->(seen:Video)
     WITH me, collect(seen) AS seen
-    OPTIONAL MATCH (me)-[:MUTES]->(muted:User)
-    WITH me, seen, collect(muted) AS muted
-    OPTIONAL MATCH (me)<-[:FOLLOWS]-(fan:User)
-    WITH me, seen, muted, collect(fan) AS fans
-    MATCH (me)-[:FOLLOWS]->(f:User)-[r:RATED|WATCHED]->(v:Video)
-    WHERE NOT f IN muted AND NOT v IN seen AND v.owner <> $user AND NOT f.id IN $withdrawn
+    CALL {
+      WITH me
+      MATCH (me)-[:FOLLOWS]->(f:User)
+      RETURN f, 1 AS followed, 0 AS fan, 0 AS muted
+      UNION ALL
+      WITH me
+      MATCH (me)<-[:FOLLOWS]-(f:User)
+      RETURN f, 0 AS followed, 1 AS fan, 0 AS muted
+      UNION ALL
+      WITH me
+      MATCH (me)-[:MUTES]->(f:User)
+      RETURN f, 0 AS followed, 0 AS fan, 1 AS muted
+    }
+    WITH seen, f, sum(followed) AS followed, sum(fan) AS fan, sum(muted) AS muted
+    WHERE followed > 0 AND muted = 0 AND NOT f.id IN $withdrawn
+    WITH seen, f, fan > 0 AS friend
+    ORDER BY friend DESC, f.id ASC
+    MATCH (f)-[r:RATED|WATCHED]->(v:Video)
+    WHERE NOT v IN seen AND v.owner <> $user
       AND v.visibility IN ['public', 'private']
       AND (type(r) = 'WATCHED' OR r.stars >= $stars)
-    WITH v, f, type(r) = 'RATED' AS rated, f IN fans AS friend, r.at >= $since AS recent
+    WITH v, f, friend, type(r) = 'RATED' AS rated, r.at >= $since AS recent
+    LIMIT $paths
     WITH v,
          count(DISTINCT CASE WHEN rated AND friend THEN f END) AS rated_friends,
          count(DISTINCT CASE WHEN rated THEN f END) AS rated_following,
@@ -258,6 +318,7 @@ SOCIAL_VIDEOS = Query(
     LIMIT $limit
     """,
 )
+SOCIAL_VIDEOS = replace(SOCIAL_VIDEOS, neo4j=_scoped(SOCIAL_VIDEOS.cypher))
 
 # The fallback, the same for everyone (so it is cached): public videos most rated 4+ or watched.
 POPULAR_VIDEOS = Query(

@@ -34,6 +34,7 @@ GOOD_STARS = 4  # a rating this high counts as a recommendation
 TRENDING_DAYS = 7  # friends' activity this recent makes a video trending
 TRENDING_FRIENDS = 2  # ... when this many friends took part
 POPULAR = 200  # popular videos kept for everyone; each user's own and watched ones are dropped from it
+PATH_BUDGET = 1000  # (person followed, video) signals the graph counts per request, at most
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -89,6 +90,7 @@ class VideoRecommendations:
         clock: Callable[[], float] = time.time,
         popular_seconds: float = 30.0,
         naming: Naming | None = None,
+        path_budget: int = PATH_BUDGET,
     ) -> None:
         self._db = db
         self._graph = graph
@@ -96,6 +98,7 @@ class VideoRecommendations:
         self._naming = naming  # without it, explanations give counts
         self._clock = clock
         self._popular_seconds = popular_seconds
+        self._path_budget = path_budget
         self._popular: tuple[float, list[dict[str, Any]]] = (float("-inf"), [])
 
     async def popular(self) -> list[dict[str, Any]]:
@@ -123,23 +126,22 @@ class VideoRecommendations:
                 since=since,
                 limit=wanted,
                 withdrawn=withdrawn,
+                paths=self._path_budget,
             ):
                 picks.setdefault(uuid.UUID(row["id"]), explain(row))
         if len(picks) < wanted:
             for row in await self.popular():
                 if row["owner"] != user:
                     picks.setdefault(uuid.UUID(row["id"]), explain_popular(row))
-        seen = await self._seen(viewer.id, list(picks)) if personal else set()
-        unseen = [video_id for video_id in picks if video_id not in seen][:wanted]
+        hidden = await self._hidden(viewer.id, list(picks), seen_too=personal)
+        unseen = [video_id for video_id in picks if video_id not in hidden][:wanted]
         visible = await self._videos.visible_among(unseen, viewer)
-        blocked = await self._blocked(viewer.id, list({video.owner.id for video in visible.values()}))
         shown = [
             video_id
             for video_id in unseen
             if video_id in visible
             and playable(visible[video_id])
             and visible[video_id].visibility != "unlisted"
-            and visible[video_id].owner.id not in blocked
         ]
         return await self._named(
             viewer,
@@ -170,20 +172,23 @@ class VideoRecommendations:
             for pick in picks
         ]
 
-    async def _blocked(self, user_id: uuid.UUID, others: list[uuid.UUID]) -> set[uuid.UUID]:
-        """Which of ``others`` blocked the user or were blocked by them: their videos stay hidden."""
-        rows = await self._db.fetch(
-            "SELECT blocked_id AS other FROM blocks WHERE blocker_id = {} AND blocked_id = ANY({})"
-            " UNION SELECT blocker_id FROM blocks WHERE blocked_id = {} AND blocker_id = ANY({})",
-            *(user_id, others, user_id, others),
-        )
-        return {row["other"] for row in rows}
-
-    async def _seen(self, user_id: uuid.UUID, video_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-        """Which of these the user watched or rated, maybe after the graph last heard."""
-        rows = await self._db.fetch(
+    async def _hidden(
+        self, user_id: uuid.UUID, video_ids: list[uuid.UUID], *, seen_too: bool
+    ) -> set[uuid.UUID]:
+        """Which of these are by someone blocked either way or, with ``seen_too``, the user
+        watched or rated (maybe after the graph last heard): one round trip, as it runs on every
+        request. A user who withdrew personalization is not filtered by their own activity."""
+        seen = (
             "SELECT video_id FROM watches WHERE user_id = {} AND video_id = ANY({})"
-            " UNION SELECT video_id FROM ratings WHERE user_id = {} AND video_id = ANY({})",
-            *(user_id, video_ids, user_id, video_ids),
+            " UNION SELECT video_id FROM ratings WHERE user_id = {} AND video_id = ANY({}) UNION "
+        )
+        blocked = (
+            "SELECT v.id AS video_id FROM videos v JOIN blocks b"
+            " ON b.blocker_id = {} AND b.blocked_id = v.owner_id WHERE v.id = ANY({})"
+            " UNION SELECT v.id FROM videos v JOIN blocks b"
+            " ON b.blocked_id = {} AND b.blocker_id = v.owner_id WHERE v.id = ANY({})"
+        )
+        rows = await self._db.fetch(
+            (seen if seen_too else "") + blocked, *([user_id, video_ids] * (4 if seen_too else 2))
         )
         return {row["video_id"] for row in rows}

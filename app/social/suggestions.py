@@ -28,6 +28,10 @@ from graph.base import Graph
 from graph.events import DismissalChanged, enqueue_change
 
 CANDIDATES = 60  # ranked per user and cached; more than the largest page, for what the filter drops
+# Friend-of-friend paths the graph counts per request, at most: what keeps an uncached request
+# within a few milliseconds for someone who follows many well-connected people. Users with fewer
+# paths (most) get the exact ranking (docs/architecture.md, "People you may know").
+PATH_BUDGET = 1000
 
 _STILL_SUGGESTIBLE = """
 SELECT u.id, u.handle FROM users u
@@ -60,12 +64,14 @@ class PeopleSuggestions:
         cache_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         naming: Naming | None = None,
+        path_budget: int = PATH_BUDGET,
     ) -> None:
         self._db = db
         self._naming = naming  # without it, explanations give counts
         self._graph = graph
         self._cache_seconds = cache_seconds
         self._clock = clock
+        self._path_budget = path_budget
         self._cache: dict[uuid.UUID, tuple[float, list[str], list[dict[str, Any]]]] = {}
 
     async def ranked(self, user_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -77,7 +83,12 @@ class PeopleSuggestions:
         if cached is not None and cached[0] > now and cached[1] == withdrawn:
             return cached[2]
         rows = await run_read(
-            self._graph, queries.PEOPLE_YOU_MAY_KNOW, user=str(user_id), limit=CANDIDATES, withdrawn=withdrawn
+            self._graph,
+            queries.PEOPLE_YOU_MAY_KNOW,
+            user=str(user_id),
+            limit=CANDIDATES,
+            withdrawn=withdrawn,
+            paths=self._path_budget,
         )
         if len(self._cache) > 10_000:
             self._cache.clear()

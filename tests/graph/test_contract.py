@@ -19,7 +19,7 @@ import pytest
 
 from app.privacy.graph import GraphPart
 from app.social.relations import SocialService
-from app.social.suggestions import PeopleSuggestions
+from app.social.suggestions import PATH_BUDGET, PeopleSuggestions
 from app.social.watches import WatchService
 from app.videos.schemas import NewVideo, VideoChange, Visibility
 from app.videos.service import VideoService
@@ -125,13 +125,21 @@ class World:
         return await self.graph.run(query, **params)
 
     async def pymk(self, user: Principal) -> list[tuple[str, int, int]]:
-        rows = await self.run(queries.PEOPLE_YOU_MAY_KNOW, user=str(user.id), limit=50, withdrawn=[])
+        rows = await self.run(
+            queries.PEOPLE_YOU_MAY_KNOW, user=str(user.id), limit=50, paths=PATH_BUDGET, withdrawn=[]
+        )
         return [(row["id"], int(row["mutual"]), int(row["followers"])) for row in rows]
 
     async def social_videos(self, user: Principal, since_days: float = 7) -> dict[str, Mapping[str, int]]:
         since = int(time.time() - since_days * 86_400)
         rows = await self.run(
-            queries.SOCIAL_VIDEOS, user=str(user.id), stars=4, since=since, limit=50, withdrawn=[]
+            queries.SOCIAL_VIDEOS,
+            user=str(user.id),
+            stars=4,
+            since=since,
+            limit=50,
+            paths=PATH_BUDGET,
+            withdrawn=[],
         )
         return {row["id"]: {k: int(v) for k, v in row.items() if k != "id"} for row in rows}
 

@@ -1,0 +1,281 @@
+"""The bounded graph reads give ordinary users exactly the exact ranking, and heavy users a bounded one.
+
+People you may know and video recommendations count at most a budget of paths per request
+(``PATH_BUDGET``). On a generated network with a heavy tail (a few users follow many people,
+popular people are followed by many), with the budget set low enough that part of the users
+exceed it: every user within the budget gets what the exact query in SQL on PostgreSQL answers
+(and the graph query with no bound), through the services the endpoints use; every user beyond it
+gets a ranking counted from at most the budget, from the people they followed most recently.
+Runs on FalkorDB, and on Neo4j when ``MYDRTV_TEST_NEO4J_URL`` names one.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from app.social.recommendations import GOOD_STARS, TRENDING_DAYS
+from app.social.suggestions import PeopleSuggestions
+from core.db import Database
+from graph import queries
+from graph.base import Graph
+from graph.falkordb import FalkorGraph
+from graph.neo4j import Neo4jGraph
+from graph.rebuild import clear, rebuild
+from tests.graph_servers import BACKENDS, backend_url
+from tests.services import DatabaseFactory
+
+BUDGET = 40  # paths per request here: low enough that the heavy tail of this small network exceeds it
+UNBOUNDED = 10**9
+
+# The exact ranking of people you may know, in SQL: the same candidates, exclusions and order.
+PYMK_SQL = """
+WITH mine AS (SELECT followee_id FROM follows WHERE follower_id = $1)
+SELECT f.followee_id::text AS id, count(*) AS mutual,
+       (SELECT count(*) FROM follows x WHERE x.followee_id = f.followee_id) AS followers
+FROM mine JOIN follows f ON f.follower_id = mine.followee_id
+WHERE f.followee_id <> $1
+  AND f.followee_id NOT IN (SELECT followee_id FROM mine)
+  AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = $1 AND b.blocked_id = f.followee_id)
+                                           OR (b.blocker_id = f.followee_id AND b.blocked_id = $1))
+  AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.muter_id = $1 AND m.muted_id = f.followee_id)
+  AND NOT EXISTS (SELECT 1 FROM suggestion_dismissals d
+                  WHERE d.user_id = $1 AND d.dismissed_id = f.followee_id)
+GROUP BY f.followee_id
+ORDER BY mutual DESC, followers ASC, id ASC
+LIMIT $2
+"""
+
+# The exact social video ranking, in SQL: per video, the people followed (not muted) who rated it
+# 4+ or watched it, friends among them, friends active since $3; the graph's score and order.
+VIDEOS_SQL = """
+WITH mine AS (SELECT followee_id AS who FROM follows WHERE follower_id = $1
+              AND followee_id NOT IN (SELECT muted_id FROM mutes WHERE muter_id = $1)),
+     fans AS (SELECT follower_id AS who FROM follows WHERE followee_id = $1),
+     signals AS (
+       SELECT r.video_id, r.user_id AS who, true AS rated, r.updated_at AS at
+       FROM ratings r JOIN mine ON mine.who = r.user_id WHERE r.stars >= $2
+       UNION ALL
+       SELECT w.video_id, w.user_id, false, w.last_watched_at
+       FROM watches w JOIN mine ON mine.who = w.user_id),
+     counted AS (
+       SELECT s.video_id,
+              count(*) FILTER (WHERE s.rated AND fans.who IS NOT NULL) AS rated_friends,
+              count(*) FILTER (WHERE s.rated) AS rated_following,
+              count(*) FILTER (WHERE NOT s.rated AND fans.who IS NOT NULL) AS watched_friends,
+              count(*) FILTER (WHERE NOT s.rated) AS watched_following,
+              count(DISTINCT s.who) FILTER (WHERE extract(epoch FROM s.at)::bigint >= $3
+                                            AND fans.who IS NOT NULL) AS recent_friends
+       FROM signals s LEFT JOIN fans ON fans.who = s.who
+       JOIN videos v ON v.id = s.video_id
+       WHERE v.owner_id <> $1 AND v.visibility IN ('public', 'private')
+         AND s.video_id NOT IN (SELECT video_id FROM watches WHERE user_id = $1
+                                UNION SELECT video_id FROM ratings WHERE user_id = $1)
+       GROUP BY s.video_id)
+SELECT c.video_id::text AS id, rated_friends, rated_following, watched_friends, watched_following,
+       recent_friends,
+       3 * rated_friends + 2 * rated_following + 2 * watched_friends + watched_following
+         + 3 * recent_friends AS score,
+       (SELECT count(*) FROM ratings r WHERE r.video_id = c.video_id AND r.stars >= 4)
+         + (SELECT count(*) FROM watches w WHERE w.video_id = c.video_id) AS popularity
+FROM counted c
+ORDER BY score DESC, popularity DESC, id ASC
+LIMIT $4
+"""
+
+
+@dataclass
+class Network:
+    db: Database
+    graph: Graph
+    users: list[uuid.UUID]
+
+
+def _network_rows(rnd: random.Random) -> dict[str, list[tuple[Any, ...]]]:
+    """About 150 users, follows with a heavy tail both ways, some returned; blocks, mutes,
+    dismissals; videos with ratings and watches. Every follow has a second of its own."""
+    users = [uuid.UUID(int=rnd.getrandbits(128), version=4) for _ in range(150)]
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def popular(count: int) -> int:
+        return int(count * rnd.random() ** 2.5)
+
+    pairs: set[tuple[int, int]] = set()
+    for a in range(len(users)):
+        for _ in range(min(60, int(rnd.lognormvariate(1.0, 1.1)))):
+            b = popular(len(users))
+            if a != b:
+                pairs.add((a, b))
+    for a, b in rnd.sample(sorted(pairs), len(pairs) // 5):
+        pairs.add((b, a))
+    order = rnd.sample(sorted(pairs), len(pairs))
+    videos = [(uuid.UUID(int=rnd.getrandbits(128), version=4), users[popular(150)]) for _ in range(60)]
+
+    def some(count: int) -> set[tuple[int, int]]:
+        return {(a, b) for a, b in ((rnd.randrange(150), popular(150)) for _ in range(count)) if a != b}
+
+    ratings = {(rnd.randrange(150), rnd.randrange(60)) for _ in range(300)}
+    watches = {(rnd.randrange(150), rnd.randrange(60)) for _ in range(300)}
+    return {
+        "users": [(user, f"net{n}_{uuid.uuid4().hex[:6]}") for n, user in enumerate(users)],
+        "follows": [(users[a], users[b], now - timedelta(seconds=n)) for n, (a, b) in enumerate(order)],
+        **{table: [(users[a], users[b]) for a, b in some(15)] for table in ("blocks", "mutes")},
+        "suggestion_dismissals": [(users[a], users[b]) for a, b in some(15)],
+        "videos": [
+            (video, owner, "clip", rnd.choice(["public"] * 8 + ["unlisted", "private"]))
+            for video, owner in videos
+        ],
+        "ratings": [
+            (videos[v][0], users[u], rnd.randint(1, 5), now - timedelta(days=rnd.random() * 14))
+            for u, v in ratings
+        ],
+        "watches": [(users[u], videos[v][0], now - timedelta(days=rnd.random() * 14)) for u, v in watches],
+    }
+
+
+async def _load(url: str, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+    columns = {
+        "users": ("id", "handle"),
+        "follows": ("follower_id", "followee_id", "created_at"),
+        "blocks": ("blocker_id", "blocked_id"),
+        "mutes": ("muter_id", "muted_id"),
+        "suggestion_dismissals": ("user_id", "dismissed_id"),
+        "videos": ("id", "owner_id", "title", "visibility"),
+        "ratings": ("video_id", "user_id", "stars", "updated_at"),
+        "watches": ("user_id", "video_id", "last_watched_at"),
+    }
+    connection = await asyncpg.connect(url)
+    try:
+        for table, names in columns.items():
+            await connection.copy_records_to_table(table, records=rows[table], columns=names)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+async def network(request: pytest.FixtureRequest, databases: DatabaseFactory) -> AsyncIterator[Network]:
+    rows = _network_rows(random.Random(15))
+    db = Database("main", await databases.create_migrated("main"))
+    await db.start(max_size=2)
+    url, name = await backend_url(request, request.param)
+    graph: Graph = FalkorGraph(url, name) if request.param == "falkordb" else Neo4jGraph(url)
+    try:
+        await _load(db.url, rows)
+        await rebuild(db, graph)
+        yield Network(db, graph, [row[0] for row in rows["users"]])
+    finally:
+        await clear(graph)
+        await graph.close()
+        await db.stop()
+
+
+async def _sql(db: Database, sql: str, *args: Any) -> list[asyncpg.Record]:
+    connection = await asyncpg.connect(db.url)
+    try:
+        return list(await connection.fetch(sql, *args))
+    finally:
+        await connection.close()
+
+
+async def _pymk(graph: Graph, user: uuid.UUID, paths: int, limit: int) -> list[tuple[str, int, int]]:
+    rows = await graph.run(queries.PEOPLE_YOU_MAY_KNOW, user=str(user), limit=limit, paths=paths)
+    return [(row["id"], int(row["mutual"]), int(row["followers"])) for row in rows]
+
+
+async def test_people_you_may_know_are_exact_within_the_budget_and_bounded_beyond(network: Network) -> None:
+    db, graph = network.db, network.graph
+    paths = {
+        row["user_id"]: row["paths"]
+        for row in await _sql(
+            db,
+            "SELECT a.follower_id AS user_id, count(*) AS paths FROM follows a"
+            " JOIN follows b ON b.follower_id = a.followee_id GROUP BY a.follower_id",
+        )
+    }
+    ordinary = [user for user in network.users if 0 < paths.get(user, 0) <= BUDGET]
+    heavy = [user for user in network.users if paths.get(user, 0) > BUDGET]
+    assert len(ordinary) >= 30 and len(heavy) >= 15, (len(ordinary), len(heavy))  # both kinds present
+
+    suggestions = PeopleSuggestions(db, graph, cache_seconds=0, path_budget=BUDGET)
+    compared = 0
+    for user in ordinary:
+        exact = [(row["id"], row["mutual"], row["followers"]) for row in await _sql(db, PYMK_SQL, user, 60)]
+        ranked = [
+            (row["id"], int(row["mutual"]), int(row["followers"])) for row in await suggestions.ranked(user)
+        ]
+        assert ranked == exact, user
+        assert await _pymk(graph, user, UNBOUNDED, 60) == exact, user
+        compared += bool(exact)
+    assert compared >= 20  # rankings with candidates in them, not only empty ones
+
+    for user in heavy:
+        bounded = await _pymk(graph, user, BUDGET, 10_000)
+        exact_mutual = {row["id"]: row["mutual"] for row in await _sql(db, PYMK_SQL, user, 10_000)}
+        assert bounded and sum(mutual for _, mutual, _ in bounded) <= BUDGET
+        assert {candidate for candidate, _, _ in bounded} <= set(exact_mutual)
+        assert all(mutual <= exact_mutual[candidate] for candidate, mutual, _ in bounded)
+        assert bounded == sorted(bounded, key=lambda row: (-row[1], row[2], row[0]))
+        # The people followed most recently are counted in full, as far as the budget goes.
+        followees = await _sql(
+            db,
+            "SELECT f.followee_id, (SELECT count(*) FROM follows x WHERE x.follower_id = f.followee_id) AS n"
+            " FROM follows f WHERE f.follower_id = $1 ORDER BY f.created_at DESC",
+            user,
+        )
+        counted: Counter[str] = Counter()
+        spent = 0
+        for followee in followees:
+            if spent + followee["n"] > BUDGET:
+                break
+            spent += followee["n"]
+            for row in await _sql(db, "SELECT followee_id FROM follows WHERE follower_id = $1", followee[0]):
+                counted[str(row["followee_id"])] += 1
+        got = {candidate: mutual for candidate, mutual, _ in bounded}
+        assert all(got.get(c, 0) >= n for c, n in counted.items() if c in exact_mutual), user
+
+
+async def test_video_picks_are_exact_within_the_budget_and_bounded_beyond(network: Network) -> None:
+    db, graph = network.db, network.graph
+    since = int(time.time()) - TRENDING_DAYS * 86_400
+    signals = {
+        row["user_id"]: row["n"]
+        for row in await _sql(
+            db,
+            "SELECT f.follower_id AS user_id, count(*) AS n FROM follows f JOIN"
+            " (SELECT user_id FROM ratings UNION ALL SELECT user_id FROM watches) s"
+            " ON s.user_id = f.followee_id GROUP BY f.follower_id",
+        )
+    }
+    budget = 12
+    ordinary = [user for user in network.users if 0 < signals.get(user, 0) <= budget]
+    heavy = [user for user in network.users if signals.get(user, 0) > 3 * budget]
+    assert len(ordinary) >= 20 and len(heavy) >= 10, (len(ordinary), len(heavy))
+
+    async def picks(user: uuid.UUID, paths: int) -> list[tuple[Any, ...]]:
+        rows = await graph.run(
+            queries.SOCIAL_VIDEOS, user=str(user), stars=GOOD_STARS, since=since, limit=1000, paths=paths
+        )
+        return [tuple(int(value) if key != "id" else value for key, value in row.items()) for row in rows]
+
+    compared = 0
+    for user in ordinary:
+        exact = [tuple(row.values()) for row in await _sql(db, VIDEOS_SQL, user, GOOD_STARS, since, 1000)]
+        assert await picks(user, budget) == exact, user
+        assert await picks(user, UNBOUNDED) == exact, user
+        compared += bool(exact)
+    assert compared >= 10
+    for user in heavy:
+        bounded = await picks(user, budget)
+        full = {row[0]: row for row in await picks(user, UNBOUNDED)}
+        # Each (person, video) signal counts once in rated_following or watched_following.
+        assert bounded and sum(row[2] + row[4] for row in bounded) <= budget
+        assert all(row[2] <= full[row[0]][2] and row[4] <= full[row[0]][4] for row in bounded)

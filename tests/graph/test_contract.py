@@ -425,7 +425,8 @@ async def test_neo4j_finds_nothing_to_warn_about_in_the_catalog(
             if query.name.startswith("falkordb_"):
                 continue
             names = set(re.findall(r"\$(\w+)", query.cypher))
-            params = {name: [["x", "y", 1, 2]] if name == "rows" else 1 for name in names}
+            lists = {"rows": [["x", "y", 1, 2]], "withdrawn": ["x"]}
+            params = {name: lists.get(name, 1) for name in names}
             await graph._execute("EXPLAIN " + query.text(graph.dialect), params, write=query.write)
     finally:
         await graph.close()

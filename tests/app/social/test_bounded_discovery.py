@@ -187,7 +187,9 @@ async def _sql(db: Database, sql: str, *args: Any) -> list[asyncpg.Record]:
 
 
 async def _pymk(graph: Graph, user: uuid.UUID, paths: int, limit: int) -> list[tuple[str, int, int]]:
-    rows = await graph.run(queries.PEOPLE_YOU_MAY_KNOW, user=str(user), limit=limit, paths=paths)
+    rows = await graph.run(
+        queries.PEOPLE_YOU_MAY_KNOW, user=str(user), limit=limit, paths=paths, withdrawn=[]
+    )
     return [(row["id"], int(row["mutual"]), int(row["followers"])) for row in rows]
 
 
@@ -262,7 +264,13 @@ async def test_video_picks_are_exact_within_the_budget_and_bounded_beyond(networ
 
     async def picks(user: uuid.UUID, paths: int) -> list[tuple[Any, ...]]:
         rows = await graph.run(
-            queries.SOCIAL_VIDEOS, user=str(user), stars=GOOD_STARS, since=since, limit=1000, paths=paths
+            queries.SOCIAL_VIDEOS,
+            user=str(user),
+            stars=GOOD_STARS,
+            since=since,
+            limit=1000,
+            paths=paths,
+            withdrawn=[],
         )
         return [tuple(int(value) if key != "id" else value for key, value in row.items()) for row in rows]
 

@@ -75,6 +75,8 @@ class Subscriber:
                     await self._session(socket, done)
                     if (reloads, position) != (self.reloads, self.position):
                         delay = 0.1  # it got somewhere: back off from the start next time
+            except websockets.InvalidStatus as exc:  # refused before the upgrade (a balancer's 502/503)
+                self.closes[f"refused {exc.response.status_code}"] += 1
             except (OSError, TimeoutError, websockets.WebSocketException) as exc:
                 self.closes[type(exc).__name__] += 1
             if done.is_set():

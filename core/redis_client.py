@@ -28,11 +28,14 @@ from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from core.settings import SettingsError
+
 POOL_SIZE = 64
 WAIT_SECONDS = 20.0
 COMMAND_SECONDS = 2.0  # our commands take well under a millisecond: this is a hung server
 CONNECT_SECONDS = 1.0
 SENTINEL_SCHEME = "redis+sentinel"
+SENTINEL_FORM = "redis+sentinel://[:password@]host:port[,host:port...]/<service>[/<db>]"
 
 
 class BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
@@ -67,7 +70,15 @@ def replicas_to_wait_for(url: str) -> tuple[int, int]:
 
 
 def parse_sentinel_url(url: str) -> SentinelTarget:
-    """``redis+sentinel://[:password@]h1:26379,h2:26379/mymaster/0[?sentinel_password=...]``."""
+    """``redis+sentinel://[:password@]h1:26379,h2:26379/mymaster/0[?sentinel_password=...]``;
+    a malformed one is a ``SettingsError`` naming ``MYDRTV_REDIS_URL`` (the CLI exits 2)."""
+    try:
+        return _parse_sentinel_url(url)
+    except ValueError as exc:
+        raise SettingsError(f"MYDRTV_REDIS_URL: {exc} ({SENTINEL_FORM})") from None
+
+
+def _parse_sentinel_url(url: str) -> SentinelTarget:
     parts = urlsplit(url)
     userinfo, _, hosts = parts.netloc.rpartition("@")
     password = unquote(userinfo.partition(":")[2]) or None if userinfo else None

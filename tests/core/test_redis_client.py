@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.redis_client import BlockingSentinelPool, parse_sentinel_url, redis_pool, replicas_to_wait_for
+from core.settings import SettingsError
 
 
 def test_a_sentinel_url_names_sentinels_service_db_and_passwords() -> None:
@@ -22,10 +23,16 @@ def test_a_sentinel_url_names_sentinels_service_db_and_passwords() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["redis+sentinel://h:26379/", "redis+sentinel://h/mymaster", "redis+sentinel://h:1/m/x"]
+    "url",
+    [
+        "redis+sentinel://h:26379/",
+        "redis+sentinel://h/mymaster",
+        "redis+sentinel://h:1/m/x",
+        "redis+sentinel://h:1/m?wait_replicas=many",
+    ],
 )
-def test_a_malformed_sentinel_url_is_refused(url: str) -> None:
-    with pytest.raises(ValueError):
+def test_a_malformed_sentinel_url_is_a_settings_error_naming_the_variable(url: str) -> None:
+    with pytest.raises(SettingsError, match="MYDRTV_REDIS_URL"):
         parse_sentinel_url(url)
 
 

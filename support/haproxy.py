@@ -34,6 +34,9 @@ defaults
     retries 3
     option redispatch 1      # a refused connection is retried on another server
     default-server inter 500ms fall 2 rise 2 on-marked-down shutdown-sessions
+    # A refused connection takes its server out at once, before the checks notice: else leastconn
+    # would send every retry to the dead server (it has the fewest sessions) and answer 503.
+    default-server observe layer4 error-limit 1 on-error mark-down
 
 frontend mydrtv
     bind 127.0.0.1:{port}

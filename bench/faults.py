@@ -116,7 +116,7 @@ async def main() -> int:
                     per_gateway=args.subscribers,
                 ) as rig:
                     report = await rig.run(
-                        f"{kind.label}, {args.outage:g} s",
+                        kind.label if kind.sentinel else f"{kind.label}, {args.outage:g} s",
                         kind.fault(args),
                         rate=args.rate,
                         before=args.before,

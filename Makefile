@@ -7,7 +7,7 @@ WEB := web
 # What the client's build depends on: rebuilt when any of it is newer than the build.
 WEB_SOURCES := $(WEB)/src $(WEB)/index.html $(WEB)/package.json $(WEB)/package-lock.json $(WEB)/vite.config.ts $(WEB)/tailwind.config.ts
 
-.PHONY: run test test-only lint bench install clean web-build web-test web-deps chromium nginx neo4j-server
+.PHONY: run test test-only lint bench install clean web-build web-test web-deps chromium nginx neo4j-server haproxy cluster
 
 run: $(VENV)/.installed web-build
 	$(BIN)/mydrtv dev
@@ -51,7 +51,18 @@ nginx:
 	  else echo "make: nginx is missing (its tests are skipped): as root, apt-get install nginx-light"; fi; \
 	fi
 
-test-only: $(VENV)/.installed-test nginx neo4j-server
+# The load balancer's test and `make cluster` put Debian's HAProxy in front of the gateways.
+haproxy:
+	@if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y haproxy; \
+	  else echo "make: haproxy is missing (its tests are skipped): as root, apt-get install haproxy"; fi; \
+	fi
+
+# HAProxy in front of 3 gateways and the API, and a worker, on the embedded PostgreSQL and Redis.
+cluster: $(VENV)/.installed haproxy
+	$(BIN)/python -m support.cluster
+
+test-only: $(VENV)/.installed-test nginx haproxy neo4j-server
 	$(BIN)/pytest -q
 
 # The graph tests run on a real Neo4j too: Maven builds graph/neo4j-server into build/ when that is

@@ -29,6 +29,7 @@ from support.faults.rig import (
     Fault,
     Rig,
     crash_postgres,
+    fail_over,
     freeze,
     freeze_leader,
     kill_and_restart,
@@ -47,6 +48,7 @@ class Kind:
     fault: Callable[[argparse.Namespace], Fault]
     aof: bool = False
     proxied: bool = False
+    sentinel: bool = False
     tolerated: frozenset[int | str] = frozenset({201})
 
 
@@ -55,6 +57,9 @@ FAULTS: dict[str, Kind] = {
     "kill": Kind("Redis kill -9, restarted without persistence", lambda a: kill_and_restart(a.outage)),
     "freeze": Kind("Redis SIGSTOP, then SIGCONT", lambda a: freeze(a.outage)),
     "aof": Kind("Redis kill -9, restarted from its AOF", lambda a: kill_and_restart(a.outage), aof=True),
+    "sentinel": Kind(
+        "Sentinel primary kill -9 for good, replica promoted", lambda a: fail_over(), sentinel=True
+    ),
     "subscription": Kind(
         "a gateway's pub/sub connection black-holed (half-open)",
         lambda a: partition_subscription(a.outage),
@@ -93,6 +98,7 @@ async def main() -> int:
     parser.add_argument("--subscribers", type=int, default=3, help="per gateway")
     parser.add_argument("--repeats", type=int, default=5, help="faults per relay soak")
     parser.add_argument("--between", type=float, default=5, help="seconds between a soak's faults")
+    parser.add_argument("--name", default="faults", help="bench/results/<name>.json")
     args = parser.parse_args()
     runs: list[dict[str, Any]] = []
     with postgres() as server:
@@ -102,10 +108,15 @@ async def main() -> int:
             kind = FAULTS[name]
             for _ in range(args.rounds):
                 async with Rig.running(
-                    server, databases, aof=kind.aof, proxied=kind.proxied, per_gateway=args.subscribers
+                    server,
+                    databases,
+                    aof=kind.aof,
+                    proxied=kind.proxied,
+                    sentinel=kind.sentinel,
+                    per_gateway=args.subscribers,
                 ) as rig:
                     report = await rig.run(
-                        f"{kind.label}, {args.outage:g} s",
+                        kind.label if kind.sentinel else f"{kind.label}, {args.outage:g} s",
                         kind.fault(args),
                         rate=args.rate,
                         before=args.before,
@@ -116,7 +127,7 @@ async def main() -> int:
                 runs.append({"name": name, **report.as_json()})
         await databases.drop_all()
     command = ("python -m bench.faults " + " ".join(sys.argv[1:])).strip()
-    path = write_results("faults", command, {"settings": vars(args), "runs": runs})
+    path = write_results(args.name, command, {"settings": vars(args), "runs": runs})
     print(f"written to {path}", file=sys.stderr)
     return 1 if any(run["problems"] for run in runs) else 0
 

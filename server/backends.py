@@ -18,7 +18,7 @@ from app.parties.store.base import PartyStore
 from app.parties.store.memory import MemoryPartyStore
 from app.parties.store.redis import RedisPartyStore
 from app.videos.stamps import ChangeStamps
-from core.redis_client import redis_pool
+from core.redis_client import is_sentinel, redis_pool
 from core.settings import Settings, SettingsError
 from graph.base import Graph
 from graph.falkordb import FalkorGraph
@@ -98,8 +98,10 @@ def rate_limits(settings: Settings) -> LimitsStorage:
     if not settings.redis_url:
         return MemoryStorage()
     url = settings.redis_url
+    # The pool carries the address (Sentinel's primary or one Redis); limits only reads the scheme.
+    scheme_only = "async+redis://sentinel:26379" if is_sentinel(url) else url
     shared = RedisStorage(
-        url if url.startswith("async+") else "async+" + url,
+        scheme_only if scheme_only.startswith("async+") else "async+" + scheme_only,
         implementation="redispy",
         key_prefix=f"{settings.redis_namespace}:limits",
         connection_pool=redis_pool(url),  # type: ignore[arg-type]

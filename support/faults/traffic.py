@@ -55,6 +55,8 @@ class Subscriber:
     subscribed: asyncio.Event = field(default_factory=asyncio.Event)
     arrived: dict[int, float] = field(default_factory=dict)  # comment: when it first came
     _arrival: asyncio.Event = field(default_factory=asyncio.Event)
+    # Being sent off with these is expected: a Redis fault's gap, or a gateway draining (4001).
+    expected_disconnects: frozenset[int] = frozenset({protocol.CLOSE_BUS_GAP})
 
     async def has(self, comment: int, within: float) -> float:
         """Wait until ``comment`` has arrived (live or recovered); returns when it did."""
@@ -73,6 +75,8 @@ class Subscriber:
                     await self._session(socket, done)
                     if (reloads, position) != (self.reloads, self.position):
                         delay = 0.1  # it got somewhere: back off from the start next time
+            except websockets.InvalidStatus as exc:  # refused before the upgrade (a balancer's 502/503)
+                self.closes[f"refused {exc.response.status_code}"] += 1
             except (OSError, TimeoutError, websockets.WebSocketException) as exc:
                 self.closes[type(exc).__name__] += 1
             if done.is_set():
@@ -114,7 +118,7 @@ class Subscriber:
                 self._publication(message)
             case protocol.Disconnect(code=code, reconnect=reconnect):
                 self.closes[f"disconnect {code} reconnect={reconnect}"] += 1
-                if code != protocol.CLOSE_BUS_GAP:  # a backend fault is the bus's gap, nothing else
+                if code not in self.expected_disconnects:
                     self.violations.append(f"sent off with {message}")
             case protocol.Error(code=code):
                 self.errors[code] += 1

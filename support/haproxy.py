@@ -1,0 +1,113 @@
+"""HAProxy from Debian's package (``apt-get install haproxy``) as a child process, in front of
+gateways and the API: websockets on ``/ws`` go to the gateways (least connections), the rest to
+the API; every server is checked on ``/health/ready`` twice a second, and one that fails twice is
+taken out (its sessions cut, so their clients reconnect to a live one at once)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+
+CONFIG = """\
+global
+    maxconn 9000             # each session takes two descriptors; the fd limit here is 20 000
+    pidfile {prefix}/haproxy.pid
+    log stderr format raw daemon notice
+
+defaults
+    mode http
+    log global
+    option log-health-checks  # a server taken out or put back, and why, on stderr
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    timeout tunnel 1h        # a websocket, once upgraded; the servers ping every 20 s
+    timeout http-request 10s
+    timeout check 2s         # a readiness probe asks every backend: allow for a loaded machine
+    retries 3
+    option redispatch 1      # a refused connection is retried on another server
+    default-server inter 500ms fall 2 rise 2 on-marked-down shutdown-sessions
+    # A refused connection takes its server out at once, before the checks notice: else leastconn
+    # would send every retry to the dead server (it has the fewest sessions) and answer 503.
+    default-server observe layer4 error-limit 1 on-error mark-down
+
+frontend mydrtv
+    bind 127.0.0.1:{port}
+    acl websocket path /ws
+    use_backend gateways if websocket
+    default_backend api
+
+backend gateways
+    balance leastconn
+    option httpchk GET /health/ready
+    http-check expect status 200
+{gateways}
+
+backend api
+    balance roundrobin
+    option httpchk GET /health/ready
+    http-check expect status 200
+{api}
+"""
+
+
+def haproxy_binary() -> str | None:
+    return shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
+
+
+def config(port: int, gateways: list[int], api: list[int], prefix: Path) -> str:
+    def servers(name: str, ports: list[int]) -> str:
+        return "\n".join(f"    server {name}{i} 127.0.0.1:{p} check" for i, p in enumerate(ports))
+
+    return CONFIG.format(port=port, prefix=prefix, gateways=servers("g", gateways), api=servers("api", api))
+
+
+@asynccontextmanager
+async def haproxy(binary: str, conf: str, prefix: Path, ready_url: str) -> AsyncIterator[int]:
+    """HAProxy in the foreground on ``conf``; yields its pid once ``ready_url`` answers 200 (every
+    backend checked up), and stops it on the way out."""
+    await asyncio.to_thread(prefix.mkdir, parents=True, exist_ok=True)
+    path = prefix / "haproxy.cfg"
+    await asyncio.to_thread(path.write_text, conf)
+    process = await asyncio.create_subprocess_exec(
+        binary, "-db", "-f", str(path),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    lines: list[str] = []
+    reader = asyncio.create_task(_collect(process.stderr, lines))
+    try:
+        try:
+            async with httpx.AsyncClient(timeout=5) as http, asyncio.timeout(30):
+                while process.returncode is None:
+                    with contextlib.suppress(httpx.TransportError):
+                        if (await http.get(ready_url)).status_code == 200:
+                            break
+                    await asyncio.sleep(0.1)  # another process's checks: nothing to await
+        except TimeoutError:
+            raise RuntimeError("haproxy: no backend came up:\n" + "".join(lines[-30:])) from None
+        if process.returncode is not None:
+            raise RuntimeError("haproxy exited:\n" + "".join(lines[-30:]))
+        yield process.pid
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        await reader
+
+
+async def _collect(stream: asyncio.StreamReader, lines: list[str]) -> None:
+    async for raw in stream:
+        lines.append(raw.decode(errors="replace"))
+        del lines[:-200]

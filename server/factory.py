@@ -70,10 +70,11 @@ from realtime.gateway import Gateway, gateway_socket
 from realtime.node import Node
 from realtime.outbox import Handler, Relay
 from realtime.revocation import Revocation
-from server import backends, openapi
+from server import backends, openapi, tracing
 from server.errors import EXCEPTION_HANDLERS
 from server.headers import cors_config, cors_refusal_as_error, security_headers
 from server.lifespan import Job, lifespan
+from server.metrics import Metrics, metrics_route
 from server.web_client import web_client_handlers
 
 log = logging.getLogger("mydrtv")
@@ -252,6 +253,21 @@ def create_app(settings: Settings) -> Litestar:
         closers.append(storage.close)
     if redis is not None:
         closers.append(redis.aclose)
+    # Metrics and traces (docs/operations.md): off unless enabled; nothing is wrapped then.
+    middleware: list[Any] = []
+    extra_routes: list[Any] = []
+    if settings.metrics:
+        metrics = Metrics(main, node, relay)
+        if graph is not None:
+            graph.observe = metrics.graph_query
+        if worker is not None:
+            worker.observe = metrics.transcoded
+        middleware.append(metrics.middleware)
+        extra_routes.append(metrics_route(metrics, settings.metrics_token))
+    traces = tracing.install(settings)
+    if traces is not None:
+        middleware.append(traces[0])
+        closers.append(traces[1])
     running = lifespan((main, identity), node, graph, jobs, closers)
 
     cors = cors_config(settings.cors_origins)
@@ -272,6 +288,7 @@ def create_app(settings: Settings) -> Litestar:
             SearchController,
             *media_routes,
             gateway_socket,
+            *extra_routes,
             *web_client_handlers(settings.web_dist_dir),  # last: it answers only what no API route does
         ],
         dependencies={
@@ -286,6 +303,7 @@ def create_app(settings: Settings) -> Litestar:
             cors_refusal_as_error,
         ],
         cors_config=cors,
+        middleware=middleware,
         lifespan=[running],
         openapi_config=openapi.config(),
         logging_config=None,

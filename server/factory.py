@@ -256,6 +256,7 @@ def create_app(settings: Settings) -> Litestar:
     # Metrics and traces (docs/operations.md): off unless enabled; nothing is wrapped then.
     middleware: list[Any] = []
     extra_routes: list[Any] = []
+    metrics: Metrics | None = None
     if settings.metrics:
         metrics = Metrics(main, node, relay)
         if graph is not None:
@@ -311,4 +312,5 @@ def create_app(settings: Settings) -> Litestar:
     )
     app.state.node = node  # the CLI's server asks it to say goodbye to clients on SIGTERM
     app.state.principals = principals  # tests watch it hear a user change
+    app.state.metrics = metrics  # tests read what the dashboard may query
     return app

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -122,3 +124,28 @@ async def test_a_request_exports_a_server_span_with_its_sql_as_children(
         assert "mydrtv-test" in receiver.services
     finally:
         assert await server.stop() == 0
+
+
+def test_without_a_collector_nothing_is_patched_or_wrapped() -> None:
+    """Off by default at no cost: no tracer provider, no driver patched, no middleware. (redis-py
+    and Litestar import parts of OpenTelemetry on their own once it is installed; they use none.)"""
+    script = (
+        "import asyncpg, redis.asyncio\n"
+        "from opentelemetry import trace\n"
+        "from core.settings import Settings\n"
+        "from server.factory import create_app\n"
+        "app = create_app(Settings(database_url='postgresql://x@127.0.0.1:1/m',"
+        " identity_database_url='postgresql://x@127.0.0.1:1/i', jwt_secret='x' * 40, otlp_endpoint=%r))\n"
+        "print(hasattr(asyncpg.Connection.fetch, '__wrapped__'),"
+        " hasattr(redis.asyncio.Redis.execute_command, '__wrapped__'),"
+        " type(trace.get_tracer_provider()).__name__, len(app.middleware))\n"
+    )
+
+    def loaded(endpoint: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-c", script % endpoint], capture_output=True, text=True, timeout=120, check=True
+        ).stdout.strip()
+
+    assert loaded("") == "False False ProxyTracerProvider 0"
+    # The same probe sees tracing when it is on: the check can fail.
+    assert loaded("http://127.0.0.1:1") == "True True ProxyTracerProvider 1"

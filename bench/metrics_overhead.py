@@ -7,6 +7,8 @@ process with metrics off, then against one with metrics on while a scraper reads
 every ``--scrape-seconds`` (1 s: far more often than Prometheus's usual 15 to 30 s, so scraping
 costs are counted generously). The order alternates between rounds, so a drift of the machine
 does not favour one side. Compared: burst deliveries/s and the server's CPU per 1000 deliveries.
+Both sides also answer ``/health/live`` at the same interval: a control for how long any HTTP
+request waits while the process fans out, beside how long a scrape takes.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from realtime.bus.redis import RedisBus
 TOKEN = "bench-scrape-token"
 
 
-async def scrape_every(url: str, seconds: float, took: list[float]) -> None:
-    """Scrape like Prometheus, keeping how long each scrape took to answer."""
+async def get_every(url: str, seconds: float, took: list[float]) -> None:
+    """GET ``url`` every ``seconds`` (a scrape, or the control probe), keeping how long each took."""
     async with httpx.AsyncClient(timeout=120) as client:
         while True:
             started = time.perf_counter()
@@ -46,30 +48,34 @@ async def scrape_every(url: str, seconds: float, took: list[float]) -> None:
 
 @asynccontextmanager
 async def gateway(
-    settings: Settings, scrape_seconds: float | None
-) -> AsyncIterator[tuple[Any, str, list[float]]]:
-    """One gateway process, a bus publisher, its URL, and (metrics on) how long each scrape took."""
+    settings: Settings, every: float, scrape: bool
+) -> AsyncIterator[tuple[Any, str, list[float], list[float]]]:
+    """One gateway process, a bus publisher, its URL, and how long each scrape (metrics on) and
+    each liveness probe took."""
     async with gateways(settings, 1) as (server,):
         bus = RedisBus(settings.redis_url, settings.redis_namespace, settings.bus_history_size)
         await bus.start()
         scrapes: list[float] = []
-        scraper = None
-        if scrape_seconds is not None:
-            scraper = asyncio.create_task(scrape_every(server.http_url + "/metrics", scrape_seconds, scrapes))
+        probes: list[float] = []
+        # Both sides answer a liveness probe as often: a control for how long any HTTP request
+        # waits while the process fans out, beside how long a scrape takes.
+        getters = [asyncio.create_task(get_every(server.http_url + "/health/live", every, probes))]
+        if scrape:
+            getters.append(asyncio.create_task(get_every(server.http_url + "/metrics", every, scrapes)))
         try:
             assert server.process is not None
-            yield GatewayPublisher(bus, [server.process.pid]), server.ws_url, scrapes
+            yield GatewayPublisher(bus, [server.process.pid]), server.ws_url, scrapes, probes
         finally:
-            if scraper is not None:
-                scraper.cancel()
+            for getter in getters:
+                getter.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await scraper
+                    await getter
             await bus.stop()
 
 
 async def one(settings: Settings, metrics: bool, args: argparse.Namespace) -> dict[str, Any]:
     configured = msgspec.structs.replace(settings, metrics=metrics, metrics_token=TOKEN if metrics else "")
-    async with gateway(configured, args.scrape_seconds if metrics else None) as (publisher, url, scrapes):
+    async with gateway(configured, args.scrape_seconds, metrics) as (publisher, url, scrapes, probes):
         fleet = Fleet()
         await fleet.start(
             args.subscribers, args.processes, "--urls", url, "--mode", "gateway", "--channel", CHANNEL
@@ -80,6 +86,9 @@ async def one(settings: Settings, metrics: bool, args: argparse.Namespace) -> di
             await fleet.stop()
     result["scrapes"] = len(scrapes)
     result["scrape_seconds_max"] = round(max(scrapes, default=0.0), 3)
+    result["scrape_seconds_median"] = round(statistics.median(scrapes), 3) if scrapes else None
+    result["probe_seconds_max"] = round(max(probes, default=0.0), 3)
+    result["probe_seconds_median"] = round(statistics.median(probes), 3) if probes else None
     print(f"metrics {'on' if metrics else 'off'}: {result}", file=sys.stderr, flush=True)
     return result
 

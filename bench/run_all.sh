@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 "$PY" -m bench.fanout
+"$PY" -m bench.metrics_overhead
 "$PY" -m bench.cross_instance
 "$PY" -m bench.connections
 "$PY" -m bench.parties

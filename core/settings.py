@@ -121,6 +121,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     web_dist_dir: str = ""  # the built web client served at /; empty: the checkout's web/dist
     served_over_tls: bool = False  # reached over HTTPS only (directly or via a proxy): send HSTS
     # Operations.
+    metrics: bool = False  # serve Prometheus metrics at GET /metrics
+    metrics_token: str = ""  # when set, /metrics wants "Authorization: Bearer <token>"
+    metrics_port: int = 0  # `mydrtv worker`: serve its metrics on this port (0: none); needs metrics on
+    otlp_endpoint: str = ""  # an OTLP/HTTP collector (http://host:4318): traces exported there; empty: off
+    otlp_service_name: str = "mydrtv"  # the traces' service.name
     log_level: str = "INFO"
     data_dir: str = ".data"  # where the embedded stack keeps its servers' data
     embedded_postgres_port: int = 54329

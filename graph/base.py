@@ -7,14 +7,17 @@ A backend knows its driver and its dialect; it runs only ``Query`` objects of
 from __future__ import annotations
 
 import asyncio
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from graph import queries
 from graph.queries import Dialect, Query
 
 Row = dict[str, Any]
+Observer = Callable[[str, float, bool], None]
+"""Told of each query run: its catalog name, its seconds and whether it succeeded."""
 
 
 class GraphUnavailable(Exception):
@@ -28,11 +31,22 @@ class Graph(ABC):
     def __init__(self) -> None:
         self._schema_ready = False
         self._schema_lock = asyncio.Lock()
+        self.observe: Observer | None = None  # the metrics' latency histogram, when enabled
 
     async def run(self, query: Query, **params: Any) -> list[Row]:
         if query not in queries.CATALOG:
             raise ValueError(f"{query.name!r} is not in graph.queries: backends run catalog queries only")
-        return await self._execute(query.text(self.dialect), params, write=query.write)
+        observe = self.observe
+        if observe is None:
+            return await self._execute(query.text(self.dialect), params, write=query.write)
+        started = time.perf_counter()
+        ok = False
+        try:
+            rows = await self._execute(query.text(self.dialect), params, write=query.write)
+            ok = True
+            return rows
+        finally:
+            observe(query.name, time.perf_counter() - started, ok)
 
     @abstractmethod
     async def _execute(self, cypher: str, params: Mapping[str, Any], *, write: bool) -> list[Row]:

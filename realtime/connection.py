@@ -192,6 +192,12 @@ class Connection:
         if transport is not None:
             transport.watch(self._stalled)
 
+    def waiting(self) -> tuple[int, int]:
+        """Frames waiting here and bytes waiting for the client (here and in the transport)."""
+        waiting = self._out if self._sink is not None else self._queue
+        held = self._transport.buffered() if self._transport is not None else 0
+        return (len(waiting) if waiting is not None else 0), self._queued_bytes + held
+
     def send(self, frame: str) -> None:
         """Send a message of this socket's own; never blocks (see ``deliver``)."""
         if self._sink is not None:

@@ -54,6 +54,11 @@ class Node:
         self._keepalive: asyncio.Task[None] | None = None
         self._dropping: set[asyncio.Task[None]] = set()
         self._seen: dict[str, tuple[str, int]] = {}  # channel: (epoch, offset) last delivered
+        # Running totals read by the metrics at scrape time: counted once per publication or per
+        # subscribe, never per socket write, so fan-out pays one addition per publication.
+        self.delivered = 0  # frames handed to subscribed sockets
+        self.recoveries = 0  # subscribes that asked to recover and got what they missed
+        self.recovery_misses = 0  # subscribes that asked to recover and were told to reload
 
     async def start(self) -> None:
         await self.bus.start()
@@ -113,6 +118,7 @@ class Node:
                 continue
             if publication.offset == 0:  # an ephemeral event, already a whole server message
                 ephemeral = Outgoing(publication.data)
+                self.delivered += len(subscribers)
                 for connection in subscribers:
                     if not connection.pending or publication.channel not in connection.pending:
                         connection.deliver(ephemeral)
@@ -124,6 +130,7 @@ class Node:
                 data=msgspec.Raw(publication.data),
             )
             outgoing = Outgoing(protocol.encoder.encode(message))
+            self.delivered += len(subscribers)
             for connection in subscribers:
                 if connection.pending:  # rare: a subscribe of this socket's is in flight
                     pending = connection.pending.get(publication.channel)
@@ -155,6 +162,23 @@ class Node:
 
     def add(self, connection: Connection) -> None:
         self.connections.add(connection)
+
+    def subscriptions_by_kind(self) -> dict[str, int]:
+        """Sockets subscribed per channel kind (``video``, ``party``, ``user``), summed now."""
+        kinds: dict[str, int] = {}
+        for channel, subscribers in self._subscribers.items():
+            kind = channel.split(":", 1)[0]
+            kinds[kind] = kinds.get(kind, 0) + len(subscribers)
+        return kinds
+
+    def waiting(self) -> tuple[int, int]:
+        """Frames and bytes waiting for every socket of this node (its queues and transports)."""
+        frames = held = 0
+        for connection in list(self.connections):
+            waiting_frames, waiting_bytes = connection.waiting()
+            frames += waiting_frames
+            held += waiting_bytes
+        return frames, held
 
     def drop(self, connection: Connection) -> None:
         """Remove a closing connection now, not when its socket finally closes: a slow consumer's
@@ -201,6 +225,10 @@ class Node:
                         for p in await self.bus.recover(channel, since)
                     ]
                     recovered = True
+                if recovered:
+                    self.recoveries += 1
+                else:
+                    self.recovery_misses += 1
         except BaseException:
             connection.pending.pop(channel, None)
             await self.unsubscribe(connection, channel)

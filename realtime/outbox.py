@@ -231,6 +231,7 @@ class Relay:
         )
         self._connection = Episode("outbox relay: leading or waiting to lead")
         self._draining = Episode("outbox relay: publishing")
+        self.relayed = 0  # rows taken by the bus or a handler, since start (read by the metrics)
 
     @property
     def leading(self) -> bool:
@@ -267,6 +268,7 @@ class Relay:
             finally:  # what the bus took is marked even when a later publish failed
                 if done:
                     await self._db.fetch("UPDATE outbox SET published_at = now() WHERE id = ANY({})", done)
+                    self.relayed += len(done)
             total += len(done)
             after = rows[-1]["id"]
 

@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -207,7 +207,10 @@ async def worker(settings: Settings) -> None:
         beat = asyncio.create_task(heartbeat(db, settings.worker_heartbeat_file), name="worker-heartbeat")
         try:
             videos = VideoService(db, stamps=backends.change_stamps(settings, redis))
-            await transcode_worker(settings, db, storage, bus, videos).run()
+            jobs = transcode_worker(settings, db, storage, bus, videos)
+            if settings.metrics and settings.metrics_port:
+                jobs.observe = _worker_metrics(settings)
+            await jobs.run()
         except asyncio.CancelledError:
             this.uncancel()  # the stop is handled here: the clean-up below runs as usual
         finally:
@@ -218,6 +221,20 @@ async def worker(settings: Settings) -> None:
             await redis.aclose()
         await storage.close()
         await db.stop()
+
+
+def _worker_metrics(settings: Settings) -> Callable[[str, float], None]:
+    """The worker's transcode durations on ``http://<host>:<metrics_port>/metrics`` (a thread
+    of prometheus_client's; the worker has no HTTP server of its own)."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from server.metrics import transcode_histogram
+
+    registry = CollectorRegistry(auto_describe=False)
+    histogram = transcode_histogram(registry)
+    start_http_server(settings.metrics_port, addr=settings.host, registry=registry)
+    log.info("worker metrics on port %d", settings.metrics_port)
+    return lambda outcome, seconds: histogram.labels(outcome).observe(seconds)
 
 
 HEARTBEAT_SECONDS = 5.0

@@ -79,11 +79,12 @@ from realtime.gateway import Gateway, gateway_socket
 from realtime.node import Node
 from realtime.outbox import Handler, Relay
 from realtime.revocation import Revocation
-from server import backends, openapi
+from server import backends, openapi, tracing
 from server import privacy as privacy_wiring
 from server.errors import EXCEPTION_HANDLERS
 from server.headers import cors_config, cors_refusal_as_error, security_headers
 from server.lifespan import Job, lifespan
+from server.metrics import Metrics, metrics_route
 from server.retention import retention_job
 from server.web_client import web_client_handlers
 
@@ -306,6 +307,22 @@ def create_app(settings: Settings) -> Litestar:
         closers.append(storage.close)
     if redis is not None:
         closers.append(redis.aclose)
+    # Metrics and traces (docs/operations.md): off unless enabled; nothing is wrapped then.
+    middleware: list[Any] = []
+    extra_routes: list[Any] = []
+    metrics: Metrics | None = None
+    if settings.metrics:
+        metrics = Metrics(main, node, relay)
+        if graph is not None:
+            graph.observe = metrics.graph_query
+        if worker is not None:
+            worker.observe = metrics.transcoded
+        middleware.append(metrics.middleware)
+        extra_routes.append(metrics_route(metrics, settings.metrics_token))
+    traces = tracing.install(settings)
+    if traces is not None:
+        middleware.append(traces[0])
+        closers.append(traces[1])
     running = lifespan((main, identity), node, graph, jobs, closers)
 
     cors = cors_config(settings.cors_origins)
@@ -329,6 +346,7 @@ def create_app(settings: Settings) -> Litestar:
             *media_routes,
             gateway_socket,
             *PRIVACY_ROUTES,  # after the controllers whose paths they share
+            *extra_routes,
             *web_client_handlers(settings.web_dist_dir),  # last: it answers only what no API route does
         ],
         dependencies={
@@ -343,6 +361,7 @@ def create_app(settings: Settings) -> Litestar:
             cors_refusal_as_error,
         ],
         cors_config=cors,
+        middleware=middleware,
         lifespan=[running],
         openapi_config=openapi.config(),
         logging_config=None,
@@ -351,4 +370,5 @@ def create_app(settings: Settings) -> Litestar:
     app.state.node = node  # the CLI's server asks it to say goodbye to clients on SIGTERM
     app.state.principals = principals  # tests watch it hear a user change
     app.state.privacy_worker = privacy_worker  # tests run its jobs when they choose
+    app.state.metrics = metrics  # tests read what the dashboard may query
     return app

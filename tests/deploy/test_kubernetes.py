@@ -199,3 +199,24 @@ def test_the_github_workflow_runs_what_ci_runs() -> None:
     node = next(step for step in steps if step.get("uses", "").startswith("actions/setup-node@"))
     assert node["with"]["node-version"] == "20"
     assert job["timeout-minutes"] <= 90
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_prometheus_scrapes_a_port_and_path_the_pod_serves_metrics_on(role: str) -> None:
+    annotations = _pod(role)["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    ports = {p["containerPort"] for p in _container(role)["ports"]}
+    assert int(annotations["prometheus.io/port"]) in ports
+    assert annotations["prometheus.io/path"] == "/metrics"
+    assert _one("ConfigMap", "mydrtv-config")["data"]["MYDRTV_METRICS"] == "true"
+    if role == "worker":  # no HTTP server: its own listener, on the annotated port
+        env = {e["name"]: e["value"] for e in _container(role)["env"]}
+        assert env["MYDRTV_METRICS_PORT"] == annotations["prometheus.io/port"]
+    else:
+        offline = Settings(
+            database_url="postgresql://offline@127.0.0.1:1/main",
+            identity_database_url="postgresql://offline@127.0.0.1:1/identity",
+            jwt_secret="offline" * 8,
+            metrics=True,
+        )
+        assert "/metrics" in {route.path for route in create_app(offline).routes}

@@ -66,3 +66,37 @@ async def test_the_worker_beats_while_it_runs_and_the_probe_tells_fresh_from_sta
     finally:
         worker.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(worker.wait(), 30) == 0, (tmp_path / "worker.log").read_text()
+
+
+async def test_the_worker_serves_its_metrics_on_the_port_a_setting_names(
+    settings: Settings, tmp_path: Path
+) -> None:
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from support.services import free_port
+
+    port = free_port()
+    heartbeat = tmp_path / "heartbeat"
+    worker_settings = msgspec.structs.replace(
+        settings,
+        storage_url=(tmp_path / "media").as_uri(),
+        worker_heartbeat_file=str(heartbeat),
+        media_work_dir=str(tmp_path / "work"),
+        metrics=True,
+        metrics_port=port,
+    )
+    with (tmp_path / "worker.log").open("ab") as log:
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "server.cli", "worker", env=settings_env(worker_settings), stderr=log
+        )
+    try:
+        await until(_fresh(heartbeat), within=30)  # started: the listener came before the first beat
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.get(f"http://127.0.0.1:{port}/metrics")
+        assert response.status_code == 200
+        families = {family.name: family.type for family in text_string_to_metric_families(response.text)}
+        assert families["mydrtv_transcode_duration_seconds"] == "histogram"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(worker.wait(), 30) == 0, (tmp_path / "worker.log").read_text()

@@ -19,6 +19,7 @@ import os
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -66,6 +67,7 @@ class TranscodeWorker:
         work_dir: str | None = None,
         poll_seconds: float = 5.0,
         retry_seconds: float = 10.0,
+        observe: Callable[[str, float], None] | None = None,
     ) -> None:
         self._db = db
         self._storage = storage
@@ -79,6 +81,7 @@ class TranscodeWorker:
         self._retry_seconds = retry_seconds
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._wake = asyncio.Event()
+        self.observe = observe  # told each job's outcome and seconds (the metrics' histogram)
 
     async def run(self) -> None:
         """Work until cancelled: every job there is, then wait for a notification (or poll)."""
@@ -110,19 +113,25 @@ class TranscodeWorker:
         work = asyncio.create_task(self._produce(job, video, prefix))
         lost = asyncio.Event()
         keeper = asyncio.create_task(self._keep_lease(job, work, lost))
+        started = time.monotonic()
+        outcome = "released"
         try:
             await work
             await self._publish(job)
+            outcome = "ready"
         except asyncio.CancelledError:
             await self._discard(prefix)
             if not lost.is_set():  # shutting down: hand the job back at once, attempt unspent
                 await self.queue.release(job)
                 raise
+            outcome = "dropped"
             log.warning("transcode job lost its lease; dropped", extra={"job": job.id})
         except (MediaRejected, FfmpegFailed) as exc:
+            outcome = "failed"
             await self._discard(prefix)
             await self._give_up(job, str(exc))
         except LeaseLost:
+            outcome = "dropped"
             await self._discard(prefix)
             log.warning("transcode job superseded; dropped", extra={"job": job.id})
         except Exception as exc:
@@ -130,11 +139,15 @@ class TranscodeWorker:
             await self._discard(prefix)
             detail = f"{type(exc).__name__}: {exc}"  # for operators (transcode_jobs), not viewers
             if job.attempts >= job.max_attempts:
+                outcome = "failed"
                 await self._give_up(job, f"processing failed {job.attempts} times", detail)
             else:
+                outcome = "retried"
                 await self.queue.retry(job, detail, self._retry_seconds * job.attempts)
         finally:
             await stop_task(keeper)
+            if self.observe is not None:
+                self.observe(outcome, time.monotonic() - started)
 
     async def _produce(self, job: Job, video: Video, prefix: str) -> None:
         progress = _Progress(self._bus, video)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from app.identity.crypto import new_master_key
 from core.settings import Settings
 from server.factory import create_app
 from server.metrics import Metrics
@@ -25,6 +26,7 @@ def _metrics() -> Metrics:
         database_url="postgresql://offline@127.0.0.1:1/main",
         identity_database_url="postgresql://offline@127.0.0.1:1/identity",
         jwt_secret="offline" * 8,
+        privacy_master_key=new_master_key(),
         metrics=True,
     )
     metrics = create_app(offline).state.metrics

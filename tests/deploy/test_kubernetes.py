@@ -17,6 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from app.identity.crypto import new_master_key
 from core.settings import ENV_PREFIX, Settings
 from server.cli import _parser
 from server.factory import create_app
@@ -62,6 +63,7 @@ def _route_paths() -> set[str]:
         database_url="postgresql://offline@127.0.0.1:1/main",
         identity_database_url="postgresql://offline@127.0.0.1:1/identity",
         jwt_secret="offline" * 8,
+        privacy_master_key=new_master_key(),
     )
     return {route.path for route in create_app(offline).routes}
 
@@ -116,7 +118,15 @@ def test_config_and_secrets_come_from_the_configmap_and_the_secret() -> None:
         assert {"configMapRef": {"name": "mydrtv-config"}} in sources, role
         assert {"secretRef": {"name": "mydrtv-secrets"}} in sources, role
     secrets = _example_secrets()
-    needs = ("database_url", "identity_database_url", "redis_url", "graph_url", "storage_url", "jwt_secret")
+    needs = (
+        "database_url",
+        "identity_database_url",
+        "redis_url",
+        "graph_url",
+        "storage_url",
+        "jwt_secret",
+        "privacy_master_key",
+    )
     for needed in needs:
         assert ENV_PREFIX + needed.upper() in secrets, f"secrets.example.env lacks {needed}"
     assert "CHANGE-ME" in secrets["MYDRTV_JWT_SECRET"], "the example must not carry a usable secret"
@@ -217,6 +227,7 @@ def test_prometheus_scrapes_a_port_and_path_the_pod_serves_metrics_on(role: str)
             database_url="postgresql://offline@127.0.0.1:1/main",
             identity_database_url="postgresql://offline@127.0.0.1:1/identity",
             jwt_secret="offline" * 8,
+            privacy_master_key=new_master_key(),
             metrics=True,
         )
         assert "/metrics" in {route.path for route in create_app(offline).routes}

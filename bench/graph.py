@@ -3,6 +3,10 @@
 
     python -m bench.graph [--users 100000] [--follows 1000000] [--samples 1000] [--neo4j bolt://...]
 
+With no ``--neo4j`` URL, the project's own embedded Neo4j (``graph/neo4j-server``) is started for
+the run when Java (and Maven, to build it) are present (``--no-neo4j`` skips it); its JVM gets a
+warm-up phase before anything is timed, so the timings are of compiled code.
+
 A generated network is written to PostgreSQL with COPY (followees skewed towards popular users,
 a fifth of the follows returned, so there are friends; a few blocks, mutes and dismissed
 suggestions, so the exclusions have work to do), then loaded into each graph by
@@ -16,13 +20,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import random
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -43,6 +51,8 @@ from graph.falkordb import FalkorGraph
 from graph.neo4j import Neo4jGraph
 from graph.queries import Dialect
 from graph.rebuild import rebuild
+from server.embedded import neo4j as embedded_neo4j_server
+from support.services import embedded_neo4j
 
 # The graph's PEOPLE_YOU_MAY_KNOW in SQL: the same candidates, exclusions and order. PostgreSQL has
 # no follower count column (the graph's projector keeps one on each node), so it counts them.
@@ -202,6 +212,14 @@ async def main() -> None:
     parser.add_argument(
         "--neo4j", default="", help="bolt://user:password@host:7687 of a Neo4j to compare; none: skipped"
     )
+    parser.add_argument(
+        "--no-neo4j", action="store_true", help="do not start the embedded Neo4j when no URL is given"
+    )
+    parser.add_argument("--neo4j-heap-mib", type=int, default=2048)
+    parser.add_argument("--neo4j-page-cache-mib", type=int, default=1024)
+    parser.add_argument(
+        "--warmup", type=int, default=300, help="users (not the sampled ones) run through every call first"
+    )
     parser.add_argument("--name", default="graph", help="results go to bench/results/<name>.json")
     args = parser.parse_args()
 
@@ -210,6 +228,40 @@ async def main() -> None:
 
     data = generate(args)
     say(f"generated: { {name: len(rows) for name, rows in data.items()} }")
+    neo4j_source = "given" if args.neo4j else ""
+    with contextlib.ExitStack() as stack:
+        if not args.neo4j and not args.no_neo4j:
+            missing = embedded_neo4j_server.unavailable()
+            if missing:
+                say(f"Neo4j skipped: {missing}")
+            else:
+                root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mydrtv-bench-neo4j-")))
+                args.neo4j = stack.enter_context(
+                    embedded_neo4j(
+                        root, heap_mib=args.neo4j_heap_mib, page_cache_mib=args.neo4j_page_cache_mib
+                    )
+                )
+                neo4j_source = (
+                    f"embedded graph/neo4j-server, heap {args.neo4j_heap_mib} MiB, "
+                    f"page cache {args.neo4j_page_cache_mib} MiB"
+                )
+                say(f"embedded Neo4j at {args.neo4j}")
+        results = await run(args, data, say)
+    results = {
+        "load_average_at_start": results.pop("load_average_at_start"),
+        "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
+        "neo4j": neo4j_source or "not run",
+        **results,
+    }
+    say(msgspec.json.format(msgspec.json.encode(results)).decode())
+    path = write_results(args.name, "python -m bench.graph " + " ".join(sys.argv[1:]), results)
+    say(f"wrote {path}")
+
+
+async def run(
+    args: argparse.Namespace, data: dict[str, list[tuple[Any, ...]]], say: Callable[[str], None]
+) -> dict[str, Any]:
+    load_average = [round(value, 2) for value in os.getloadavg()]
     async with embedded_settings() as settings:
         copy_seconds = await load_postgres(settings.database_url, data)
         say(f"PostgreSQL loaded by COPY in {copy_seconds:.1f} s")
@@ -231,7 +283,8 @@ async def main() -> None:
             for graph in graphs.values():
                 await graph.close()
             await db.stop()
-    results = {
+    return {
+        "load_average_at_start": load_average,
         "out_degree_sigma": args.out_degree_sigma,
         "sizes": {name: len(rows) for name, rows in data.items()},
         "path_budget": {"people_you_may_know": PYMK_BUDGET, "video_recommendations": VIDEOS_BUDGET},
@@ -239,9 +292,6 @@ async def main() -> None:
         "graph_load": loads,
         **results,
     }
-    say(msgspec.json.format(msgspec.json.encode(results)).decode())
-    path = write_results(args.name, "python -m bench.graph " + " ".join(sys.argv[1:]), results)
-    say(f"wrote {path}")
 
 
 async def measure(
@@ -298,7 +348,10 @@ async def measure(
                 got = [(row["id"], int(row["mutual"]), int(row["followers"])) for row in rows]
                 assert got == sql_rows, (name, paths, user, got[:5], sql_rows[:5])
 
-    principal = {user: Principal(id=user, handle="bench", role="viewer") for user in sample}
+    sampled = set(sample)
+    others = [user for user in people if user not in sampled]
+    warmup = rnd.sample(others, min(args.warmup, len(others)))
+    principal = {user: Principal(id=user, handle="bench", role="viewer") for user in [*sample, *warmup]}
 
     async def suggest(service: PeopleSuggestions, user: uuid.UUID) -> Any:
         return await service.suggest(principal[user], 10)
@@ -316,7 +369,9 @@ async def measure(
         calls[f"{name}_suggestions_service"] = partial(suggest, uncached)
         calls[f"{name}_videos_query"] = social_videos(graph)
         calls[f"{name}_recommendations_service"] = partial(recommend, recommendations)
-    for user in sample[:100]:  # warm-up
+    # Warm-up on other users: the JVM compiles Neo4j's hot paths only after many runs, and every
+    # graph's query plans get cached, so the timings below are of the steady state.
+    for user in warmup:
         for call in calls.values():
             await call(user)
 

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import neo4j.exceptions
-from neo4j import AsyncGraphDatabase, RoutingControl
+from neo4j import READ_ACCESS, AsyncGraphDatabase, RoutingControl
 
 from graph.base import Graph, GraphUnavailable, Row
 from graph.queries import Dialect
@@ -50,15 +50,22 @@ class Neo4jGraph(Graph):
 
     async def _execute(self, cypher: str, params: Mapping[str, Any], *, write: bool) -> list[Row]:
         try:
+            if not write:
+                return await self._read(cypher, params)
             result = await self._driver.execute_query(
-                cypher,
-                dict(params),
-                database_=self._database,
-                routing_=RoutingControl.WRITE if write else RoutingControl.READ,
+                cypher, dict(params), database_=self._database, routing_=RoutingControl.WRITE
             )
         except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired, OSError) as exc:
             raise GraphUnavailable(f"the graph database is unreachable: {exc}") from exc
         return [record.data() for record in result.records]
+
+    async def _read(self, cypher: str, params: Mapping[str, Any]) -> list[Row]:
+        """A read as an auto-commit transaction: RUN and PULL in one round trip. A managed
+        transaction (``execute_query``) adds a COMMIT round trip to every request; a read has
+        nothing to commit, and a failed one is answered 503 rather than retried."""
+        async with self._driver.session(database=self._database, default_access_mode=READ_ACCESS) as session:
+            result = await session.run(cypher, dict(params))
+            return [record.data() async for record in result]
 
     async def close(self) -> None:
         await self._driver.close()

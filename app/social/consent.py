@@ -29,3 +29,18 @@ async def withdrawn_followees(db: Database, user_id: uuid.UUID) -> list[str]:
         user_id,
     )
     return sorted(str(row["followee_id"]) for row in rows)
+
+
+async def consent_of(db: Database, user_id: uuid.UUID) -> tuple[bool, list[str]]:
+    """``personalized`` and ``withdrawn_followees`` in one round trip, for the requests that need
+    both on every call (suggestions, recommendations): ``(False, [])`` for an unknown user."""
+    rows = await db.fetch(
+        "SELECT u.personalization, ARRAY(SELECT f.followee_id FROM follows f"
+        " JOIN users w ON w.id = f.followee_id"
+        " WHERE f.follower_id = u.id AND NOT w.personalization) AS withdrawn"
+        " FROM users u WHERE u.id = {}",
+        user_id,
+    )
+    if not rows:
+        return False, []
+    return bool(rows[0]["personalization"]), sorted(str(followee) for followee in rows[0]["withdrawn"])

@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from app.social.consent import personalized, withdrawn_followees
+from app.social.consent import consent_of
 from app.social.graph_reads import run_read
 from app.social.naming import Named, Naming
 from app.social.schemas import Reason, VideoRecommendation
@@ -115,9 +115,8 @@ class VideoRecommendations:
         user = str(viewer.id)
         since = int(self._clock()) - TRENDING_DAYS * 86_400
         picks: dict[uuid.UUID, tuple[Reason, str]] = {}
-        personal = await personalized(self._db, viewer.id)
+        personal, withdrawn = await consent_of(self._db, viewer.id)  # one round trip for both
         if personal:
-            withdrawn = await withdrawn_followees(self._db, viewer.id)
             for row in await run_read(
                 self._graph,
                 queries.SOCIAL_VIDEOS,

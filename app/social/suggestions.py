@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from app.social.consent import personalized, withdrawn_followees
+from app.social.consent import consent_of, withdrawn_followees
 from app.social.graph_reads import run_read
 from app.social.naming import Named, Naming
 from app.social.schemas import PersonSuggestion
@@ -77,8 +77,10 @@ class PeopleSuggestions:
     async def ranked(self, user_id: uuid.UUID) -> list[dict[str, Any]]:
         """The graph's ranking for ``user_id`` (id, mutual, followers), from the cache when fresh
         and made with the same followees' consent (a withdrawal applies at once)."""
+        return await self._ranked(user_id, await withdrawn_followees(self._db, user_id))
+
+    async def _ranked(self, user_id: uuid.UUID, withdrawn: list[str]) -> list[dict[str, Any]]:
         now = self._clock()
-        withdrawn = await withdrawn_followees(self._db, user_id)
         cached = self._cache.get(user_id)
         if cached is not None and cached[0] > now and cached[1] == withdrawn:
             return cached[2]
@@ -101,9 +103,10 @@ class PeopleSuggestions:
 
     async def suggest(self, me: Principal, limit: int) -> list[PersonSuggestion]:
         """Nothing for a user who withdrew personalization: the suggestions are made of their follows."""
-        if not await personalized(self._db, me.id):
+        personal, withdrawn = await consent_of(self._db, me.id)  # one round trip for both
+        if not personal:
             return []
-        ranked = await self.ranked(me.id)
+        ranked = await self._ranked(me.id, withdrawn)
         ids = [uuid.UUID(row["id"]) for row in ranked]
         handles = {
             row["id"]: row["handle"] for row in await self._db.fetch(_STILL_SUGGESTIBLE, ids, *([me.id] * 6))

@@ -2,13 +2,14 @@
 worker. Shared by the app (``create_app``) and the ``mydrtv privacy`` commands.
 
 The registry's order is the erasure's order (see ``app/privacy/parts.py``): the identity
-database first, its profile row (and the avatar images it points at) before the account, whose
-deletion would take the row by cascade, then the account (from then on nobody signs in as the
-user); parties while the user row still names the leaving member, notifications before the
-comments they point at, the feed before the social relations (withdrawing a feed item needs the
-followers), everything else of the main database before the public user row (whose deletion
-refuses the user's access tokens), then the graph (follower counts read from PostgreSQL), then
-Redis (the last live traces: presence, history entries).
+database first: the avatar images, the profile row (and again anything under the avatar
+prefix) before the account, whose deletion would take the row by cascade, then the account
+(from then on nobody signs in as the user); parties while the user row still names the
+leaving member, notifications before the comments they point at, the feed before the social
+relations (withdrawing a feed item needs the followers), everything else of the main database
+before the public user row (whose deletion refuses the user's access tokens), then the graph
+(follower counts read from PostgreSQL), then Redis (the last live traces: presence, history
+entries).
 """
 
 from __future__ import annotations
@@ -75,9 +76,8 @@ def registry(
     the account row goes: the identity feature's ``shred_user_keys``."""
     redis_part = RedisPart(redis, settings.redis_namespace) if redis is not None else None
     profiles = ProfileService(main, ProfileStore(identity), storage)
-    parts: list[Any] = [ProfilePart(identity, profiles)]
-    if storage is not None:
-        parts.append(AvatarPart(storage))
+    parts: list[Any] = [AvatarPart(storage)] if storage is not None else []
+    parts.append(ProfilePart(identity, profiles))
     parts.append(
         IdentityPart(
             identity,

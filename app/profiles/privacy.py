@@ -1,10 +1,10 @@
 """The profiles' personal data parts: the profile row in the identity database (display name,
 bio, avatar digest) and the avatar images in media storage (``avatars/{user_id}/``).
 
-Two parts, so the audit names the store each finding is in. Both are erased through
-``ProfileService.erase`` (the row, then every object under the user's avatar prefix), which is
-idempotent: the second part's run only finds what the first left (none, or files an avatar
-upload still in flight wrote after it).
+Two parts, so the audit names the store each finding is in. The images go first (counted for
+the receipt), then the row through ``ProfileService.erase``, which also deletes everything under
+the avatar prefix again: files an avatar upload still in flight wrote after the first part ran.
+Both are idempotent.
 """
 
 from __future__ import annotations

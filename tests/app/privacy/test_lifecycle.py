@@ -83,6 +83,21 @@ async def _audit(settings: Settings, user_id: uuid.UUID) -> tuple[int, str]:
     return process.returncode, out.decode() + err.decode()
 
 
+async def _read(storage: Storage, key: str) -> bytes:
+    return b"".join([chunk async for chunk in storage.read(key)])
+
+
+async def _people_named(api: Client, name: str) -> set[str]:
+    found = await api.get("/search/people", params={"q": name})
+    assert found.status_code == 200, found.text
+    return {item["user"]["id"] for item in found.json()["items"]}
+
+
+def counts_of(job: dict[str, Any]) -> dict[str, dict[str, int]]:
+    counts = job["counts"]
+    return dict(msgspec.json.decode(counts) if isinstance(counts, str | bytes) else counts)
+
+
 def _records(archive: zipfile.ZipFile, kind: str) -> list[dict[str, Any]]:
     return list(msgspec.json.decode(archive.read(f"{kind}.json")))
 
@@ -131,11 +146,26 @@ async def test_an_export_holds_everything_of_the_user_and_nothing_of_anyone_else
     assert [e for e in _records(archive, "live_state") if f"client-{mine.person.id}" == e["field"]]
     uploads = {name: archive.read(name) for name in archive.namelist() if name.startswith("uploads/")}
     assert sorted(uploads.values()) == sorted(mine.sources.values())
+    details = _records(archive, "profile_details")
+    assert [(d["display_name"], d["bio"]) for d in details] == [(mine.display_name, mine.bio)]
+    assert [image["url"] for image in details[0]["avatar"]] == mine.avatar
+    avatars = {name: archive.read(name) for name in archive.namelist() if name.startswith("avatars/")}
+    assert sorted(avatars) == sorted("avatars/" + url.split("/", 3)[3] for url in mine.avatar)
+    for name, body in avatars.items():
+        assert body == await _read(storage, f"avatars/{mine.person.id}/{name.removeprefix('avatars/')}")
+    # Notifications to them (a follow or friend, a reply), with the names of who did it; settings.
+    assert mine.notifications >= {"reply"} and mine.notifications & {"follow", "friend"}, mine.notifications
+    notes = _records(archive, "notifications")
+    assert {n["kind"] for n in notes} == mine.notifications
+    assert all(a["handle"] == others[0].handle for n in notes for a in n["actors"])
+    assert _records(archive, "notification_settings")[0]["mention"] is False
     manifest = msgspec.json.decode(archive.read("manifest.json"))
-    assert manifest["user_id"] == str(mine.person.id) and len(manifest["files"]) == len(mine.sources)
+    assert manifest["user_id"] == str(mine.person.id)
+    assert len(manifest["files"]) == len(mine.sources) + len(mine.avatar)
 
     everything = b"".join(archive.read(name) for name in archive.namelist())
-    for text in [*theirs.comments, theirs.chat, theirs.email, *theirs.videos, str(theirs.person.id)]:
+    theirs_text = [theirs.display_name, theirs.bio, *theirs.avatar, theirs.email, *theirs.comments]
+    for text in [*theirs_text, theirs.chat, *theirs.videos, str(theirs.person.id)]:
         assert text.encode() not in everything, text
     for body in theirs.sources.values():
         assert body not in everything
@@ -154,6 +184,11 @@ async def test_erasure_leaves_no_residue_in_any_store(
     registry = stack.registry
     before = await registry.residue(gone.person.id)
     assert all(before[store] for store in ("identity", "main", "graph", "storage", "redis")), before
+    findings = [finding.split(":")[0] for store in before.values() for finding in store]
+    assert {"profiles", "avatars", "notifications", "identity"} <= set(findings), before
+    assert gone.notified >= 1  # others were told of their follows
+    assert (await api.get(gone.avatar[0])).status_code == 200
+    assert str(gone.person.id) in await _people_named(api, gone.display_name)
     elsewhere = next(v for v in gone.rated if v not in gone.videos)
     wrong = await api.request(
         "DELETE", "/me", json={"password": "not it at all"}, headers=gone.person.headers
@@ -188,6 +223,15 @@ async def test_erasure_leaves_no_residue_in_any_store(
     assert root["body"] == "[deleted]" and root["author"]["handle"] == "[deleted]"
     replies = (await api.get(f"/comments/{gone.answered_comment}/replies")).json()["items"]
     assert [r["body"] for r in replies] == [f"a reply by {others[0].handle}"]
+    # The profile, its avatar images, and the notifications to and from them are gone.
+    assert (await api.get(gone.avatar[0])).status_code == 404
+    acted = await main_db.fetch(
+        "SELECT count(*) AS n FROM notification_actors WHERE actor_id = {}", gone.person.id
+    )
+    assert acted[0]["n"] == 0
+    assert str(gone.person.id) not in await _people_named(api, gone.display_name)
+    assert counts_of(job)["profiles"]["profile"] == 1 and counts_of(job)["avatars"]["avatar_objects"] == 2
+    assert counts_of(job)["notifications"]["notifications"] >= len(gone.notifications)
     # The kept user lost nothing.
     assert (await api.get("/me", headers=kept.person.headers)).status_code == 200
     still = await registry.residue(kept.person.id)

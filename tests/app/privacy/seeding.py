@@ -73,7 +73,7 @@ async def seed(
     prefix: str,
 ) -> Seeded:
     """A user with data in every store; ``others`` (at least three) follow, reply, host, join."""
-    me, account = await signed_up(api, prefix)
+    me, account = await signed_up(api, prefix, birth_date="1990-05-17")
     friend, blocked, muted = others[0], others[1], others[2]
     videos = [await new_video(api, me, title=f"{prefix} video {n}") for n in range(2)]
     sources: dict[str, bytes] = {}

@@ -11,6 +11,7 @@ import uuid
 import zipfile
 from typing import Any
 
+import asyncpg
 import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
@@ -87,6 +88,34 @@ async def _read(storage: Storage, key: str) -> bytes:
     return b"".join([chunk async for chunk in storage.read(key)])
 
 
+async def _identity_rows(settings: Settings, user_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
+    connection = await asyncpg.connect(settings.identity_database_url)
+    try:
+        return {
+            table: [
+                dict(row)
+                for row in await connection.fetch(f"SELECT * FROM {table} WHERE {key} = $1", user_id)
+            ]
+            for table, key in (("accounts", "id"), ("account_keys", "account"))
+        }
+    finally:
+        await connection.close()
+
+
+async def _restored_account(settings: Settings, row: dict[str, Any]) -> bytes:
+    """Put a dumped ``accounts`` row back; every byte it holds."""
+    connection = await asyncpg.connect(settings.identity_database_url)
+    try:
+        names = list(row)
+        places = ", ".join(f"${n + 1}" for n in range(len(names)))
+        await connection.execute(
+            f"INSERT INTO accounts ({', '.join(names)}) VALUES ({places})", *row.values()
+        )
+    finally:
+        await connection.close()
+    return b"".join(bytes(v) if isinstance(v, bytes) else str(v).encode() for v in row.values())
+
+
 async def _people_named(api: Client, name: str) -> set[str]:
     found = await api.get("/search/people", params={"q": name})
     assert found.status_code == 200, found.text
@@ -124,7 +153,9 @@ async def test_an_export_holds_everything_of_the_user_and_nothing_of_anyone_else
                     break
     assert events[-1]["fraction"] == 1.0 and all(e["state"] in ("running", "ready") for e in events)
 
-    assert _records(archive, "account")[0]["email"] == mine.email
+    assert [(a["email"], a["birth_date"]) for a in _records(archive, "account")] == [
+        (mine.email, "1990-05-17")
+    ]
     assert {c["purpose"] for c in _records(archive, "consents")} == {"personalization", "analytics"}
     assert len(_records(archive, "sessions")) == 1
     assert _records(archive, "profile")[0]["handle"] == mine.person.handle
@@ -195,6 +226,8 @@ async def test_erasure_leaves_no_residue_in_any_store(
     )
     assert wrong.status_code == 403 and wrong.json()["error"] == "wrong_password"
 
+    backup = await _identity_rows(privacy_settings, gone.person.id)  # a dump, as a backup holds it
+    assert backup["account_keys"] and backup["accounts"][0]["email_hash"] is not None
     asked = await api.request("DELETE", "/me", json={"password": PASSWORD}, headers=gone.person.headers)
     assert asked.status_code == 202, asked.text
     again = await api.request("DELETE", "/me", json={"password": PASSWORD}, headers=gone.person.headers)
@@ -223,6 +256,19 @@ async def test_erasure_leaves_no_residue_in_any_store(
     assert root["body"] == "[deleted]" and root["author"]["handle"] == "[deleted]"
     replies = (await api.get(f"/comments/{gone.answered_comment}/replies")).json()["items"]
     assert [r["body"] for r in replies] == [f"a reply by {others[0].handle}"]
+    # The dump's account row restored: its key is gone with no copy, so nothing in it opens.
+    assert await _identity_rows(privacy_settings, gone.person.id) == {"accounts": [], "account_keys": []}
+    restored = await _restored_account(privacy_settings, backup["accounts"][0])
+    assert gone.email.encode() not in restored and b"1990-05-17" not in restored
+    identity = next(part for part in registry.parts if part.name == "identity")
+    opened = (await identity.export(gone.person.id)).records["account"]
+    assert [(a["email"], a["birth_date"]) for a in opened] == [(None, None)]
+    # (The lookup hash it carries confirms a guessed email only to a holder of the master key.)
+    assert (await registry.residue(gone.person.id))["identity"] == [
+        "identity: 1 account row",
+        "identity: 1 email lookup hash",
+    ]
+    assert (await identity.erase(gone.person.id))["account"] == 1
     # The profile, its avatar images, and the notifications to and from them are gone.
     assert (await api.get(gone.avatar[0])).status_code == 404
     acted = await main_db.fetch(
@@ -315,6 +361,14 @@ async def test_an_admin_erases_a_user_now_and_it_is_audited(
         "SELECT requested_by_admin FROM erasure_receipts WHERE job_id = {}", job["id"]
     )
     assert receipt[0]["requested_by_admin"]
+    connection = await asyncpg.connect(privacy_settings.identity_database_url)
+    try:
+        access = await connection.fetch(
+            "SELECT admin_id, action FROM personal_data_access WHERE subject_id = $1", user.id
+        )
+    finally:
+        await connection.close()
+    assert [(row["admin_id"], row["action"]) for row in access] == [(admin.id, "erase")]
     assert await stack.registry.residue(user.id) == {s: [] for s in stack.registry.stores}
 
 

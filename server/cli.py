@@ -513,7 +513,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "privacy" and args.action == "audit":
             return asyncio.run(privacy_audit(_with_embedded_urls(settings), args.user_id))
         elif args.command == "privacy" and args.action == "worker":
-            asyncio.run(privacy_worker(_with_embedded_urls(settings)))
+            asyncio.run(privacy_worker(_with_embedded_identity(settings)))
         elif args.command == "privacy":
             return asyncio.run(privacy_command(_with_embedded_identity(settings), args.action))
     except KeyboardInterrupt:

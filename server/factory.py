@@ -281,8 +281,11 @@ def create_app(settings: Settings) -> Litestar:
         redis=redis,
         forget_suggestions=suggestions.forget,
         forget_principal=principals.forget,
+        shred_keys=privacy_wiring.shredder(identity),
     )
-    privacy = privacy_wiring.service(settings, main, identity, privacy_jobs, storage)
+    privacy = privacy_wiring.service(
+        settings, main, identity, privacy_jobs, storage, record_access=privacy_wiring.record_admin_access
+    )
     services["privacy"] = privacy
     services["privacy_registry"] = privacy_parts
     services["sign_in_hooks"] = SignInHooks([privacy.cancel_erasure])

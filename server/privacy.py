@@ -2,15 +2,19 @@
 worker. Shared by the app (``create_app``) and the ``mydrtv privacy`` commands.
 
 The registry's order is the erasure's order (see ``app/privacy/parts.py``): the identity
-database first (from then on nobody signs in as the user), parties while the user row still
-names the leaving member, the feed before the social relations (withdrawing a feed item needs the
-followers), everything else of the main database before the public user row (whose deletion
-refuses the user's access tokens), then the graph (follower counts read from PostgreSQL), then
-Redis (the last live traces: presence, history entries).
+database first: the avatar images, the profile row (and again anything under the avatar
+prefix) before the account, whose deletion would take the row by cascade, then the account
+(from then on nobody signs in as the user); parties while the user row still names the
+leaving member, notifications before the comments they point at, the feed before the social
+relations (withdrawing a feed item needs the followers), everything else of the main database
+before the public user row (whose deletion refuses the user's access tokens), then the graph
+(follower counts read from PostgreSQL), then Redis (the last live traces: presence, history
+entries).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,8 +23,13 @@ from redis.asyncio import Redis
 from app.accounts.privacy import AccountPart
 from app.comments.privacy import CommentsPart
 from app.feed.privacy import FeedPart
+from app.identity.audit import record_personal_data_access
+from app.identity.crypto import Keyring
 from app.identity.privacy import IdentityPart
+from app.identity.profiles import ProfileStore
+from app.identity.store import shred_user_keys
 from app.moderation.privacy import ModerationPart
+from app.notifications.privacy import NotificationsPart
 from app.parties.privacy import PartiesPart
 from app.parties.service import PartyService
 from app.privacy.erasure import Eraser
@@ -32,11 +41,14 @@ from app.privacy.parts import Registry
 from app.privacy.redis_state import RedisPart
 from app.privacy.service import AccessRecorder, PrivacyService
 from app.privacy.worker import PrivacyWorker
+from app.profiles.privacy import AvatarPart, ProfilePart
+from app.profiles.service import ProfileService
 from app.ratings.privacy import RatingsPart
 from app.social.privacy import SocialPart
 from app.videos.media.privacy import UploadsPart
 from core.db import Database
 from core.settings import Settings
+from core.tokens import Principal
 from graph.base import Graph
 from media.storage.base import Storage
 from realtime.bus.base import Bus
@@ -61,13 +73,22 @@ def registry(
     """Every personal data part of this deployment, in erasure order.
 
     ``shred_keys`` destroys a user's data key (crypto-shredding of the identity database) before
-    the account row goes; wire the identity feature's ``shred_user_keys`` here."""
+    the account row goes: the identity feature's ``shred_user_keys``."""
     redis_part = RedisPart(redis, settings.redis_namespace) if redis is not None else None
-    parts: list[Any] = [
+    profiles = ProfileService(main, ProfileStore(identity), storage)
+    parts: list[Any] = [AvatarPart(storage)] if storage is not None else []
+    parts.append(ProfilePart(identity, profiles))
+    parts.append(
         IdentityPart(
-            identity, shred_keys=shred_keys, on_email=[redis_part.forget_email] if redis_part else []
-        ),
+            identity,
+            keyring(settings),
+            shred_keys=shred_keys,
+            on_email=[redis_part.forget_email] if redis_part else [],
+        )
+    )
+    parts += [
         PartiesPart(main, parties),
+        NotificationsPart(main),
         FeedPart(main, settings.bus_history_seconds),
         CommentsPart(main),
         RatingsPart(main),
@@ -82,6 +103,29 @@ def registry(
     if redis_part is not None:
         parts.append(redis_part)
     return Registry(parts)
+
+
+def keyring(settings: Settings) -> Keyring | None:
+    """The privacy master keys, to open sealed fields for an export and the email for erasure;
+    None where none is configured (the audit needs none)."""
+    if not settings.privacy_master_key.strip():
+        return None
+    return Keyring.from_settings(settings.privacy_master_key, settings.privacy_old_master_keys)
+
+
+def shredder(identity: Database) -> UserHook:
+    """``shred_user_keys`` on this identity database (whether or not its tables are bound)."""
+
+    async def shred(user_id: Any) -> bool:
+        return await shred_user_keys(user_id, identity)
+
+    return shred
+
+
+async def record_admin_access(admin: Principal, subject_id: uuid.UUID, action: str) -> None:
+    """The service's ``record_access``: an admin's export or erasure of someone's data goes to the
+    identity database's access log (``app/identity/audit.py``; its tables bound, as in the app)."""
+    await record_personal_data_access(admin.id, subject_id, action)
 
 
 def jobs(settings: Settings, main: Database) -> PrivacyJobs:
@@ -99,7 +143,7 @@ def service(
     return PrivacyService(
         main,
         privacy_jobs,
-        IdentityPart(identity),
+        IdentityPart(identity, keyring(settings)),
         storage,
         secret=settings.jwt_secret,
         issuer=settings.jwt_issuer,
@@ -177,6 +221,7 @@ class Standalone:
             storage=self.storage,
             graph=self.graph,
             redis=self.redis,
+            shred_keys=shredder(self.identity),
         )
 
         self.worker = worker(settings, self.main, self.jobs, self.registry, self.storage, self.bus)

@@ -53,8 +53,9 @@ def purges(settings: Settings, main: Database, identity: Database) -> dict[str, 
     registration limits' Redis keys expire with their window, and access logs leave the process
     on stdout, whose retention is the operator's.
 
-    TODO(issue 14, integration): add the privacy feature's purge of finished exports older than
-    their retention (``app/privacy``), e.g. ``"exports": exports.purge_expired``.
+    Finished exports are not here either: their archives are deleted by the privacy worker's
+    sweep (``Exporter.sweep``, before every look for jobs), which holds the storage they are in
+    and runs wherever exports are built. Running it here too would only repeat it.
     """
     refresh = RefreshTokens(identity, settings.refresh_token_seconds, settings.refresh_reuse_grace_seconds)
     watches = WatchService(main, VideoService(main))

@@ -1,7 +1,7 @@
 """A heavy user for erasure tests and the privacy benchmark, written in bulk with SQL: an account
-in the identity database, many comments (others reply to some), follows, ratings, uploads with
-renditions in storage, and the published outbox rows their comments would have left. Then the
-graph is rebuilt from PostgreSQL, as ``mydrtv graph rebuild`` does."""
+in the identity database (sealed, with a profile), many comments (others reply to some),
+follows, ratings, uploads with renditions in storage, and the published outbox rows their
+comments would have left. Then the graph is rebuilt from PostgreSQL, as ``mydrtv graph rebuild`` does."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import uuid
 import asyncpg
 import msgspec
 
+from app.identity.crypto import Keyring
+from app.identity.store import seal_account
 from core.db import Database
 from core.settings import Settings
 from graph.rebuild import rebuild
@@ -41,8 +43,28 @@ async def seed_heavy(
     email = f"heavy_{tag}@example.com"
     identity = await asyncpg.connect(settings.identity_database_url)
     try:
+        # Sealed as registration seals it (app/identity/store.py), with a profile beside it.
+        sealed = seal_account(
+            Keyring.from_settings(settings.privacy_master_key), user, email, "not-a-hash", None
+        )
         await identity.execute(
-            "INSERT INTO accounts (id, email, password_hash) VALUES ($1, $2, 'not-a-hash')", user, email
+            "INSERT INTO accounts (id, email_hash, email_sealed, password_hash_sealed)"
+            " VALUES ($1, $2, $3, $4)",
+            user,
+            sealed["email_hash"],
+            sealed["email_sealed"],
+            sealed["password_hash_sealed"],
+        )
+        await identity.execute(
+            "INSERT INTO account_keys (account, master_key_id, wrapped_key) VALUES ($1, $2, $3)",
+            user,
+            sealed["master_key_id"],
+            sealed["wrapped_key"],
+        )
+        await identity.execute(
+            "INSERT INTO profiles (account, display_name, bio) VALUES ($1, $2, 'a heavy user')",
+            user,
+            f"Heavy {tag}",
         )
         await identity.execute(
             "INSERT INTO consents (account, purpose, granted) VALUES ($1, 'personalization', true)", user

@@ -12,9 +12,11 @@ from typing import Any
 
 import asyncpg
 import msgspec
+from piccolo.querystring import QueryString
 
 from app.identity.crypto import DataKey, Keyring
 from app.identity.tables import Account, AccountKey
+from core.db import Database
 from core.errors import Conflict
 
 # Purposes of processing a user can decide on (docs/privacy.md, "Consent"). ``essential`` is the
@@ -62,13 +64,19 @@ _SELECT = (
 )
 
 
-async def shred_user_keys(user_id: uuid.UUID) -> bool:
+async def shred_user_keys(user_id: uuid.UUID, db: Database | None = None) -> bool:
     """Destroy the user's data key, so their sealed fields never open again, here or in any copy
     of the data; the email's lookup hash goes too. True if there was a key to destroy.
-    The erasure job calls this; the rows themselves are left to it."""
-    async with AccountKey._meta.db.transaction():
-        removed = await AccountKey.raw("DELETE FROM account_keys WHERE account = {} RETURNING 1", user_id)
-        await Account.raw("UPDATE accounts SET email_hash = NULL WHERE id = {}", user_id)
+    The erasure job calls this; the rows themselves are left to it. ``db``: the identity database
+    to use when the tables are not bound to one (the ``mydrtv privacy`` commands' own pools)."""
+    engine = db.engine if db is not None else AccountKey._meta.db
+    async with engine.transaction():
+        removed = await engine.run_querystring(
+            QueryString("DELETE FROM account_keys WHERE account = {} RETURNING 1", user_id)
+        )
+        await engine.run_querystring(
+            QueryString("UPDATE accounts SET email_hash = NULL WHERE id = {}", user_id)
+        )
     return bool(removed)
 
 

@@ -156,6 +156,8 @@ class PrivacyService:
         exists = await self._db.fetch("SELECT 1 FROM users WHERE id = {}", user_id)
         if not exists:
             raise NotFound("no such user", code="user_not_found")
+        if self._record_access is not None:  # written first: no unrecorded erasure
+            await self._record_access(admin, user_id, "erase")
         async with self._db.engine.transaction():
             await self._jobs.cancel_erasure(user_id)  # a pending one of the user's own gives way
             try:
@@ -163,8 +165,6 @@ class PrivacyService:
             except OpenJob as exc:
                 raise Conflict("this account is being erased already", code="erasure_running") from exc
             await audit.log(self._db, admin, "user.erase", target_user_id=user_id)
-        if self._record_access is not None:
-            await self._record_access(admin, user_id, "erase")
         return _erasure_status(job)
 
 

@@ -60,7 +60,9 @@ async def test_every_session_sees_notifications_and_the_unread_count_change(live
             "count": 1,
         }
         note = created["notification"]
-        assert note["kind"] == "friend" and note["actors"] == [{"id": str(ana.id), "handle": ana.handle}]
+        # Live events name actors by handle; the display name is filled in by the page only.
+        actors = [{"id": str(ana.id), "handle": ana.handle, "display_name": None}]
+        assert note["kind"] == "friend" and note["actors"] == actors
 
         read = await rest[1].post(f"/me/notifications/{note['id']}/read", headers=me.headers)
         assert read.json() == {"count": 0}

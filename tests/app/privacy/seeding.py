@@ -4,11 +4,14 @@ storage and presence where the data comes from elsewhere (a transcoder's files, 
 
 from __future__ import annotations
 
+import io
+import random
 import uuid
 from typing import Any
 
 import msgspec
 from litestar.testing import AsyncTestClient
+from PIL import Image
 
 from core.db import Database
 from core.settings import Settings
@@ -47,6 +50,18 @@ class Seeded(msgspec.Struct):
     followed: list[uuid.UUID]
     blocked: uuid.UUID
     muted: uuid.UUID
+    display_name: str
+    bio: str
+    avatar: list[str]  # the avatar's URLs, each ``/avatars/<user>/<digest>/<size>.webp``
+    notifications: set[str]  # kinds of the notifications kept for them
+    notified: int  # how many notifications of others' they are an actor in
+
+
+def avatar_picture() -> bytes:
+    """A PNG of a colour of its own, so two users' avatars differ."""
+    out = io.BytesIO()
+    Image.new("RGB", (96, 96), tuple(random.randrange(256) for _ in range(3))).save(out, "PNG")
+    return out.getvalue()
 
 
 async def seed(
@@ -58,7 +73,7 @@ async def seed(
     prefix: str,
 ) -> Seeded:
     """A user with data in every store; ``others`` (at least three) follow, reply, host, join."""
-    me, account = await signed_up(api, prefix)
+    me, account = await signed_up(api, prefix, birth_date="1990-05-17")
     friend, blocked, muted = others[0], others[1], others[2]
     videos = [await new_video(api, me, title=f"{prefix} video {n}") for n in range(2)]
     sources: dict[str, bytes] = {}
@@ -105,6 +120,19 @@ async def seed(
         chat,
         uuid.UUID(elsewhere),
     )
+    display_name, bio = f"{prefix} Name", f"{prefix} writes a bio"
+    changed = await api.patch(
+        "/me/profile", json={"display_name": display_name, "bio": bio}, headers=me.headers
+    )
+    assert changed.status_code == 200, changed.text
+    uploaded = await api.put(
+        "/me/avatar", content=avatar_picture(), headers={**me.headers, "content-type": "image/png"}
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    switched = await api.put("/me/notification-settings", json={"mention": False}, headers=me.headers)
+    assert switched.status_code == 200, switched.text
+    kinds = await db.fetch("SELECT DISTINCT kind FROM notifications WHERE recipient_id = {}", me.id)
+    acted = await db.fetch("SELECT count(*) AS n FROM notification_actors WHERE actor_id = {}", me.id)
     presence = backends.presence(settings)
     await presence.join(f"video:{elsewhere}", f"client-{me.id}", User(str(me.id), me.handle))
     await presence.close()
@@ -123,6 +151,11 @@ async def seed(
         followed=[friend.id, muted.id],
         blocked=blocked.id,
         muted=muted.id,
+        display_name=display_name,
+        bio=bio,
+        avatar=[image["url"] for image in uploaded.json()["avatar"]],
+        notifications={row["kind"] for row in kinds},
+        notified=int(acted[0]["n"]),
     )
 
 

@@ -11,6 +11,7 @@ import uuid
 import zipfile
 from typing import Any
 
+import asyncpg
 import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
@@ -83,6 +84,49 @@ async def _audit(settings: Settings, user_id: uuid.UUID) -> tuple[int, str]:
     return process.returncode, out.decode() + err.decode()
 
 
+async def _read(storage: Storage, key: str) -> bytes:
+    return b"".join([chunk async for chunk in storage.read(key)])
+
+
+async def _identity_rows(settings: Settings, user_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
+    connection = await asyncpg.connect(settings.identity_database_url)
+    try:
+        return {
+            table: [
+                dict(row)
+                for row in await connection.fetch(f"SELECT * FROM {table} WHERE {key} = $1", user_id)
+            ]
+            for table, key in (("accounts", "id"), ("account_keys", "account"))
+        }
+    finally:
+        await connection.close()
+
+
+async def _restored_account(settings: Settings, row: dict[str, Any]) -> bytes:
+    """Put a dumped ``accounts`` row back; every byte it holds."""
+    connection = await asyncpg.connect(settings.identity_database_url)
+    try:
+        names = list(row)
+        places = ", ".join(f"${n + 1}" for n in range(len(names)))
+        await connection.execute(
+            f"INSERT INTO accounts ({', '.join(names)}) VALUES ({places})", *row.values()
+        )
+    finally:
+        await connection.close()
+    return b"".join(bytes(v) if isinstance(v, bytes) else str(v).encode() for v in row.values())
+
+
+async def _people_named(api: Client, name: str) -> set[str]:
+    found = await api.get("/search/people", params={"q": name})
+    assert found.status_code == 200, found.text
+    return {item["user"]["id"] for item in found.json()["items"]}
+
+
+def counts_of(job: dict[str, Any]) -> dict[str, dict[str, int]]:
+    counts = job["counts"]
+    return dict(msgspec.json.decode(counts) if isinstance(counts, str | bytes) else counts)
+
+
 def _records(archive: zipfile.ZipFile, kind: str) -> list[dict[str, Any]]:
     return list(msgspec.json.decode(archive.read(f"{kind}.json")))
 
@@ -109,7 +153,9 @@ async def test_an_export_holds_everything_of_the_user_and_nothing_of_anyone_else
                     break
     assert events[-1]["fraction"] == 1.0 and all(e["state"] in ("running", "ready") for e in events)
 
-    assert _records(archive, "account")[0]["email"] == mine.email
+    assert [(a["email"], a["birth_date"]) for a in _records(archive, "account")] == [
+        (mine.email, "1990-05-17")
+    ]
     assert {c["purpose"] for c in _records(archive, "consents")} == {"personalization", "analytics"}
     assert len(_records(archive, "sessions")) == 1
     assert _records(archive, "profile")[0]["handle"] == mine.person.handle
@@ -131,11 +177,26 @@ async def test_an_export_holds_everything_of_the_user_and_nothing_of_anyone_else
     assert [e for e in _records(archive, "live_state") if f"client-{mine.person.id}" == e["field"]]
     uploads = {name: archive.read(name) for name in archive.namelist() if name.startswith("uploads/")}
     assert sorted(uploads.values()) == sorted(mine.sources.values())
+    details = _records(archive, "profile_details")
+    assert [(d["display_name"], d["bio"]) for d in details] == [(mine.display_name, mine.bio)]
+    assert [image["url"] for image in details[0]["avatar"]] == mine.avatar
+    avatars = {name: archive.read(name) for name in archive.namelist() if name.startswith("avatars/")}
+    assert sorted(avatars) == sorted("avatars/" + url.split("/", 3)[3] for url in mine.avatar)
+    for name, body in avatars.items():
+        assert body == await _read(storage, f"avatars/{mine.person.id}/{name.removeprefix('avatars/')}")
+    # Notifications to them (a follow or friend, a reply), with the names of who did it; settings.
+    assert mine.notifications >= {"reply"} and mine.notifications & {"follow", "friend"}, mine.notifications
+    notes = _records(archive, "notifications")
+    assert {n["kind"] for n in notes} == mine.notifications
+    assert all(a["handle"] == others[0].handle for n in notes for a in n["actors"])
+    assert _records(archive, "notification_settings")[0]["mention"] is False
     manifest = msgspec.json.decode(archive.read("manifest.json"))
-    assert manifest["user_id"] == str(mine.person.id) and len(manifest["files"]) == len(mine.sources)
+    assert manifest["user_id"] == str(mine.person.id)
+    assert len(manifest["files"]) == len(mine.sources) + len(mine.avatar)
 
     everything = b"".join(archive.read(name) for name in archive.namelist())
-    for text in [*theirs.comments, theirs.chat, theirs.email, *theirs.videos, str(theirs.person.id)]:
+    theirs_text = [theirs.display_name, theirs.bio, *theirs.avatar, theirs.email, *theirs.comments]
+    for text in [*theirs_text, theirs.chat, *theirs.videos, str(theirs.person.id)]:
         assert text.encode() not in everything, text
     for body in theirs.sources.values():
         assert body not in everything
@@ -154,12 +215,19 @@ async def test_erasure_leaves_no_residue_in_any_store(
     registry = stack.registry
     before = await registry.residue(gone.person.id)
     assert all(before[store] for store in ("identity", "main", "graph", "storage", "redis")), before
+    findings = [finding.split(":")[0] for store in before.values() for finding in store]
+    assert {"profiles", "avatars", "notifications", "identity"} <= set(findings), before
+    assert gone.notified >= 1  # others were told of their follows
+    assert (await api.get(gone.avatar[0])).status_code == 200
+    assert str(gone.person.id) in await _people_named(api, gone.display_name)
     elsewhere = next(v for v in gone.rated if v not in gone.videos)
     wrong = await api.request(
         "DELETE", "/me", json={"password": "not it at all"}, headers=gone.person.headers
     )
     assert wrong.status_code == 403 and wrong.json()["error"] == "wrong_password"
 
+    backup = await _identity_rows(privacy_settings, gone.person.id)  # a dump, as a backup holds it
+    assert backup["account_keys"] and backup["accounts"][0]["email_hash"] is not None
     asked = await api.request("DELETE", "/me", json={"password": PASSWORD}, headers=gone.person.headers)
     assert asked.status_code == 202, asked.text
     again = await api.request("DELETE", "/me", json={"password": PASSWORD}, headers=gone.person.headers)
@@ -188,6 +256,28 @@ async def test_erasure_leaves_no_residue_in_any_store(
     assert root["body"] == "[deleted]" and root["author"]["handle"] == "[deleted]"
     replies = (await api.get(f"/comments/{gone.answered_comment}/replies")).json()["items"]
     assert [r["body"] for r in replies] == [f"a reply by {others[0].handle}"]
+    # The dump's account row restored: its key is gone with no copy, so nothing in it opens.
+    assert await _identity_rows(privacy_settings, gone.person.id) == {"accounts": [], "account_keys": []}
+    restored = await _restored_account(privacy_settings, backup["accounts"][0])
+    assert gone.email.encode() not in restored and b"1990-05-17" not in restored
+    identity = next(part for part in registry.parts if part.name == "identity")
+    opened = (await identity.export(gone.person.id)).records["account"]
+    assert [(a["email"], a["birth_date"]) for a in opened] == [(None, None)]
+    # (The lookup hash it carries confirms a guessed email only to a holder of the master key.)
+    assert (await registry.residue(gone.person.id))["identity"] == [
+        "identity: 1 account row",
+        "identity: 1 email lookup hash",
+    ]
+    assert (await identity.erase(gone.person.id))["account"] == 1
+    # The profile, its avatar images, and the notifications to and from them are gone.
+    assert (await api.get(gone.avatar[0])).status_code == 404
+    acted = await main_db.fetch(
+        "SELECT count(*) AS n FROM notification_actors WHERE actor_id = {}", gone.person.id
+    )
+    assert acted[0]["n"] == 0
+    assert str(gone.person.id) not in await _people_named(api, gone.display_name)
+    assert counts_of(job)["profiles"]["profile"] == 1 and counts_of(job)["avatars"]["avatar_objects"] == 2
+    assert counts_of(job)["notifications"]["notifications"] >= len(gone.notifications)
     # The kept user lost nothing.
     assert (await api.get("/me", headers=kept.person.headers)).status_code == 200
     still = await registry.residue(kept.person.id)
@@ -271,6 +361,14 @@ async def test_an_admin_erases_a_user_now_and_it_is_audited(
         "SELECT requested_by_admin FROM erasure_receipts WHERE job_id = {}", job["id"]
     )
     assert receipt[0]["requested_by_admin"]
+    connection = await asyncpg.connect(privacy_settings.identity_database_url)
+    try:
+        access = await connection.fetch(
+            "SELECT admin_id, action FROM personal_data_access WHERE subject_id = $1", user.id
+        )
+    finally:
+        await connection.close()
+    assert [(row["admin_id"], row["action"]) for row in access] == [(admin.id, "erase")]
     assert await stack.registry.residue(user.id) == {s: [] for s in stack.registry.stores}
 
 

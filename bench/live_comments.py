@@ -12,6 +12,8 @@ Phases, in one run:
   ``--posters`` users on a video ``--viewers`` (1000) watch: post-to-screen latency (from just
   before the ``POST`` to the viewer's receipt), deliveries, lost, server CPU;
 - ``latency``: the same at ``--latency-rate`` (50);
+- ``alone`` (only when named in ``--phases``): the same rate on a video nobody watches, the post
+  path's CPU by itself;
 - ``bus``: ``--rate`` events/s of the same shape published straight on the bus: the fan-out alone;
 - ``bare_sustained``/``bare_latency``: the bare ``websockets`` broadcast server
   (``bench.bare_server``) with as many viewers, at the same two rates;
@@ -390,6 +392,37 @@ async def single(settings: Settings, args: argparse.Namespace, apis: int = 0) ->
     return result
 
 
+async def alone(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    """The post path by itself: ``--rate`` comments/s for ``--seconds`` on a video nobody
+    watches, through one server process (API, transaction, relay); its CPU per comment."""
+    async with gateways(settings, 1) as (server,):
+        assert server.process is not None
+        posters = await Posters.create(settings, server, args.posters)
+        try:
+            video = await posters.video()
+            for _ in range(2):  # warm-up: connections, caches, the planner
+                await asyncio.gather(*(posters.post_one(video, n) for n in range(len(posters.headers))))
+            video = await posters.video()
+            cpu, tasks = Cpu([server.process.pid]), []
+
+            async def post(n: int) -> None:
+                tasks.append(asyncio.create_task(posters.post_one(video, n % len(posters.headers))))
+
+            started = time.monotonic()
+            count = await paced(args.rate, args.seconds, post)
+            await asyncio.gather(*tasks)
+            answered = time.monotonic() - started
+            return {
+                "rate_per_second": args.rate,
+                "comments": count,
+                "failed_posts": posters.failed,
+                "posted_per_second": round(count / answered, 1),
+                "server_cpu_ms_per_comment": round(1000 * cpu.since() / count, 2),
+            }
+        finally:
+            await posters.close()
+
+
 async def bare(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {}
     async with bare_side(pings=False) as (publisher, url):
@@ -539,6 +572,8 @@ async def main() -> None:
                     await run(f"api{apis}", single(settings, args, apis))
                 else:
                     await run("single", single(settings, args))
+        if "alone" in phases:
+            await run("alone", alone(settings, args))
         if "bare" in phases:
             await run("bare", bare(args))
         if "wide" in phases:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from app.comments import notices
 from app.comments.events import CommentCreated, CommentEdited, CommentRemoved, encoder
+from app.comments.posting import EXCERPT_CHARS, FEED_KEY, post_plain
 from app.comments.schemas import Comment, CommentChange, CommentPage, NewComment, NewReport
 from app.feed.activity import record_ctes
 from app.moderation import audit
@@ -42,13 +43,12 @@ FROM comments c JOIN users u ON u.id = c.author_id
 
 # C0 controls other than tab, line feed and carriage return (PostgreSQL refuses NUL outright).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-EXCERPT_CHARS = 140
 _NEWEST = Keyset(("c.id",), ("id",), tuple[int])
 _OLDEST = Keyset(("c.id",), ("id",), tuple[int], descending=False)
 _PLAYBACK_ORDER = Keyset(
     ("c.position_seconds", "c.id"), ("position_seconds", "id"), tuple[float, int], descending=False
 )
-_FEED_KEY = "feed:"  # a remembered key of a feed item on followers' channels, not of the video's
+_FEED_KEY = FEED_KEY
 
 TakeDown = Literal["deleted", "removed"]
 
@@ -215,6 +215,8 @@ class CommentService:
                 details={"duration_seconds": video.duration_seconds},
             )
         held = await self._policy.may_comment(author, video_id, body)
+        if not held and root_id is None and not notices.mentioned_handles(body):
+            return await post_plain(self._db, author, video_id, body, position)  # nobody to notify
         status: Literal["visible", "held"] = "held" if held else "visible"
         async with self._db.engine.transaction():
             (row,) = await self._db.fetch(

@@ -27,6 +27,12 @@ class ActivityRecorded(msgspec.Struct, frozen=True):
     activity_id: int
 
 
+# ``ActivityRecorded``'s JSON before and after the id, for SQL that builds it around the id the
+# insert gives (``record_ctes``, app/comments/posting.py).
+_before, _, _after = msgspec.json.encode(ActivityRecorded(_SENTINEL)).decode().partition(str(_SENTINEL))
+PUSH_AROUND_ID = (_before, _after)
+
+
 def record_ctes(
     actor_id: uuid.UUID,
     verb: Verb,
@@ -48,10 +54,8 @@ def record_ctes(
         " SELECT {}, convert_to({} || activity.id || {}, 'UTF8')"
         f" FROM activity{', ' + after if after else ''} RETURNING id)"
     )
-    # The payload is ``ActivityRecorded``'s JSON, built around the id the insert gives.
-    prefix, _, suffix = msgspec.json.encode(ActivityRecorded(_SENTINEL)).decode().partition(str(_SENTINEL))
     args: list[Any] = [actor_id, verb, video_id, object_id, msgspec.json.encode(data or {}).decode()]
-    return sql, [*args, FEED_CHANNEL, prefix, suffix]
+    return sql, [*args, FEED_CHANNEL, *PUSH_AROUND_ID]
 
 
 async def record(

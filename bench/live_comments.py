@@ -12,6 +12,8 @@ Phases, in one run:
   ``--posters`` users on a video ``--viewers`` (1000) watch: post-to-screen latency (from just
   before the ``POST`` to the viewer's receipt), deliveries, lost, server CPU;
 - ``latency``: the same at ``--latency-rate`` (50);
+- ``alone`` (only when named in ``--phases``): the same rate on a video nobody watches, the post
+  path's CPU by itself;
 - ``bus``: ``--rate`` events/s of the same shape published straight on the bus: the fan-out alone;
 - ``bare_sustained``/``bare_latency``: the bare ``websockets`` broadcast server
   (``bench.bare_server``) with as many viewers, at the same two rates;
@@ -24,6 +26,11 @@ Phases, in one run:
 - ``many``: ``--videos`` (1000) videos with one viewer each and one event a second on each,
   committed to the outbox in a transaction per 10 ms tick (what the comment API's transactions
   leave there): commit-to-screen latency through relay, Redis and fan-out.
+
+``--api-processes 0,2`` runs ``sustained`` and ``latency`` in two layouts: posts through the
+gateway itself (0), and posts through 2 other server processes while the viewers stay on the
+gateway (the API and gateway roles scaled apart; the issue's goal is per gateway process), with the
+gateway's CPU per comment reported apart from the API processes' (``api2`` in the JSON).
 
 ``--profile DIR`` records the gateway process with py-spy during ``sustained`` (raw collapsed
 stacks, ``DIR/live_comments.txt``) and prints its top frames (``bench.profile``).
@@ -46,7 +53,7 @@ import httpx
 import psutil
 
 from bench.comments import Posters as CommentPosters
-from bench.comments import fake_event
+from bench.comments import body, fake_event
 from bench.fanout import bare_side, payload
 from bench.harness import embedded_settings, gateways, read_line, run_worker, tell, write_results
 from core.settings import Settings
@@ -77,6 +84,41 @@ class Posters(CommentPosters):
         except httpx.TransportError as exc:
             self.failed += 1
             print(f"post failed: {exc!r}", file=sys.stderr)
+
+    def through(self, servers: list[ServerProcess]) -> None:
+        """Post through ``servers`` (the API role), poster ``n`` always through the same one;
+        none: through the server the posters were created for."""
+        self.apis = [
+            httpx.AsyncClient(
+                base_url=server.http_url,
+                timeout=60,
+                limits=httpx.Limits(max_connections=len(self.headers), keepalive_expiry=2),
+            )
+            for server in servers
+        ]
+
+    async def post_one(self, video: str, poster: int) -> None:
+        apis = getattr(self, "apis", [])
+        if not apis:
+            await self.post(video, poster)
+            return
+        self.seq += 1
+        try:
+            response = await apis[poster % len(apis)].post(
+                f"/videos/{video}/comments", json={"body": body(self.seq)}, headers=self.headers[poster]
+            )
+        except httpx.TransportError as exc:
+            self.failed += 1
+            print(f"post failed: {exc!r}", file=sys.stderr)
+            return
+        if response.status_code != 201:
+            self.failed += 1
+            print(f"post failed: {response.status_code} {response.text}", file=sys.stderr)
+
+    async def close(self) -> None:
+        for api in getattr(self, "apis", []):
+            await api.aclose()
+        await super().close()
 
 
 class Viewers:
@@ -193,7 +235,7 @@ async def post_phase(
     failed = posters.failed
 
     async def post(n: int) -> None:
-        tasks.append(asyncio.create_task(posters.post(video, n % len(posters.headers))))
+        tasks.append(asyncio.create_task(posters.post_one(video, n % len(posters.headers))))
 
     started = time.monotonic()
     count = await paced(rate, seconds, post)
@@ -277,63 +319,108 @@ class Profiler:
             await asyncio.wait_for(self.process.wait(), 60)
 
 
-async def single(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    """1000 viewers of one video on one gateway: comments, bus events, relay."""
-    result: dict[str, Any] = {}
-    async with gateways(settings, 1) as (server,):
+async def single(settings: Settings, args: argparse.Namespace, apis: int = 0) -> dict[str, Any]:
+    """1000 viewers of one video on one gateway: comments, bus events, relay.
+
+    ``apis``: 0, the gateway serves the posts too; N, the posts go through N other server
+    processes (the API role, scaled apart from the gateway's), and the gateway's CPU is counted
+    apart from theirs. With N > 0 only the two comment phases run (the rest does not depend on
+    where posts go)."""
+    result: dict[str, Any] = {"api_processes": apis}
+    async with gateways(settings, 1 + apis) as (server, *api_servers):
         assert server.process is not None
         posters = await Posters.create(settings, server, args.posters)
+        posters.through(api_servers)
         bus = RedisBus(settings.redis_url, settings.redis_namespace, settings.bus_history_size)
         await bus.start()
         viewers = Viewers()
+        pids = [server.process.pid] + [s.process.pid for s in api_servers if s.process is not None]
+
+        def cpu_figures(phase: dict[str, Any], gateway: Cpu, everyone: Cpu) -> None:
+            per_comment = 1000 / phase["comments"]
+            phase["server_cpu_ms_per_comment"] = round(per_comment * everyone.since(), 2)
+            if apis:
+                phase["gateway_cpu_ms_per_comment"] = round(per_comment * gateway.since(), 2)
+                phase["api_cpu_ms_per_comment"] = round(per_comment * (everyone.since() - gateway.since()), 2)
+
         try:
-            await posters.burst(await posters.video(), 50)  # warm-up: connections, caches, the planner
+            video = await posters.video()
+            for _ in range(2):  # warm-up: connections, caches, the planner, on every API process
+                await asyncio.gather(*(posters.post_one(video, n) for n in range(len(posters.headers))))
             video = await posters.video()
             channel = channel_name("video", video)
             await viewers.start(args.viewers, args.processes, "comments", server.ws_url, [channel])
             sent = 0
-            cpu = Cpu([server.process.pid])
-            async with Profiler(args.profile, server.process.pid, "live_comments"):
-                cpu = Cpu([server.process.pid])
+            name = "live_comments" + (f"_api{apis}" if apis else "")
+            async with Profiler(args.profile, server.process.pid, name):
+                gateway, everyone = Cpu([server.process.pid]), Cpu(pids)
                 result["sustained"], sent, _ = await post_phase(
                     posters, viewers, video, args.rate, args.seconds, sent, args.viewers
                 )
-                result["sustained"]["server_cpu_ms_per_comment"] = round(
-                    1000 * cpu.since() / result["sustained"]["comments"], 2
-                )
+                cpu_figures(result["sustained"], gateway, everyone)
             result["relay_sustained"], after = await relay_lag(settings, channel, 0)
-            cpu = Cpu([server.process.pid])
+            gateway, everyone = Cpu([server.process.pid]), Cpu(pids)
             result["latency"], sent, _ = await post_phase(
                 posters, viewers, video, args.latency_rate, args.seconds, sent, args.viewers
             )
-            result["latency"]["server_cpu_ms_per_comment"] = round(
-                1000 * cpu.since() / result["latency"]["comments"], 2
-            )
+            cpu_figures(result["latency"], gateway, everyone)
             result["relay_latency"], _ = await relay_lag(settings, channel, after)
 
-            await viewers.mark()
-            cpu = Cpu([server.process.pid])
+            if not apis:
+                await viewers.mark()
+                cpu = Cpu([server.process.pid])
 
-            async def publish(n: int) -> None:
-                await bus.publish(channel, fake_event(video, 1_000_000 + n))
+                async def publish(n: int) -> None:
+                    await bus.publish(channel, fake_event(video, 1_000_000 + n))
 
-            count = await paced(args.rate, args.seconds, publish)
-            delivered = await viewers.collect(sent + count, 60)
-            result["bus"] = {
-                "rate_per_second": args.rate,
-                "events": count,
-                **summary(delivered, count * args.viewers),
-                "server_cpu_ms_per_1000_deliveries": round(
-                    1e6 * cpu.since() / max(1, delivered["received"]), 2
-                ),
-            }
-            result["relay_capacity"] = await relay_capacity(settings, args.relay_rows)
+                count = await paced(args.rate, args.seconds, publish)
+                delivered = await viewers.collect(sent + count, 60)
+                result["bus"] = {
+                    "rate_per_second": args.rate,
+                    "events": count,
+                    **summary(delivered, count * args.viewers),
+                    "server_cpu_ms_per_1000_deliveries": round(
+                        1e6 * cpu.since() / max(1, delivered["received"]), 2
+                    ),
+                }
+                result["relay_capacity"] = await relay_capacity(settings, args.relay_rows)
             result["failed_posts"] = posters.failed
         finally:
             await viewers.stop()
             await bus.stop()
             await posters.close()
     return result
+
+
+async def alone(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    """The post path by itself: ``--rate`` comments/s for ``--seconds`` on a video nobody
+    watches, through one server process (API, transaction, relay); its CPU per comment."""
+    async with gateways(settings, 1) as (server,):
+        assert server.process is not None
+        posters = await Posters.create(settings, server, args.posters)
+        try:
+            video = await posters.video()
+            for _ in range(2):  # warm-up: connections, caches, the planner
+                await asyncio.gather(*(posters.post_one(video, n) for n in range(len(posters.headers))))
+            video = await posters.video()
+            cpu, tasks = Cpu([server.process.pid]), []
+
+            async def post(n: int) -> None:
+                tasks.append(asyncio.create_task(posters.post_one(video, n % len(posters.headers))))
+
+            started = time.monotonic()
+            count = await paced(args.rate, args.seconds, post)
+            await asyncio.gather(*tasks)
+            answered = time.monotonic() - started
+            return {
+                "rate_per_second": args.rate,
+                "comments": count,
+                "failed_posts": posters.failed,
+                "posted_per_second": round(count / answered, 1),
+                "server_cpu_ms_per_comment": round(1000 * cpu.since() / count, 2),
+            }
+        finally:
+            await posters.close()
 
 
 async def bare(args: argparse.Namespace) -> dict[str, Any]:
@@ -452,6 +539,12 @@ async def main() -> None:
     parser.add_argument("--wide-processes", type=int, default=8)
     parser.add_argument("--wide-rate", type=float, default=10)
     parser.add_argument("--videos", type=int, default=1000)
+    parser.add_argument(
+        "--api-processes",
+        default="0",
+        help="comma-separated layouts of the single-gateway phases: 0 posts through the gateway"
+        " itself, N through N other server processes (recorded as api<N>)",
+    )
     parser.add_argument("--phases", default="single,bare,wide,many")
     parser.add_argument("--profile", default=None, help="a directory for py-spy's raw stacks")
     parser.add_argument("--output", default="live_comments", help="bench/results/<output>.json")
@@ -474,7 +567,13 @@ async def main() -> None:
 
     async with embedded_settings(ws_send_queue=4096, comment_rate="1000000/minute") as settings:
         if "single" in phases:
-            await run("single", single(settings, args))
+            for apis in (int(n) for n in args.api_processes.split(",")):
+                if apis:
+                    await run(f"api{apis}", single(settings, args, apis))
+                else:
+                    await run("single", single(settings, args))
+        if "alone" in phases:
+            await run("alone", alone(settings, args))
         if "bare" in phases:
             await run("bare", bare(args))
         if "wide" in phases:

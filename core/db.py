@@ -24,6 +24,19 @@ log = logging.getLogger("mydrtv")
 CLOSE_GRACE_SECONDS = 5.0
 
 
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    """The pool's reset, run on every connection given back: nothing beyond what asyncpg always
+    does first (roll back a transaction left open, drop the Python-side listeners).
+
+    asyncpg's default sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` each
+    time, one more round trip per query run outside a transaction, and so per request (a comment
+    posted paid three). Nothing here leaves session state on a pooled connection: advisory locks
+    are transaction-scoped (``pg_advisory_xact_lock``), cursors live inside transactions, there is
+    no session ``SET``, and LISTEN and the relay's lease use connections of their own.
+    Code that needs session state takes a connection of its own, not one from the pool.
+    """
+
+
 class _Engine(PostgresEngine):
     """Piccolo's engine, minus the blocking version check it runs when constructed.
 
@@ -128,7 +141,7 @@ class Database:
     async def start(self, max_size: int = 10) -> None:
         self.bind()
         bounds = {} if self.timeout is None else {"timeout": self.timeout, "command_timeout": self.timeout}
-        await self.engine.start_connection_pool(min_size=1, max_size=max_size, **bounds)
+        await self.engine.start_connection_pool(min_size=1, max_size=max_size, reset=_keep_session, **bounds)
 
     async def stop(self, grace: float = CLOSE_GRACE_SECONDS) -> None:
         """Close the pool, waiting up to ``grace`` for connections in use to come back.

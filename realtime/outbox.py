@@ -49,20 +49,27 @@ STEP_DOWN_SECONDS = LEASE_SECONDS
 Handler = Callable[[bytes, str], Awaitable[None]]
 
 
+KEY_PREFIX = "outbox:"
+
+
 def publication_key(outbox_id: int) -> str:
     """The bus idempotency key an outbox row is published under."""
-    return f"outbox:{outbox_id}"
+    return f"{KEY_PREFIX}{outbox_id}"
 
 
 async def enqueue(db: Database, channel: str, event: bytes) -> str:
     """Store an event for ``channel``; call it inside the transaction of the change it reports.
 
     Returns the key the event will be published under: keep it to ``withdraw`` the event later.
+    One round trip: the row and the relay's wake-up (``NOTIFY``, delivered at commit) together.
     """
     rows = await db.fetch(
-        "INSERT INTO outbox (channel, payload) VALUES ({}, {}) RETURNING id", channel, event
+        "WITH event AS (INSERT INTO outbox (channel, payload) VALUES ({}, {}) RETURNING id)"
+        " SELECT id, pg_notify({}, '') FROM event",
+        channel,
+        event,
+        NOTIFY_CHANNEL,
     )
-    await db.fetch("SELECT pg_notify({}, '')", NOTIFY_CHANNEL)
     return publication_key(int(rows[0]["id"]))
 
 

@@ -14,12 +14,11 @@ import re
 import uuid
 from typing import Any, Literal
 
-import msgspec
-
 from app.comments import notices
 from app.comments.events import CommentCreated, CommentEdited, CommentRemoved, encoder
+from app.comments.posting import EXCERPT_CHARS, FEED_KEY, post_plain
 from app.comments.schemas import Comment, CommentChange, CommentPage, NewComment, NewReport
-from app.feed.activity import FEED_CHANNEL, ActivityRecorded, record
+from app.feed.activity import record_ctes
 from app.moderation import audit
 from app.moderation.policy import ModerationPolicy
 from app.moderation.throttle import Throttle, rule
@@ -30,7 +29,7 @@ from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from core.pagination import Keyset, page_rows
 from core.tokens import Principal
 from realtime.channels import channel_name
-from realtime.outbox import enqueue, publication_key, withdraw
+from realtime.outbox import KEY_PREFIX, NOTIFY_CHANNEL, enqueue, withdraw
 
 SELECT_COMMENT = """
 SELECT c.id, c.video_id, c.author_id, u.handle AS author_handle, c.body, c.parent_id, c.root_id,
@@ -44,13 +43,12 @@ FROM comments c JOIN users u ON u.id = c.author_id
 
 # C0 controls other than tab, line feed and carriage return (PostgreSQL refuses NUL outright).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-EXCERPT_CHARS = 140
 _NEWEST = Keyset(("c.id",), ("id",), tuple[int])
 _OLDEST = Keyset(("c.id",), ("id",), tuple[int], descending=False)
 _PLAYBACK_ORDER = Keyset(
     ("c.position_seconds", "c.id"), ("position_seconds", "id"), tuple[float, int], descending=False
 )
-_FEED_KEY = "feed:"  # a remembered key of a feed item on followers' channels, not of the video's
+_FEED_KEY = FEED_KEY
 
 TakeDown = Literal["deleted", "removed"]
 
@@ -217,6 +215,8 @@ class CommentService:
                 details={"duration_seconds": video.duration_seconds},
             )
         held = await self._policy.may_comment(author, video_id, body)
+        if not held and root_id is None and not notices.mentioned_handles(body):
+            return await post_plain(self._db, author, video_id, body, position)  # nobody to notify
         status: Literal["visible", "held"] = "held" if held else "visible"
         async with self._db.engine.transaction():
             (row,) = await self._db.fetch(
@@ -367,28 +367,31 @@ class CommentService:
         """The comment became visible: its live event, and the author's activity for the feed.
 
         The feed item pushed to followers carries an excerpt, so its key is remembered too
-        (prefixed ``feed:``), to be withdrawn with the comment's own events."""
-        key = await enqueue(
-            self._db, channel_name("video", comment.video_id), encoder.encode(CommentCreated(comment))
-        )
-        await self._remember(comment.id, key)
-        activity = await record(
-            self._db,
+        (prefixed ``feed:``), to be withdrawn with the comment's own events. All in one statement
+        (the event, the activity, its push, the keys, the relay's wake-up): this is the path of
+        every comment posted, and each round trip costs the API more than the rows do."""
+        activity, activity_args = record_ctes(
             comment.author.id,
             "commented",
             video_id=comment.video_id,
             object_id=str(comment.id),
             data={"excerpt": comment.body[:EXCERPT_CHARS]},
+            after="event",
         )
-        # Its @feed outbox row came after ``key`` in this transaction: a short primary-key range.
-        pushes = await self._db.fetch(
-            "SELECT id FROM outbox WHERE id > {} AND channel = {} AND payload = {}",
-            int(key.removeprefix("outbox:")),
-            FEED_CHANNEL,
-            msgspec.json.encode(ActivityRecorded(activity)),
+        await self._db.fetch(
+            "WITH event AS (INSERT INTO outbox (channel, payload) VALUES ({}, {}) RETURNING id), "
+            + activity
+            + " UPDATE comments SET publication_keys = publication_keys"
+            " || ARRAY[{} || event.id, {} || activity_push.id]"
+            " FROM event, activity_push WHERE comments.id = {} RETURNING pg_notify({}, '')",
+            channel_name("video", comment.video_id),
+            encoder.encode(CommentCreated(comment)),
+            *activity_args,
+            KEY_PREFIX,
+            _FEED_KEY + KEY_PREFIX,
+            comment.id,
+            NOTIFY_CHANNEL,
         )
-        for push in pushes:
-            await self._remember(comment.id, _FEED_KEY + publication_key(push["id"]))
         await notices.comment_public(self._db, comment)
 
     async def _remember(self, comment_id: int, key: str) -> None:

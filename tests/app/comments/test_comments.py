@@ -4,6 +4,7 @@ goes out live (and stays out of history)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -11,6 +12,10 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
+from app.comments.events import CommentCreated, encoder
+from app.comments.posting import CREATED_AT_JSON
+from app.comments.schemas import Comment
+from app.feed.activity import ActivityRecorded
 from core.settings import Settings
 from server.factory import create_app
 from tests.app.video_helpers import (
@@ -70,6 +75,35 @@ async def test_a_comment_is_stored_listed_sent_live_and_recorded(
     )
     assert [(a["verb"], a["video_id"]) for a in activity] == [("commented", video)]
     assert msgspec.json.decode(activity[0]["data"]) == {"excerpt": "first!"}
+
+
+async def test_a_plain_comments_event_is_the_bytes_its_row_encodes_to(
+    api: Client, social: Settings, owner: Person
+) -> None:
+    """A plain comment's event is put together by PostgreSQL (app/comments/posting.py): the same
+    bytes as encoding the stored comment, whatever its text, with its keys on the right rows."""
+    video = await new_video(api, owner)
+    marks = '"created_at":"1999-09-09T09:09:09.090909Z"\\é😀'
+    for body, position in ((marks, None), ('"id":-987654321, {}', None), ("plain", 3.25)):
+        posted = await post(api, owner, video, body, position_seconds=position)
+        comment = msgspec.json.decode(msgspec.json.encode(posted), type=Comment)
+        (row,) = await sql(social, "SELECT publication_keys FROM comments WHERE id = $1", comment.id)
+        event_key, feed_key = row["publication_keys"]
+        assert feed_key.startswith("feed:outbox:")
+        rows = await sql(
+            social,
+            "SELECT id, channel, payload FROM outbox WHERE id = ANY($1::bigint[]) ORDER BY id",
+            [int(event_key.removeprefix("outbox:")), int(feed_key.removeprefix("feed:outbox:"))],
+        )
+        assert [r["channel"] for r in rows] == [video_channel(video), "@feed"]
+        assert rows[0]["payload"] == encoder.encode(CommentCreated(comment))
+        (activity,) = await sql(social, "SELECT id FROM activities WHERE object_id = $1", str(comment.id))
+        assert rows[1]["payload"] == msgspec.json.encode(ActivityRecorded(activity["id"]))
+    for at in (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 0, 0, 1200, tzinfo=UTC)):
+        (row,) = await sql(
+            social, f"SELECT {CREATED_AT_JSON} AS at FROM (SELECT $1::timestamptz AS created_at) c", at
+        )
+        assert row["at"] == msgspec.json.encode(at).decode().strip('"')
 
 
 async def test_replies_make_one_thread_read_in_order(api: Client, social: Settings, owner: Person) -> None:

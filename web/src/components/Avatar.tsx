@@ -18,13 +18,16 @@ export function Avatar({
   /** Empty when the name is written beside it (the picture then adds nothing to read). */
   alt?: string;
 }) {
-  // Twice the CSS size, for sharp pictures on high-density screens.
-  const url = avatarUrl(images, size * 2);
+  const url = avatarUrl(images, size);
+  // Every size on offer, so a high-density screen picks a sharper one.
+  const srcSet = images?.map((image) => `${image.url} ${image.size}w`).join(', ');
   const style = { width: size, height: size };
   if (url) {
     return (
       <img
         src={url}
+        srcSet={srcSet}
+        sizes={`${size}px`}
         alt={alt}
         width={size}
         height={size}

@@ -23,7 +23,7 @@ export function NotificationBell({ userId }: { userId: string }) {
   useEffect(() => {
     void load();
   }, [load, userId]);
-  useChannel(
+  const channel = useChannel(
     `user:${userId}`,
     {
       onSubscribed: (info) => {
@@ -41,6 +41,8 @@ export function NotificationBell({ userId }: { userId: string }) {
     <NavLink
       to="/notifications"
       aria-label={unreadLabel(count)}
+      data-testid="notification-bell"
+      data-live={channel.subscribed !== null}
       className={({ isActive }) =>
         `relative inline-flex min-h-8 items-center gap-1 rounded px-2 py-1 text-sm font-medium ${isActive ? 'bg-indigo-100 text-indigo-900' : 'text-slate-700 hover:text-slate-950'}`
       }

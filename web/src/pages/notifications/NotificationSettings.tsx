@@ -23,12 +23,15 @@ export function NotificationSettings() {
     setSaving(kind);
     setError(null);
     setSaved('');
+    // Shown at once (a switch that lags behind the click looks broken), put back if refused.
+    settings.setData((current) => (current ? { ...current, [kind]: on } : current));
     try {
       settings.setData(
         await api.put<Settings>('/me/notification-settings', { [kind]: on }, { auth: 'required' }),
       );
       setSaved(`${KIND_WORDS[kind]}: ${on ? 'on' : 'off'}. Saved.`);
     } catch (caught) {
+      settings.setData((current) => (current ? { ...current, [kind]: !on } : current));
       setError(caught);
     } finally {
       setSaving(null);

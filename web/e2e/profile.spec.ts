@@ -51,6 +51,7 @@ test('edit your profile, refused input said next to its field, then see it on yo
   await save.click();
   await expect(bio).toHaveAccessibleDescription(/bio is too long: at most 500 characters/);
   await expect(displayName).not.toHaveAttribute('aria-invalid', 'true');
+  await screenshot(page, 'profile-editor-refused');
 
   await bio.fill('Films about trains.\nAnd cats.');
   await save.click();

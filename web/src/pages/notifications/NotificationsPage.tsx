@@ -166,9 +166,15 @@ function NotificationItem({ n, busy, onRead }: { n: Notification; busy: boolean;
     >
       <div className="flex min-w-0 flex-1 flex-col">
         <span className="break-words">
+          {!n.read && (
+            <span
+              aria-hidden="true"
+              className="mr-2 inline-block h-2.5 w-2.5 rounded-full bg-indigo-700 align-middle"
+            />
+          )}
           {!n.read && <span className="sr-only">Unread: </span>}
           {to ? (
-            <Link className="text-indigo-900 underline-offset-2 hover:underline" to={to}>
+            <Link className="text-indigo-900 underline underline-offset-2 hover:text-indigo-700" to={to}>
               {words}
             </Link>
           ) : (

@@ -83,7 +83,11 @@ test('edit your profile, refused input said next to its field, then see it on yo
   await expect(page.getByTestId('profile-bio')).toHaveText('Films about trains.\nAnd cats.');
   const avatar = page.locator('header img');
   await expect(avatar).toHaveAttribute('src', /^\/avatars\/.+\/256\.webp$/);
-  await expect.poll(() => avatar.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(256);
+  // Loaded, and at the size that fills 96 CSS pixels sharply.
+  await expect
+    .poll(() => avatar.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0))
+    .toBe(true);
+  await expect.poll(() => avatar.evaluate((img: HTMLImageElement) => img.currentSrc)).toMatch(/\/256\.webp$/);
   const counts = page.getByRole('list', { name: 'Counts' });
   await expect(counts).toContainText('0 followers');
   await expect(counts).toContainText('0 public videos');

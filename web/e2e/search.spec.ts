@@ -39,7 +39,7 @@ test('a typo finds the video, the start of a handle finds the person, and nothin
 
   await page.goto(`/?q=${encodeURIComponent(`zq${randomBytes(4).toString('hex')}xv`)}`);
   await expect(page.getByText(/No videos match/)).toBeVisible();
-  await expect(page.getByText(/No one’s handle matches/)).toBeVisible();
+  await expect(page.getByText(/No one’s handle or name matches/)).toBeVisible();
   await expectAccessible(page);
   await screenshot(page, 'search-empty');
 });

@@ -3,7 +3,19 @@ import { routes } from './routes';
 
 // First path segments the server answers itself (see app/web_client.py): a page there would
 // show the API's JSON after a reload.
-const API = ['accounts', 'auth', 'me', 'users', 'videos', 'comments', 'parties', 'moderation', 'media'];
+const API = [
+  'accounts',
+  'auth',
+  'me',
+  'users',
+  'videos',
+  'comments',
+  'parties',
+  'moderation',
+  'media',
+  'search',
+  'avatars',
+];
 const RESERVED = new Set([...API, 'health', 'schema', 'ws', 'assets']);
 
 describe('routes', () => {

@@ -27,6 +27,8 @@ export const routes: RouteObject[] = [
       { path: 'party/:partyId', lazy: page(() => import('./pages/party/PartyPage')) },
       { path: 'friends', lazy: page(() => import('./pages/social/SocialPage')) },
       { path: 'upload', lazy: page(() => import('./pages/upload/UploadPage')) },
+      { path: 'notifications', lazy: page(() => import('./pages/notifications/NotificationsPage')) },
+      { path: 'notifications/:section', lazy: page(() => import('./pages/notifications/NotificationsPage')) },
       { path: 'moderate', lazy: page(() => import('./pages/moderation/ModerationPage')) },
       { path: '*', lazy: page(() => import('./pages/NotFoundPage')) },
     ],

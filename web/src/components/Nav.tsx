@@ -1,6 +1,7 @@
 import { NavLink, useNavigate } from 'react-router-dom';
 import { session } from '../api/client';
 import { useMe, useSignedIn } from '../api/useSession';
+import { NotificationBell } from './NotificationBell';
 
 const link = ({ isActive }: { isActive: boolean }) =>
   `rounded px-2 py-1 text-sm font-medium ${isActive ? 'bg-indigo-100 text-indigo-900' : 'text-slate-700 hover:text-slate-950'}`;
@@ -37,6 +38,7 @@ export function Nav() {
               Moderation
             </NavLink>
           )}
+          {me && <NotificationBell userId={me.id} />}
           <NavLink to="/profile" className={link}>
             {me ? `@${me.handle}` : 'Profile'}
           </NavLink>

@@ -4,6 +4,7 @@ import { PageTitle } from '../../components/PageTitle';
 import { Loading } from '../../components/States';
 import { Section } from '../../components/social/Section';
 import { when } from '../../components/social/when';
+import { ProfileEditor } from './ProfileEditor';
 
 const ROLE_WORDS = { viewer: 'Viewer', moderator: 'Moderator', admin: 'Administrator' } as const;
 
@@ -35,6 +36,7 @@ export function MyProfile() {
   return (
     <section className="flex flex-col gap-4">
       <PageTitle title="Your profile">@{me.handle}</PageTitle>
+      <ProfileEditor />
       <Section title="Your account">
         <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-2 text-sm">
           <dt className="font-medium text-slate-700">Email</dt>
@@ -70,6 +72,9 @@ export function MyProfile() {
         </Link>
         <Link className="text-indigo-700 underline" to="/friends">
           Your friends and feed
+        </Link>
+        <Link className="text-indigo-700 underline" to="/notifications/settings">
+          Notification settings
         </Link>
       </p>
     </section>

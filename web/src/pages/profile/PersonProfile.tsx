@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { api, type Schemas } from '../../api/client';
 import { useMe, useSignedIn } from '../../api/useSession';
+import { Avatar } from '../../components/Avatar';
 import { Button } from '../../components/Button';
 import { ErrorBanner } from '../../components/ErrorBanner';
 import { PageTitle } from '../../components/PageTitle';
@@ -10,37 +11,90 @@ import { Section } from '../../components/social/Section';
 import { useLoad } from '../../components/social/useLoad';
 import { when } from '../../components/social/when';
 
-type PublicUser = Schemas['PublicUser'];
+type Profile = Schemas['Profile'];
 type Relationship = Schemas['Relationship'];
 
-/** Someone's public profile: who they are, how you stand, and whom they follow and are followed by. */
+function counted(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/**
+ * Someone's public profile (`GET /users/{handle}`): their name, picture and bio, how many follow
+ * them and whom they follow, how you stand, and their followers and following.
+ */
 export function PersonProfile({ handle }: { handle: string }) {
   const person = useLoad(
-    (signal) => api.get<PublicUser>(`/users/${encodeURIComponent(handle)}`, { signal }),
+    (signal) => api.get<Profile>(`/users/${encodeURIComponent(handle)}`, { signal }),
     handle,
   );
   const user = person.data;
-  // A follow, block or unfollow here changes their followers: show the list again.
+  const { reload } = person;
+  // A follow, block or unfollow here changes their followers: show the list and counts again.
   const [changes, setChanges] = useState(0);
+  const heading = user?.display_name ?? `@${handle}`;
   return (
     <section className="flex flex-col gap-4">
-      <PageTitle title={`@${handle}`}>@{handle}</PageTitle>
+      {user ? (
+        <header className="flex flex-wrap items-center gap-4">
+          <Avatar images={user.avatar} name={user.display_name} handle={user.handle} size={96} />
+          <div className="flex min-w-0 flex-col">
+            <PageTitle title={heading}>
+              <span className="break-words">{heading}</span>
+            </PageTitle>
+            {user.display_name && <p className="-mt-3 break-all text-slate-700">@{user.handle}</p>}
+            <p className="text-sm text-slate-700">
+              {user.role === 'viewer' ? '' : `${user.role === 'admin' ? 'Administrator' : 'Moderator'} · `}
+              Member since {when(user.created_at)}
+            </p>
+          </div>
+        </header>
+      ) : (
+        <PageTitle title={`@${handle}`}>@{handle}</PageTitle>
+      )}
       <ErrorBanner error={person.error} />
-      {person.loading && <Loading />}
+      {person.loading && !user && <Loading label="Loading the profile…" />}
       {user && (
         <>
-          <p className="text-sm text-slate-700">
-            {user.role === 'viewer' ? '' : `${user.role === 'admin' ? 'Administrator' : 'Moderator'} · `}
-            Member since {when(user.created_at)}
-          </p>
-          <Standing user={user} onChange={() => setChanges((n) => n + 1)} />
+          {user.bio ? (
+            <p className="max-w-prose whitespace-pre-line break-words" data-testid="profile-bio">
+              {user.bio}
+            </p>
+          ) : (
+            <p className="text-sm text-slate-600">No bio yet.</p>
+          )}
+          <ul aria-label="Counts" className="flex flex-wrap gap-x-6 gap-y-1 text-sm">
+            <li>
+              <strong>{counted(user.counts.followers, 'follower', 'followers')}</strong>
+            </li>
+            <li>
+              <strong>{user.counts.following}</strong> following
+            </li>
+            <li>
+              <strong>{counted(user.counts.friends, 'friend', 'friends')}</strong>
+            </li>
+            <li>
+              <strong>{counted(user.counts.videos, 'public video', 'public videos')}</strong>
+            </li>
+          </ul>
+          <Standing
+            user={user}
+            onChange={() => {
+              setChanges((n) => n + 1);
+              reload();
+            }}
+          />
           <div className="grid gap-4 sm:grid-cols-2">
             <Section title="Following">
-              <PeopleList path={`/users/${user.id}/following`} empty="Follows nobody yet." since="since" />
+              <PeopleList
+                key={`following-${changes}`}
+                path={`/users/${user.id}/following`}
+                empty="Follows nobody yet."
+                since="since"
+              />
             </Section>
             <Section title="Followers">
               <PeopleList
-                key={changes}
+                key={`followers-${changes}`}
                 path={`/users/${user.id}/followers`}
                 empty="No followers yet."
                 since="since"
@@ -54,7 +108,7 @@ export function PersonProfile({ handle }: { handle: string }) {
 }
 
 /** Follow, mute and block buttons that say what they will do, from the relationship the server reports. */
-function Standing({ user, onChange }: { user: PublicUser; onChange: () => void }) {
+function Standing({ user, onChange }: { user: Profile; onChange: () => void }) {
   const signedIn = useSignedIn();
   const me = useMe();
   const self = me?.id === user.id;

@@ -23,7 +23,8 @@ from core.db import Database
 
 NAMED = 3  # people named in an explanation; the rest are "N others"
 
-# The people the viewer follows that an explanation may name: not muted, not blocked either way.
+# The people the viewer follows that an explanation may name: not muted, not blocked either way,
+# and not someone who withdrew personalization (their activity feeds no one's picks).
 _NAMEABLE = """
 followee AS MATERIALIZED (
     SELECT f.followee_id AS id,
@@ -35,6 +36,7 @@ followee AS MATERIALIZED (
       AND NOT EXISTS (SELECT 1 FROM blocks b
                       WHERE (b.blocker_id = f.follower_id AND b.blocked_id = f.followee_id)
                          OR (b.blocker_id = f.followee_id AND b.blocked_id = f.follower_id))
+      AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = f.followee_id AND NOT u.personalization)
 )"""
 
 # For each picked video, who of those did what its reason says (one row per person and video).

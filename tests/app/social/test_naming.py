@@ -1,6 +1,6 @@
 """Explanations name who is behind a pick: up to three by display name (else handle), friends
 first, then "and N others"; never someone muted, blocked or blocking, even before the graph
-hears of it."""
+hears of it, nor someone who withdrew personalization."""
 
 from __future__ import annotations
 
@@ -72,6 +72,16 @@ async def test_recommendations_name_friends_by_display_name_then_count_the_other
         f"trending among your friends: Cy, Dee and {plain.handle} watched or rated it this week"
     )
     assert pick["others"] == 0
+
+    # Someone who withdrew personalization is not named either: their activity feeds no picks.
+    withdrawn = await api.put(
+        "/me/consents", json={"consents": {"personalization": False}}, headers=cy.headers
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    pick = await _pick(api, me, liked)
+    assert pick["explanation"] == (
+        f"trending among your friends: Dee and {plain.handle} watched or rated it this week"
+    )
 
 
 async def test_people_you_follow_who_are_not_friends_are_named_too(

@@ -132,10 +132,12 @@ def test_without_a_collector_nothing_is_patched_or_wrapped() -> None:
     script = (
         "import asyncpg, redis.asyncio\n"
         "from opentelemetry import trace\n"
+        "from app.identity.crypto import new_master_key\n"
         "from core.settings import Settings\n"
         "from server.factory import create_app\n"
         "app = create_app(Settings(database_url='postgresql://x@127.0.0.1:1/m',"
-        " identity_database_url='postgresql://x@127.0.0.1:1/i', jwt_secret='x' * 40, otlp_endpoint=%r))\n"
+        " identity_database_url='postgresql://x@127.0.0.1:1/i', jwt_secret='x' * 40,"
+        " privacy_master_key=new_master_key(), otlp_endpoint=%r))\n"
         "print(hasattr(asyncpg.Connection.fetch, '__wrapped__'),"
         " hasattr(redis.asyncio.Redis.execute_command, '__wrapped__'),"
         " type(trace.get_tracer_provider()).__name__, len(app.middleware))\n"

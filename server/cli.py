@@ -201,8 +201,18 @@ async def worker(settings: Settings) -> None:
         # default exit would raise wherever the signal landed, perhaps inside the job's own task.
         loop, this = asyncio.get_running_loop(), asyncio.current_task()
         assert this is not None
+        stopping = False  # set once the stop reached the loop below: from then on it cleans up
+
+        def request_stop() -> None:
+            # Python 3.11's wait_for can swallow a cancellation that lands as its awaitable
+            # finishes (the worker polls PostgreSQL several times a second): until the stop is
+            # seen, it is sent again.
+            if not stopping and not this.done():
+                this.cancel()
+                loop.call_later(STOP_AGAIN_SECONDS, request_stop)
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, this.cancel)
+            loop.add_signal_handler(sig, request_stop)
         log.info("transcode worker started")
         beat = asyncio.create_task(heartbeat(db, settings.worker_heartbeat_file), name="worker-heartbeat")
         try:
@@ -212,6 +222,7 @@ async def worker(settings: Settings) -> None:
                 jobs.observe = _worker_metrics(settings)
             await jobs.run()
         except asyncio.CancelledError:
+            stopping = True
             this.uncancel()  # the stop is handled here: the clean-up below runs as usual
         finally:
             await stop_task(beat)
@@ -238,6 +249,7 @@ def _worker_metrics(settings: Settings) -> Callable[[str, float], None]:
 
 
 HEARTBEAT_SECONDS = 5.0
+STOP_AGAIN_SECONDS = 1.0  # a worker told to stop that has not begun to is told again this often
 
 
 async def heartbeat(db: Database, path: str) -> None:

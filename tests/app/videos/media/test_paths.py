@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
-import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -21,12 +20,6 @@ from tests.users import person
 
 Client = AsyncTestClient[Any]
 GENERATION = "g1"
-
-
-@pytest.fixture(scope="module")
-def media_settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    storage = tmp_path_factory.mktemp("storage")
-    return msgspec.structs.replace(settings, storage_url=storage.as_uri(), media_worker=False)
 
 
 @pytest.fixture(scope="module")

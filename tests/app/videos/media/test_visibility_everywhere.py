@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
-import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
@@ -34,12 +33,6 @@ from tests.users import Person, person
 Client = AsyncTestClient[Any]
 GENERATION = "g1"
 MASTER = "master.m3u8"
-
-
-@pytest.fixture(scope="module")
-def media_settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    storage = tmp_path_factory.mktemp("storage")
-    return msgspec.structs.replace(settings, storage_url=storage.as_uri(), media_worker=False)
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,15 @@ _RELATIONS = (
 )
 
 
+# The user's relations to other people, as exported: kind -> (table, the user's column, theirs).
+_EXPORTED_RELATIONS = {
+    "following": ("follows", "follower_id", "followee_id"),
+    "followers": ("follows", "followee_id", "follower_id"),
+    "blocks": ("blocks", "blocker_id", "blocked_id"),
+    "mutes": ("mutes", "muter_id", "muted_id"),
+}
+
+
 class SocialPart:
     name = "social"
     store = "main"
@@ -32,26 +41,14 @@ class SocialPart:
 
     async def export(self, user_id: uuid.UUID) -> Exported:
         records = {
-            "following": await self._db.fetch(
-                "SELECT f.followee_id AS user_id, u.handle, f.created_at FROM follows f"
-                " JOIN users u ON u.id = f.followee_id WHERE f.follower_id = {} ORDER BY f.created_at",
-                user_id,
-            ),
-            "followers": await self._db.fetch(
-                "SELECT f.follower_id AS user_id, u.handle, f.created_at FROM follows f"
-                " JOIN users u ON u.id = f.follower_id WHERE f.followee_id = {} ORDER BY f.created_at",
-                user_id,
-            ),
-            "blocks": await self._db.fetch(
-                "SELECT b.blocked_id AS user_id, u.handle, b.created_at FROM blocks b"
-                " JOIN users u ON u.id = b.blocked_id WHERE b.blocker_id = {} ORDER BY b.created_at",
-                user_id,
-            ),
-            "mutes": await self._db.fetch(
-                "SELECT m.muted_id AS user_id, u.handle, m.created_at FROM mutes m"
-                " JOIN users u ON u.id = m.muted_id WHERE m.muter_id = {} ORDER BY m.created_at",
-                user_id,
-            ),
+            **{
+                kind: await self._db.fetch(
+                    f"SELECT r.{other} AS user_id, u.handle, r.created_at FROM {table} r"
+                    f" JOIN users u ON u.id = r.{other} WHERE r.{own} = {{}} ORDER BY r.created_at",
+                    user_id,
+                )
+                for kind, (table, own, other) in _EXPORTED_RELATIONS.items()
+            },
             "dismissed_suggestions": await self._db.fetch(
                 "SELECT dismissed_id AS user_id, created_at FROM suggestion_dismissals"
                 " WHERE user_id = {} ORDER BY created_at",

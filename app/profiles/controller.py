@@ -13,7 +13,9 @@ from litestar.params import FromPath, JSONBody
 from app.profiles.schemas import MyProfile, Profile, ProfileChange
 from app.profiles.service import ProfileService
 from app.profiles.serving import AvatarFiles
-from core.errors import NotFound
+from app.videos.schemas import VideoPage
+from app.videos.service import VideoService
+from core.pagination import Cursor, Limit
 from core.tokens import Principal
 
 
@@ -29,9 +31,23 @@ class ProfileController(Controller):
     ) -> Profile:
         """A user's public profile: display name, bio, avatar, counts and, signed in, how you
         stand with them. 404 for a user who does not exist or who blocked you."""
-        if "\x00" in handle:  # no handle holds one, and PostgreSQL cannot even compare it
-            raise NotFound("no such user", code="user_not_found")
         return await profiles.public(handle, viewer)
+
+    @get("/users/{handle:str}/videos")
+    async def profile_videos(
+        self,
+        handle: FromPath[str],
+        viewer: NamedDependency[Principal | None],
+        profiles: NamedDependency[ProfileService],
+        videos: NamedDependency[VideoService],
+        cursor: Cursor = None,
+        limit: Limit = 20,
+    ) -> VideoPage:
+        """The videos a user's profile page lists: their public videos that can be played,
+        newest first, the same for every caller (the owner too: ``GET /me/videos`` has all of
+        one's own). 404 ``user_not_found`` as for the profile: a user who does not exist or
+        who blocked you."""
+        return await videos.public_by(await profiles.visible_id(handle, viewer), cursor, limit)
 
     @get("/me/profile")
     async def mine(

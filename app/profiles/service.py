@@ -98,12 +98,7 @@ class ProfileService:
     async def public(self, handle: str, viewer: Principal | None) -> Profile:
         """``handle``'s profile page as ``viewer`` sees it; 404 when the user blocked the viewer,
         as for a user who does not exist."""
-        rows = await self._main.fetch(
-            "SELECT id, handle, role, created_at FROM users WHERE handle = {}", handle.strip().lower()
-        )
-        if not rows:
-            raise NotFound("no such user", code="user_not_found")
-        user = rows[0]
+        user = await self._user(handle)
         relationship = None
         if viewer is not None:
             relationship = await self._relationship(viewer.id, user["id"])
@@ -121,6 +116,30 @@ class ProfileService:
             relationship=relationship,
         )
 
+    async def visible_id(self, handle: str, viewer: Principal | None) -> uuid.UUID:
+        """The id of the user behind ``handle`` if ``viewer`` may see their profile page, for
+        what the page lists (their videos); otherwise the page's own 404 ``user_not_found``, so a
+        blocked viewer learns no more here than there."""
+        user = await self._user(handle)
+        if viewer is not None and viewer.id != user["id"]:
+            blocked = await self._main.fetch(
+                "SELECT 1 FROM blocks WHERE blocker_id = {} AND blocked_id = {}", user["id"], viewer.id
+            )
+            if blocked:
+                raise _no_such_user()
+        user_id: uuid.UUID = user["id"]
+        return user_id
+
+    async def _user(self, handle: str) -> dict[str, Any]:
+        if "\x00" in handle:  # no handle holds one, and PostgreSQL cannot even compare it
+            raise _no_such_user()
+        rows = await self._main.fetch(
+            "SELECT id, handle, role, created_at FROM users WHERE handle = {}", handle.strip().lower()
+        )
+        if not rows:
+            raise _no_such_user()
+        return rows[0]
+
     async def _relationship(self, me: uuid.UUID, them: uuid.UUID) -> ProfileRelationship:
         if me == them:
             return ProfileRelationship(
@@ -128,7 +147,7 @@ class ProfileService:
             )
         row = (await self._main.fetch(_RELATIONSHIP, me, them, them, me, me, them, them, me, me, them))[0]
         if row["blocked_by"]:
-            raise NotFound("no such user", code="user_not_found")
+            raise _no_such_user()
         return ProfileRelationship(
             is_self=False,
             following=row["following"],
@@ -245,6 +264,10 @@ class ProfileService:
         await self._store.delete(user_id)
         if self._storage is not None:
             await self._storage.delete_prefix(f"{AVATAR_PREFIX}/{user_id}/")
+
+
+def _no_such_user() -> NotFound:
+    return NotFound("no such user", code="user_not_found")
 
 
 def _mine(me: Principal, record: ProfileRecord | None) -> MyProfile:

@@ -237,6 +237,14 @@ class VideoService:
         """Public videos, newest first."""
         return await self._page("v.visibility = 'public'", (), cursor, limit)
 
+    async def public_by(self, owner_id: uuid.UUID, cursor: str | None, limit: int) -> VideoPage:
+        """The public videos of one person that can be played, newest first: what their profile
+        page lists to anyone, the owner included (``owned_by`` is the owner's full list). The
+        same set the profile counts as ``videos``."""
+        return await self._page(
+            "v.owner_id = {} AND v.visibility = 'public' AND v.status = 'ready'", (owner_id,), cursor, limit
+        )
+
     async def owned_by(self, owner: Principal, cursor: str | None, limit: int) -> VideoPage:
         """Every video of ``owner``, whatever its visibility, newest first."""
         return await self._page("v.owner_id = {}", (owner.id,), cursor, limit)

@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { expect, test, type Page } from '@playwright/test';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import { expectAccessible } from './support/axe';
+import { makeClip } from './support/clip';
 import { screenshot } from './support/screenshots';
-import { newUser, signInViaStorage, signUpViaApi } from './support/users';
+import { newUser, signInViaStorage, signUpViaApi, type TestUser } from './support/users';
 
 /** A real PNG picture, drawn by the browser itself (no image files kept in the repository). */
 async function drawnPng(page: Page): Promise<Buffer> {
@@ -123,4 +127,88 @@ test('a profile that does not exist says so', async ({ page }) => {
   await page.goto(`/people/nobody_${randomBytes(4).toString('hex')}`);
   await expect(page.getByRole('alert')).toHaveText('This person could not be found.');
   await expectAccessible(page);
+});
+
+/** A new video of `owner`'s, without media yet; its id. */
+async function newVideo(
+  request: APIRequestContext,
+  owner: TestUser,
+  title: string,
+  visibility: 'public' | 'unlisted' | 'private',
+): Promise<string> {
+  const response = await request.post('/videos', {
+    data: { title, description: 'Made by the profile spec.', visibility },
+    headers: { authorization: `Bearer ${owner.accessToken}` },
+  });
+  expect(response.status(), await response.text()).toBe(201);
+  return ((await response.json()) as { id: string }).id;
+}
+
+test("a person's public videos are on their profile as catalog cards, and open to watch", async ({
+  page,
+  request,
+}) => {
+  test.setTimeout(240_000); // a real upload is transcoded before it is listed
+  const owner = await signUpViaApi(request, newUser('vids'));
+  const auth = { authorization: `Bearer ${owner.accessToken}` };
+  const title = `Trains ${letters()}`;
+  const shown = await newVideo(request, owner, title, 'public');
+  const others = [
+    await newVideo(request, owner, `Unlisted ${letters()}`, 'unlisted'),
+    await newVideo(request, owner, `Private ${letters()}`, 'private'),
+  ];
+  try {
+    // Its media not ready yet, the public video is not offered: the page says there is none.
+    await page.goto(`/people/${owner.handle}`);
+    const videos = page.getByRole('region', { name: 'Videos' });
+    await expect(videos.getByText('No public videos yet.')).toBeVisible();
+    await expect(page.getByRole('list', { name: 'Counts' })).toContainText('0 public videos');
+    await expectAccessible(page);
+    await screenshot(page, 'profile-videos-empty');
+
+    const workDir = await mkdtemp(join(tmpdir(), 'mydrtv-profile-'));
+    try {
+      const clip = await makeClip(join(workDir, 'trains.mp4'));
+      const upload = await request.put(`/videos/${shown}/media`, {
+        data: await readFile(clip),
+        headers: { ...auth, 'content-type': 'video/mp4' },
+      });
+      expect(upload.status(), await upload.text()).toBe(202);
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+    await expect
+      .poll(
+        async () => ((await (await request.get(`/videos/${shown}`)).json()) as { status: string }).status,
+        {
+          timeout: 180_000,
+          message: 'the upload is transcoded',
+        },
+      )
+      .toBe('ready');
+
+    // Someone else, signed in, sees the one public video and nothing of the others.
+    await signInViaStorage(page, request, await signUpViaApi(request, newUser('visitor')));
+    await page.goto(`/people/${owner.handle}`);
+    const list = page.getByRole('list', { name: `Videos by @${owner.handle}` });
+    await expect(list.getByRole('listitem')).toHaveCount(1);
+    await expect(list.getByRole('heading', { name: title })).toBeVisible();
+    await expect(page.getByRole('list', { name: 'Counts' })).toContainText('1 public video');
+    await expect(page.getByText(/^(Unlisted|Private) /)).toHaveCount(0);
+    await expect(videos.getByText('No public videos yet.')).toHaveCount(0);
+    await expect(videos.getByRole('button', { name: 'Show more videos' })).toHaveCount(0); // one page
+    const poster = list.locator('img');
+    await expect
+      .poll(() => poster.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0))
+      .toBe(true);
+    await expectAccessible(page);
+    await screenshot(page, 'profile-videos');
+
+    await list.getByRole('link', { name: new RegExp(title) }).click();
+    await expect(page).toHaveURL(new RegExp(`/watch/${shown}$`));
+    await expect(page.getByRole('heading', { level: 1, name: title })).toBeVisible();
+  } finally {
+    // Keep the catalog to what other specs expect: this run's public upload goes again.
+    for (const id of [shown, ...others]) await request.delete(`/videos/${id}`, { headers: auth });
+  }
 });

@@ -10,6 +10,7 @@ import { PeopleList } from '../../components/social/PeopleList';
 import { Section } from '../../components/social/Section';
 import { useLoad } from '../../components/social/useLoad';
 import { when } from '../../components/social/when';
+import { ProfileVideos } from './ProfileVideos';
 
 type Profile = Schemas['Profile'];
 type Relationship = Schemas['Relationship'];
@@ -20,7 +21,7 @@ function counted(n: number, one: string, many: string): string {
 
 /**
  * Someone's public profile (`GET /users/{handle}`): their name, picture and bio, how many follow
- * them and whom they follow, how you stand, and their followers and following.
+ * them and whom they follow, how you stand, their public videos, and their followers and following.
  */
 export function PersonProfile({ handle }: { handle: string }) {
   const person = useLoad(
@@ -83,6 +84,7 @@ export function PersonProfile({ handle }: { handle: string }) {
               reload();
             }}
           />
+          <ProfileVideos handle={user.handle} />
           <div className="grid gap-4 sm:grid-cols-2">
             <Section title="Following">
               <PeopleList

@@ -12,6 +12,7 @@ graph last heard, and videos of people blocked either way, are dropped.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -138,9 +139,20 @@ class VideoRecommendations:
             for row in await self.popular():
                 if row["owner"] != user:
                     picks.setdefault(uuid.UUID(row["id"]), explain_popular(row))
-        hidden = await self._hidden(viewer.id, list(picks), seen_too=personal)
-        unseen = [video_id for video_id in picks if video_id not in hidden][:wanted]
-        visible = await self._videos.visible_among(unseen, viewer)
+        # Which picks are hidden and which the viewer may see, asked at once (two connections):
+        # the visibility of the first picks is read before the hidden ones are known, with room
+        # for as many hidden as wanted; the rare rest is asked after.
+        ordered = list(picks)
+        first = ordered[: 2 * wanted]
+        hidden, visible = await asyncio.gather(
+            self._hidden(viewer.id, ordered, seen_too=personal),
+            self._videos.visible_among(first, viewer),
+        )
+        unseen = [video_id for video_id in ordered if video_id not in hidden][:wanted]
+        checked = set(first)
+        unchecked = [video_id for video_id in unseen if video_id not in checked]
+        if unchecked:
+            visible |= await self._videos.visible_among(unchecked, viewer)
         shown = [
             video_id
             for video_id in unseen

@@ -47,32 +47,36 @@ STARS = 4  # as app.social.recommendations.GOOD_STARS
 TRENDING_SECONDS = 7 * 86_400  # as app.social.recommendations.TRENDING_DAYS
 UNBOUNDED = 2**31 - 1  # a path budget no user reaches: the exact ranking
 
-# Paths per user, counted in PostgreSQL (the system of record) in one pass over the follows.
-_PATHS_SQL: dict[Kind, str] = {
-    "people": """
-        WITH out AS (SELECT follower_id AS id, count(*) AS n FROM follows GROUP BY follower_id)
-        SELECT f.follower_id AS user_id, sum(out.n)::bigint AS paths
-        FROM follows f JOIN out ON out.id = f.followee_id
-        {where}
-        GROUP BY f.follower_id HAVING sum(out.n) > {{}}
-    """,
-    "videos": """
-        WITH out AS (SELECT user_id AS id, count(*) AS n FROM (
-                       SELECT user_id FROM ratings WHERE stars >= 4
-                       UNION ALL SELECT user_id FROM watches) s GROUP BY user_id)
-        SELECT f.follower_id AS user_id, sum(out.n)::bigint AS paths
-        FROM follows f JOIN out ON out.id = f.followee_id
-        {where}
-        GROUP BY f.follower_id HAVING sum(out.n) > {{}}
-    """,
+# Paths per user, counted in PostgreSQL (the system of record): for every user who allows
+# personalization in one pass over the table (the background pass), or for one user through the
+# indexes (after a change of theirs). Arguments: (the user,) the threshold.
+_PER_FOLLOWEE: dict[Kind, str] = {
+    "people": "(SELECT count(*) FROM follows x WHERE x.follower_id = f.followee_id)",
+    "videos": "(SELECT count(*) FROM ratings r WHERE r.user_id = f.followee_id AND r.stars >= 4)"
+    " + (SELECT count(*) FROM watches w WHERE w.user_id = f.followee_id)",
 }
-_ONE_USER = "WHERE f.follower_id = {}"
-_PERSONALIZED = "JOIN users u ON u.id = f.follower_id AND u.personalization"
+_ALL_USERS: dict[Kind, str] = {
+    "people": "SELECT follower_id AS id, count(*) AS n FROM follows GROUP BY follower_id",
+    "videos": "SELECT user_id AS id, count(*) AS n FROM ("
+    "SELECT user_id FROM ratings WHERE stars >= 4 UNION ALL SELECT user_id FROM watches) s GROUP BY user_id",
+}
 
 
 def paths_sql(kind: Kind, *, one_user: bool) -> str:
-    """Users (one, or every one who allows personalization) with more paths than the argument."""
-    return _PATHS_SQL[kind].format(where=_ONE_USER if one_user else _PERSONALIZED)
+    """Users (one, or every one who allows personalization) with more paths than the threshold."""
+    if one_user:
+        return (
+            f"SELECT f.follower_id AS user_id, sum(c.n)::bigint AS paths FROM follows f"
+            f" CROSS JOIN LATERAL (SELECT {_PER_FOLLOWEE[kind]} AS n) c"
+            " WHERE f.follower_id = {} GROUP BY f.follower_id HAVING sum(c.n) > {}"
+        )
+    return (
+        f"WITH out AS ({_ALL_USERS[kind]})"
+        " SELECT f.follower_id AS user_id, sum(out.n)::bigint AS paths"
+        " FROM follows f JOIN out ON out.id = f.followee_id"
+        " JOIN users u ON u.id = f.follower_id AND u.personalization"
+        " GROUP BY f.follower_id HAVING sum(out.n) > {}"
+    )
 
 
 @dataclass

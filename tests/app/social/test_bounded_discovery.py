@@ -26,7 +26,7 @@ import asyncpg
 import msgspec
 import pytest
 
-from app.social.rankings import PrecomputedRankings, consent_and_ranking, projecting_handler
+from app.social.rankings import PrecomputedRankings, consent_and_ranking, paths_sql, projecting_handler
 from app.social.recommendations import GOOD_STARS, TRENDING_DAYS, VideoRecommendations
 from app.social.suggestions import PeopleSuggestions
 from app.videos.service import VideoService
@@ -404,3 +404,15 @@ async def test_users_no_longer_heavy_lose_their_stored_rankings(network: Network
     recommendations = VideoRecommendations(db, graph, VideoService(db), path_budget=BUDGET)
     viewer = Principal(id=network.users[0], handle="h", role="viewer")
     assert isinstance(await recommendations.recommend(viewer, 10), list)
+
+
+async def test_one_users_paths_are_counted_as_in_the_pass(network: Network) -> None:
+    """The count after one user's change (through the indexes) agrees with the pass's (one scan)."""
+    db = network.db
+    for kind in ("people", "videos"):
+        rows = await db.fetch(paths_sql(kind, one_user=False), 0)
+        everyone = {row["user_id"]: row["paths"] for row in rows}
+        assert len(everyone) >= 50
+        for user in network.users:
+            one = await db.fetch(paths_sql(kind, one_user=True), user, 0)
+            assert [row["paths"] for row in one] == ([everyone[user]] if user in everyone else []), user

@@ -330,8 +330,12 @@ async def test_heavy_users_get_the_exact_rankings_precomputed_and_served(network
         assert [(str(s.user.id), s.mutual_follows) for s in served] == [
             (row["id"], row["mutual"]) for row in exact[:50]
         ], user
-    for user in light:  # nothing stored: ranked live
+    for user in light:  # nothing stored: ranked live, the same exact ranking
         assert (await consent_and_ranking(db, user, "people")).ranking is None
+        served = await suggestions.suggest(Principal(id=user, handle="h", role="viewer"), 50)
+        assert [(str(s.user.id), s.mutual_follows) for s in served] == [
+            (row["id"], row["mutual"]) for row in (await _exact_people(db, user))[:50]
+        ], user
 
     # Video picks: the stored ranking is the exact one (SQL), served in its order.
     since = int(now) - TRENDING_DAYS * 86_400

@@ -482,7 +482,10 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument(
         "action",
         choices=["rebuild", "check", "precompute"],
-        help="rebuild: empty the graph and load it from PostgreSQL; check: list where the two differ",
+        help=(
+            "rebuild: empty the graph and load it from PostgreSQL; check: list where the two differ;"
+            " precompute: one pass of the heavy users' rankings"
+        ),
     )
     privacy = commands.add_parser("privacy", help="privacy operations (docs/privacy.md)")
     privacy_actions = privacy.add_subparsers(dest="action", required=True)

@@ -13,7 +13,11 @@ suggestions, so the exclusions have work to do), then loaded into each graph by
 ``mydrtv graph rebuild``'s code (bulk ``UNWIND`` batches), timing the follows on their own. Every
 measured request is uncached; the backends alternate user by user (in a rotating order), so noise
 on this shared machine hits all alike. The services are timed as the endpoints run them, in this
-process: the graph read (bounded by ``PATH_BUDGET``) and the PostgreSQL checks after it.
+process: consent and, for a heavy user, the precomputed ranking in one PostgreSQL round trip; for
+a light user the live graph read (bounded by ``PATH_BUDGET``); the PostgreSQL checks after it.
+Heavy users' rankings are precomputed before the timed phase (``app/social/rankings.py``), for
+the sampled and warm-up users only (a full pass would compute every heavy user's), timed per user
+on each graph.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import asyncpg
 import msgspec
 from falkordb.asyncio import FalkorDB
 
+from app.social.rankings import PrecomputedRankings, consent_and_ranking, paths_sql
 from app.social.recommendations import GOOD_STARS, TRENDING_DAYS, VideoRecommendations
 from app.social.recommendations import PATH_BUDGET as VIDEOS_BUDGET
 from app.social.suggestions import CANDIDATES, PeopleSuggestions
@@ -353,6 +358,39 @@ async def measure(
     warmup = rnd.sample(others, min(args.warmup, len(others)))
     principal = {user: Principal(id=user, handle="bench", role="viewer") for user in [*sample, *warmup]}
 
+    # Heavy users' exact rankings, precomputed as the background pass does, by each graph in turn
+    # (the table is shared: the last graph's rows are the ones served; both are checked equal to
+    # SQL first). Only the sampled and warm-up users' rows are made; the pass's cost is per user.
+    heavy = {
+        kind: {row["user_id"] for row in await db.fetch(paths_sql(kind, one_user=False), PYMK_BUDGET)}
+        for kind in ("people", "videos")
+    }
+    precompute: dict[str, Any] = {
+        "heavy_users": {kind: len(users) for kind, users in heavy.items()},
+        "heavy_share_of_sample": {
+            kind: round(sum(user in users for user in sample) / len(sample), 3)
+            for kind, users in heavy.items()
+        },
+    }
+    for name, graph in graphs.items():
+        report = await PrecomputedRankings(db, graph).refresh_all(users=[*sampled, *warmup])
+        precompute[name] = {
+            "rankings": report.users,
+            "seconds": round(report.seconds, 1),
+            "ms_per_ranking": round(1000 * report.seconds / max(report.users, 1), 1),
+        }
+        print(f"{name}: precomputed {report.users} rankings in {report.seconds:.1f} s", file=sys.stderr)
+        checked = 0
+        for user in sample:
+            if user in heavy["people"] and checked < 20:
+                state = await consent_and_ranking(db, user, "people")
+                expected = [
+                    {"id": str(row["id"]), "mutual": row["mutual"], "followers": row["followers"]}
+                    for row in await pymk_sql(user)
+                ]
+                assert state.ranking == expected, (name, user)
+                checked += 1
+
     async def suggest(service: PeopleSuggestions, user: uuid.UUID) -> Any:
         return await service.suggest(principal[user], 10)
 
@@ -382,6 +420,18 @@ async def measure(
             timings[name].append(await timed(partial(calls[name], user)))
 
     summary = {name: latency_summary(values) for name, values in timings.items()}
+    light_people = [n for n, user in enumerate(sample) if user not in heavy["people"]]
+    light_videos = [n for n, user in enumerate(sample) if user not in heavy["videos"]]
+
+    def split(name: str, light: list[int]) -> dict[str, Any]:
+        """A service's timings for light users (ranked live) and heavy ones (precomputed)."""
+        lights = set(light)
+        values = timings[name]
+        return {
+            "light_users": latency_summary([values[n] for n in light]),
+            "heavy_users": latency_summary([v for n, v in enumerate(values) if n not in lights]),
+        }
+
     if falkordb_url:  # FalkorDB's own execution time, without the client and the network
         client = await asyncio.to_thread(FalkorDB.from_url, falkordb_url)
         raw = client.select_graph(FALKORDB_GRAPH)
@@ -409,6 +459,7 @@ async def measure(
             "query": summary[f"{name}_query"],
             "exact_query": summary[f"{name}_exact_query"],
             "service_uncached": summary[f"{name}_suggestions_service"],
+            "service_uncached_by_user": split(f"{name}_suggestions_service", light_people),
             "sql_over_query": ratio("sql", f"{name}_query"),
             "sql_over_service": ratio("sql", f"{name}_suggestions_service"),
         }
@@ -419,10 +470,14 @@ async def measure(
         videos[name] = {
             "query": summary[f"{name}_videos_query"],
             "service": summary[f"{name}_recommendations_service"],
+            "service_by_user": split(f"{name}_recommendations_service", light_videos),
         }
     for name in graphs:
         if name != "falkordb":
             people_you_may_know[f"{name}_over_falkordb"] = ratio(f"{name}_query", "falkordb_query")
+            people_you_may_know[f"{name}_over_falkordb_service"] = ratio(
+                f"{name}_suggestions_service", "falkordb_suggestions_service"
+            )
     return {
         "samples": args.samples,
         "users_within_path_budget": round(ordinary / len(sample), 3),
@@ -431,6 +486,7 @@ async def measure(
             "p99": int(percentile(path_counts, 0.99)),
             "max": max(path_counts),
         },
+        "precomputed_rankings": precompute,
         "people_you_may_know": people_you_may_know,
         "video_recommendations": videos,
     }

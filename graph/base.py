@@ -38,15 +38,23 @@ class Graph(ABC):
             raise ValueError(f"{query.name!r} is not in graph.queries: backends run catalog queries only")
         observe = self.observe
         if observe is None:
-            return await self._execute(query.text(self.dialect), params, write=query.write)
+            rows = await self._execute(query.text(self.dialect), params, write=query.write)
+            return self._unpacked(query, rows)
         started = time.perf_counter()
         ok = False
         try:
             rows = await self._execute(query.text(self.dialect), params, write=query.write)
             ok = True
-            return rows
+            return self._unpacked(query, rows)
         finally:
             observe(query.name, time.perf_counter() - started, ok)
+
+    def _unpacked(self, query: Query, rows: list[Row]) -> list[Row]:
+        """The rows of a query whose text in this dialect answers them packed into one record."""
+        columns = query.packed(self.dialect)
+        if not columns:
+            return rows
+        return [dict(zip(columns, values, strict=True)) for row in rows for values in row["rows"]]
 
     @abstractmethod
     async def _execute(self, cypher: str, params: Mapping[str, Any], *, write: bool) -> list[Row]:

@@ -47,10 +47,17 @@ class Query:
     write: bool = False
     falkordb: str | None = None  # this dialect's text, where it differs
     neo4j: str | None = None
+    # Neo4j's text answers one record whose ``rows`` lists each row's values in this order
+    # (``_packed``); the backend unpacks them into the rows the other dialect answers.
+    neo4j_packed: tuple[str, ...] = ()
 
     def text(self, dialect: Dialect) -> str:
         override = self.falkordb if dialect is Dialect.FALKORDB else self.neo4j
         return override or self.cypher
+
+    def packed(self, dialect: Dialect) -> tuple[str, ...]:
+        """The columns of the packed rows this dialect's text answers; empty: plain rows."""
+        return self.neo4j_packed if dialect is Dialect.NEO4J else ()
 
 
 # Schema ------------------------------------------------------------------------------------------
@@ -223,6 +230,26 @@ def _scoped(cypher: str) -> str:
     return scoped
 
 
+def _packed(cypher: str, columns: tuple[str, ...]) -> str:
+    """Neo4j's form of a read that answers many rows: the same rows, in the same order, as one
+    record holding a list of lists (``RETURN x AS a, ... ORDER BY ... LIMIT`` becomes ``WITH``
+    the same, then ``RETURN collect([a, ...]) AS rows``).
+
+    The Python driver spends about 50 µs per record it receives (measured: 60 rows of constants
+    4.3 ms, the same 60 rows as one record 1.0 ms), more than the query itself for a light user;
+    FalkorDB's client shows no such cost, so its text is left alone.
+    """
+    head, found, tail = cypher.rpartition("\n    RETURN ")
+    assert found, "a packed read ends with its RETURN clause"
+    return f"{head}\n    WITH {tail.rstrip()}\n    RETURN collect([{', '.join(columns)}]) AS rows\n"
+
+
+def _for_neo4j(query: Query, columns: tuple[str, ...], *, scoped: bool = True) -> Query:
+    """``query`` with its Neo4j text scoped (``_scoped``) and packed (``_packed``)."""
+    text = _scoped(query.cypher) if scoped else query.cypher
+    return replace(query, neo4j=_packed(text, columns), neo4j_packed=columns)
+
+
 # Friends of friends, ranked by how many people ``$user`` follows follow them (mutual follows),
 # then by fewer followers (someone with few followers is likelier a personal acquaintance).
 # ``$withdrawn``: followees who withdrew personalization; their follows suggest no one.
@@ -266,7 +293,7 @@ PEOPLE_YOU_MAY_KNOW = Query(
     LIMIT $limit
     """,
 )
-PEOPLE_YOU_MAY_KNOW = replace(PEOPLE_YOU_MAY_KNOW, neo4j=_scoped(PEOPLE_YOU_MAY_KNOW.cypher))
+PEOPLE_YOU_MAY_KNOW = _for_neo4j(PEOPLE_YOU_MAY_KNOW, ("id", "mutual", "followers"))
 
 # Videos that people ``$user`` follows rated ``$stars``+ or watched, with the counts the
 # explanation is made of; friends (mutual follows) weigh more, and so does recent activity.
@@ -318,7 +345,19 @@ SOCIAL_VIDEOS = Query(
     LIMIT $limit
     """,
 )
-SOCIAL_VIDEOS = replace(SOCIAL_VIDEOS, neo4j=_scoped(SOCIAL_VIDEOS.cypher))
+SOCIAL_VIDEOS = _for_neo4j(
+    SOCIAL_VIDEOS,
+    (
+        "id",
+        "rated_friends",
+        "rated_following",
+        "watched_friends",
+        "watched_following",
+        "recent_friends",
+        "score",
+        "popularity",
+    ),
+)
 
 # The fallback, the same for everyone (so it is cached): public videos most rated 4+ or watched.
 POPULAR_VIDEOS = Query(
@@ -331,6 +370,7 @@ POPULAR_VIDEOS = Query(
     LIMIT $limit
     """,
 )
+POPULAR_VIDEOS = _for_neo4j(POPULAR_VIDEOS, ("id", "popularity", "owner"), scoped=False)
 
 # Privacy (docs/privacy.md): a user's node and every edge touching it, for export and the audit.
 USER_NODE = Query("user_node", "MATCH (u:User {id: $id}) RETURN u.id AS id, u.followers AS followers")

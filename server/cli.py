@@ -332,7 +332,9 @@ async def create_admin(settings: Settings, email: str, handle: str, password: st
 
 
 async def graph_command(settings: Settings, action: str) -> int:
-    """``graph rebuild``: rebuild the graph from PostgreSQL; ``graph check``: compare the two."""
+    """``graph rebuild``: rebuild the graph from PostgreSQL; ``graph check``: compare the two;
+    ``graph precompute``: one pass of the heavy users' rankings (app/social/rankings.py)."""
+    from app.social.rankings import PrecomputedRankings
     from core.db import Database
     from graph.rebuild import differences, rebuild
     from migrations import runner
@@ -353,6 +355,10 @@ async def graph_command(settings: Settings, action: str) -> int:
         if action == "rebuild":
             report = await rebuild(db, graph)
             print(msgspec.json.encode(report).decode())
+            return 0
+        if action == "precompute":
+            passed = await PrecomputedRankings(db, graph).refresh_all()
+            print(msgspec.json.encode(passed).decode())
             return 0
         found = await differences(db, graph)
         print(msgspec.json.encode({"consistent": not found, "differences": found}).decode())
@@ -470,11 +476,16 @@ def _parser() -> argparse.ArgumentParser:
     admin = commands.add_parser("create-admin", help="create an account with the admin role")
     admin.add_argument("--email", required=True)
     admin.add_argument("--handle", required=True)
-    graph = commands.add_parser("graph", help="the social graph projection: rebuild or check it")
+    graph = commands.add_parser(
+        "graph", help="the social graph projection: rebuild or check it; precompute heavy users' rankings"
+    )
     graph.add_argument(
         "action",
-        choices=["rebuild", "check"],
-        help="rebuild: empty the graph and load it from PostgreSQL; check: list where the two differ",
+        choices=["rebuild", "check", "precompute"],
+        help=(
+            "rebuild: empty the graph and load it from PostgreSQL; check: list where the two differ;"
+            " precompute: one pass of the heavy users' rankings"
+        ),
     )
     privacy = commands.add_parser("privacy", help="privacy operations (docs/privacy.md)")
     privacy_actions = privacy.add_subparsers(dest="action", required=True)

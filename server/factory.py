@@ -52,6 +52,7 @@ from app.search.controller import SearchController
 from app.search.postgres import PostgresSearch
 from app.social.controller import DiscoveryController, SocialController
 from app.social.naming import Naming
+from app.social.rankings import PrecomputedRankings, projecting_handler
 from app.social.recommendations import VideoRecommendations
 from app.social.relations import SocialService
 from app.social.suggestions import PeopleSuggestions
@@ -175,8 +176,10 @@ def create_app(settings: Settings) -> Litestar:
     suggestions = PeopleSuggestions(main, graph, settings.suggestions_cache_seconds, naming=naming)
     feed = FeedService(main, videos)
     relay_handlers: dict[str, Handler] = {"@feed": FeedPusher(main, bus, presence, feed).handle}
-    if graph is not None:
-        relay_handlers["@graph"] = Projector(main, graph).handle
+    rankings: PrecomputedRankings | None = None
+    if graph is not None:  # projected changes also recompute the rankings they touch
+        rankings = PrecomputedRankings(main, graph, refresh_seconds=settings.rankings_refresh_seconds)
+        relay_handlers["@graph"] = projecting_handler(Projector(main, graph), rankings)
     social_services: dict[str, Any] = {
         "social": SocialService(main, on_change=suggestions.forget),
         "suggestions": suggestions,
@@ -299,6 +302,8 @@ def create_app(settings: Settings) -> Litestar:
         jobs.append(("outbox-relay", relay.run))
         jobs.append(("retention", retention_job(settings, main, identity).run))
         jobs += [(f"background-{n}", job) for n, job in enumerate(background)]
+        if rankings is not None and settings.rankings_worker:
+            jobs.append(("rankings", rankings.run))
     if worker is not None and settings.media_worker:
         jobs.append(("transcode-worker", worker.run))
     if settings.privacy_worker:

@@ -1,6 +1,8 @@
 """The social graph's personal data part in PostgreSQL: follows (both ways), blocks, mutes,
 dismissed suggestions and watches. The graph database's copy is the graph part's
-(``app/privacy/graph.py``); the cached people-you-may-know rankings are forgotten here."""
+(``app/privacy/graph.py``); the cached people-you-may-know rankings are forgotten here, and the
+precomputed rankings (``app/social/rankings.py``) that are the user's or name them are deleted
+(derived data: the next pass makes the others' again without them)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,13 @@ _RELATIONS = (
     ("blocks", "blocker_id", "blocked_id"),
     ("mutes", "muter_id", "muted_id"),
     ("suggestion_dismissals", "user_id", "dismissed_id"),
+)
+
+
+# Precomputed rankings that are the user's, or that suggest them to someone.
+_RANKINGS = (
+    "FROM precomputed_rankings WHERE user_id = {}"
+    " OR ranking @> jsonb_build_array(jsonb_build_object('id', {}::text))"
 )
 
 
@@ -79,6 +88,8 @@ class SocialPart:
                 "DELETE FROM watches WHERE user_id = {} RETURNING video_id", user_id
             )
             counts["watches"] = len(watches)
+            rankings = await self._db.fetch(f"DELETE {_RANKINGS} RETURNING 1", user_id, str(user_id))
+            counts["precomputed_rankings"] = len(rankings)
             for watch in watches:  # the graph counts each video's popularity again
                 await enqueue_change(
                     self._db, WatchChanged(user_id=str(user_id), video_id=str(watch["video_id"]))
@@ -96,4 +107,7 @@ class SocialPart:
             )
             if rows[0]["n"]:
                 found.append(f"{rows[0]['n']} {table} rows")
+        rankings = await self._db.fetch(f"SELECT count(*) AS n {_RANKINGS}", user_id, str(user_id))
+        if rankings[0]["n"]:
+            found.append(f"{rankings[0]['n']} precomputed_rankings rows")
         return found

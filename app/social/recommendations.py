@@ -12,6 +12,7 @@ graph last heard, and videos of people blocked either way, are dropped.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -20,9 +21,9 @@ from typing import Any
 
 import msgspec
 
-from app.social.consent import consent_of
 from app.social.graph_reads import run_read
 from app.social.naming import Named, Naming
+from app.social.rankings import HEAVY_PATHS, consent_and_ranking
 from app.social.schemas import Reason, VideoRecommendation
 from app.videos.service import VideoService, playable
 from core.db import Database
@@ -34,7 +35,9 @@ GOOD_STARS = 4  # a rating this high counts as a recommendation
 TRENDING_DAYS = 7  # friends' activity this recent makes a video trending
 TRENDING_FRIENDS = 2  # ... when this many friends took part
 POPULAR = 200  # popular videos kept for everyone; each user's own and watched ones are dropped from it
-PATH_BUDGET = 1000  # (person followed, video) signals the graph counts per request, at most
+# (person followed, video) signals the graph counts per request, at most: heavier users get their
+# picks precomputed (app/social/rankings.py), and these bounded ones only until they are.
+PATH_BUDGET = HEAVY_PATHS
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -115,26 +118,41 @@ class VideoRecommendations:
         user = str(viewer.id)
         since = int(self._clock()) - TRENDING_DAYS * 86_400
         picks: dict[uuid.UUID, tuple[Reason, str]] = {}
-        personal, withdrawn = await consent_of(self._db, viewer.id)  # one round trip for both
+        state = await consent_and_ranking(self._db, viewer.id, "videos")  # one round trip for all
+        personal = state.personal
         if personal:
-            for row in await run_read(
-                self._graph,
-                queries.SOCIAL_VIDEOS,
-                user=user,
-                stars=GOOD_STARS,
-                since=since,
-                limit=wanted,
-                withdrawn=withdrawn,
-                paths=self._path_budget,
-            ):
+            rows = state.ranking
+            if rows is None:
+                rows = await run_read(
+                    self._graph,
+                    queries.SOCIAL_VIDEOS,
+                    user=user,
+                    stars=GOOD_STARS,
+                    since=since,
+                    limit=wanted,
+                    withdrawn=state.withdrawn,
+                    paths=self._path_budget,
+                )
+            for row in rows[:wanted]:
                 picks.setdefault(uuid.UUID(row["id"]), explain(row))
         if len(picks) < wanted:
             for row in await self.popular():
                 if row["owner"] != user:
                     picks.setdefault(uuid.UUID(row["id"]), explain_popular(row))
-        hidden = await self._hidden(viewer.id, list(picks), seen_too=personal)
-        unseen = [video_id for video_id in picks if video_id not in hidden][:wanted]
-        visible = await self._videos.visible_among(unseen, viewer)
+        # Which picks are hidden and which the viewer may see, asked at once (two connections):
+        # the visibility of the first picks is read before the hidden ones are known, with room
+        # for as many hidden as wanted; the rare rest is asked after.
+        ordered = list(picks)
+        first = ordered[: 2 * wanted]
+        hidden, visible = await asyncio.gather(
+            self._hidden(viewer.id, ordered, seen_too=personal),
+            self._videos.visible_among(first, viewer),
+        )
+        unseen = [video_id for video_id in ordered if video_id not in hidden][:wanted]
+        checked = set(first)
+        unchecked = [video_id for video_id in unseen if video_id not in checked]
+        if unchecked:
+            visible |= await self._videos.visible_among(unchecked, viewer)
         shown = [
             video_id
             for video_id in unseen

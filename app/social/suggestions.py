@@ -15,9 +15,10 @@ from typing import Any
 
 import msgspec
 
-from app.social.consent import consent_of, withdrawn_followees
+from app.social.consent import withdrawn_followees
 from app.social.graph_reads import run_read
 from app.social.naming import Named, Naming
+from app.social.rankings import HEAVY_PATHS, consent_and_ranking
 from app.social.schemas import PersonSuggestion
 from app.videos.schemas import UserRef
 from core.db import Database
@@ -29,9 +30,10 @@ from graph.events import DismissalChanged, enqueue_change
 
 CANDIDATES = 60  # ranked per user and cached; more than the largest page, for what the filter drops
 # Friend-of-friend paths the graph counts per request, at most: what keeps an uncached request
-# within a few milliseconds for someone who follows many well-connected people. Users with fewer
-# paths (most) get the exact ranking (docs/architecture.md, "People you may know").
-PATH_BUDGET = 1000
+# within a few milliseconds. Users with fewer paths (most) get the exact ranking live; heavier
+# users get theirs precomputed (app/social/rankings.py), and this bounded one only until it is
+# (docs/architecture.md, "People you may know").
+PATH_BUDGET = HEAVY_PATHS
 
 _STILL_SUGGESTIBLE = """
 SELECT u.id, u.handle FROM users u
@@ -102,11 +104,12 @@ class PeopleSuggestions:
         self._cache.pop(user_id, None)
 
     async def suggest(self, me: Principal, limit: int) -> list[PersonSuggestion]:
-        """Nothing for a user who withdrew personalization: the suggestions are made of their follows."""
-        personal, withdrawn = await consent_of(self._db, me.id)  # one round trip for both
-        if not personal:
+        """Nothing for a user who withdrew personalization: the suggestions are made of their follows.
+        A heavy user's precomputed ranking comes in the same round trip as their consent."""
+        state = await consent_and_ranking(self._db, me.id, "people")
+        if not state.personal:
             return []
-        ranked = await self._ranked(me.id, withdrawn)
+        ranked = state.ranking if state.ranking is not None else await self._ranked(me.id, state.withdrawn)
         ids = [uuid.UUID(row["id"]) for row in ranked]
         handles = {
             row["id"]: row["handle"] for row in await self._db.fetch(_STILL_SUGGESTIBLE, ids, *([me.id] * 6))

@@ -1,4 +1,4 @@
-"""``mydrtv graph check`` and ``mydrtv graph rebuild``, run as the operator runs them, on each backend."""
+"""``mydrtv graph check``, ``rebuild`` and ``precompute``, run as the operator runs them, on each backend."""
 
 from __future__ import annotations
 
@@ -74,3 +74,51 @@ async def test_check_finds_a_stale_graph_and_rebuild_fixes_it(
         env | {"MYDRTV_GRAPH_URL": "bolt://127.0.0.1:7687?dialect=cobol"}, "graph", "check"
     )
     assert code == 2 and "no options" in err
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_precompute_stores_heavy_users_rankings_and_drops_the_others(
+    settings: Settings, databases: DatabaseFactory, request: pytest.FixtureRequest, backend: str
+) -> None:
+    database_url = await databases.create_migrated("main")
+    graph_url, graph_name = await backend_url(request, backend)
+    heavy, hub, was_heavy = (uuid.uuid4() for _ in range(3))
+    others = [uuid.uuid4() for _ in range(301)]  # the hub follows them: 301 paths for ``heavy``
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.executemany(
+            "INSERT INTO users (id, handle) VALUES ($1, $2)",
+            [(user, f"pre_{user.hex[:12]}") for user in (heavy, hub, was_heavy, *others)],
+        )
+        await connection.execute("INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2)", heavy, hub)
+        await connection.executemany(
+            "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2)", [(hub, o) for o in others]
+        )
+        await connection.execute(  # a row left from when this user was heavy
+            "INSERT INTO precomputed_rankings (user_id, kind, ranking, paths)"
+            " VALUES ($1, 'people', '[]', 400)",
+            was_heavy,
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MYDRTV_")}
+        env |= {
+            "MYDRTV_DATABASE_URL": database_url,
+            "MYDRTV_IDENTITY_DATABASE_URL": settings.identity_database_url,
+            "MYDRTV_GRAPH_URL": graph_url,
+            "MYDRTV_GRAPH_NAME": graph_name,
+            "MYDRTV_LOG_LEVEL": "WARNING",
+        }
+        code, _, err = await mydrtv(env, "graph", "rebuild")
+        assert code == 0, err
+
+        code, out, err = await mydrtv(env, "graph", "precompute")
+
+        assert code == 0, err
+        report = json.loads(out)
+        assert (report["users"], report["dropped"]) == (1, 1)
+        rows = await connection.fetch("SELECT user_id, kind, ranking::text, paths FROM precomputed_rankings")
+        assert [(row["user_id"], row["kind"], row["paths"]) for row in rows] == [(heavy, "people", 301)]
+        ranking = json.loads(rows[0]["ranking"])
+        expected = sorted(str(o) for o in others)[:60]  # one mutual and one follower each: by id
+        assert [(row["id"], row["mutual"]) for row in ranking] == [(o, 1) for o in expected]
+    finally:
+        await connection.close()

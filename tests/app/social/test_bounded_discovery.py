@@ -6,6 +6,8 @@ popular people are followed by many), with the budget set low enough that part o
 exceed it: every user within the budget gets what the exact query in SQL on PostgreSQL answers
 (and the graph query with no bound), through the services the endpoints use; every user beyond it
 gets a ranking counted from at most the budget, from the people they followed most recently.
+Heavy users (beyond the budget) get the exact ranking precomputed (``app/social/rankings.py``),
+kept up when their own follows change and dropped when they are no longer heavy.
 Runs on FalkorDB, and on Neo4j when ``MYDRTV_TEST_NEO4J_URL`` names one.
 """
 
@@ -21,15 +23,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import msgspec
 import pytest
 
-from app.social.recommendations import GOOD_STARS, TRENDING_DAYS
+from app.social.rankings import PrecomputedRankings, consent_and_ranking, paths_sql, projecting_handler
+from app.social.recommendations import GOOD_STARS, TRENDING_DAYS, VideoRecommendations
 from app.social.suggestions import PeopleSuggestions
+from app.videos.service import VideoService
 from core.db import Database
+from core.tokens import Principal
 from graph import queries
 from graph.base import Graph
+from graph.events import FollowChanged
 from graph.falkordb import FalkorGraph
 from graph.neo4j import Neo4jGraph
+from graph.projector import Projector
 from graph.rebuild import clear, rebuild
 from tests.graph_servers import BACKENDS, backend_url
 from tests.services import DatabaseFactory
@@ -287,3 +295,128 @@ async def test_video_picks_are_exact_within_the_budget_and_bounded_beyond(networ
         # Each (person, video) signal counts once in rated_following or watched_following.
         assert bounded and sum(row[2] + row[4] for row in bounded) <= budget
         assert all(row[2] <= full[row[0]][2] and row[4] <= full[row[0]][4] for row in bounded)
+
+
+async def _paths(db: Database) -> dict[uuid.UUID, int]:
+    rows = await _sql(
+        db,
+        "SELECT a.follower_id AS user_id, count(*) AS paths FROM follows a"
+        " JOIN follows b ON b.follower_id = a.followee_id GROUP BY a.follower_id",
+    )
+    return {row["user_id"]: row["paths"] for row in rows}
+
+
+async def _exact_people(db: Database, user: uuid.UUID) -> list[dict[str, Any]]:
+    return [dict(row) for row in await _sql(db, PYMK_SQL, user, 60)]
+
+
+async def test_heavy_users_get_the_exact_rankings_precomputed_and_served(network: Network) -> None:
+    db, graph = network.db, network.graph
+    now = time.time()
+    threshold = 12  # low, so that enough users are heavy for video picks too
+    rankings = PrecomputedRankings(db, graph, heavy_paths=threshold, clock=lambda: now)
+    paths = await _paths(db)
+    heavy = [user for user in network.users if paths.get(user, 0) > threshold]
+    light = [user for user in network.users if 0 < paths.get(user, 0) <= threshold]
+    report = await rankings.refresh_all()
+    assert report.users >= len(heavy) >= 15 and light and report.dropped == 0
+
+    suggestions = PeopleSuggestions(db, graph, cache_seconds=0, path_budget=BUDGET)
+    for user in heavy:
+        exact = await _exact_people(db, user)
+        state = await consent_and_ranking(db, user, "people")
+        assert state.personal and state.ranking == exact, user  # no budget: the whole ranking
+        served = await suggestions.suggest(Principal(id=user, handle="h", role="viewer"), 50)
+        assert [(str(s.user.id), s.mutual_follows) for s in served] == [
+            (row["id"], row["mutual"]) for row in exact[:50]
+        ], user
+    for user in light:  # nothing stored: ranked live, the same exact ranking
+        assert (await consent_and_ranking(db, user, "people")).ranking is None
+        served = await suggestions.suggest(Principal(id=user, handle="h", role="viewer"), 50)
+        assert [(str(s.user.id), s.mutual_follows) for s in served] == [
+            (row["id"], row["mutual"]) for row in (await _exact_people(db, user))[:50]
+        ], user
+
+    # Video picks: the stored ranking is the exact one (SQL), served in its order.
+    since = int(now) - TRENDING_DAYS * 86_400
+    stored = {
+        row["user_id"]: row["ranking"]
+        for row in await _sql(
+            db, "SELECT user_id, ranking::text AS ranking FROM precomputed_rankings WHERE kind = 'videos'"
+        )
+    }
+    assert len(stored) >= 10
+    for user in stored:
+        exact = [dict(row) for row in await _sql(db, VIDEOS_SQL, user, GOOD_STARS, since, 110)]
+        state = await consent_and_ranking(db, user, "videos")
+        assert state.ranking == exact, user
+
+
+async def test_a_withdrawal_and_an_own_follow_apply_at_once_to_a_precomputed_ranking(
+    network: Network,
+) -> None:
+    db, graph = network.db, network.graph
+    rankings = PrecomputedRankings(db, graph, heavy_paths=BUDGET)
+    paths = await _paths(db)
+    user = max(network.users, key=lambda someone: paths.get(someone, 0))
+    await rankings.refresh(user)
+    assert (await consent_and_ranking(db, user, "people")).ranking == await _exact_people(db, user)
+
+    # A followee withdraws personalization: the stored ranking (made with them) is not used.
+    followee = (await _sql(db, "SELECT followee_id FROM follows WHERE follower_id = $1 LIMIT 1", user))[0][0]
+    await _sql(db, "UPDATE users SET personalization = false WHERE id = $1", followee)
+    try:
+        state = await consent_and_ranking(db, user, "people")
+        assert state.withdrawn == [str(followee)] and state.ranking is None
+        await rankings.refresh(user)  # the next pass (or change) makes it with them left out
+        state = await consent_and_ranking(db, user, "people")
+        live = await graph.run(
+            queries.PEOPLE_YOU_MAY_KNOW, user=str(user), limit=60, withdrawn=[str(followee)], paths=UNBOUNDED
+        )
+        assert state.ranking == [
+            {key: int(v) if key != "id" else v for key, v in row.items()} for row in live
+        ]
+    finally:
+        await _sql(db, "UPDATE users SET personalization = true WHERE id = $1", followee)
+
+    # The user follows someone new: the projection of that change recomputes their ranking.
+    handle = projecting_handler(Projector(db, graph), rankings)
+    followed = {
+        row[0] for row in await _sql(db, "SELECT followee_id FROM follows WHERE follower_id = $1", user)
+    }
+    newcomer = next(other for other in network.users if other != user and other not in followed)
+    change = msgspec.json.encode(FollowChanged(str(user), str(newcomer)))
+    await _sql(db, "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2)", user, newcomer)
+    try:
+        await handle(change, "k")
+        assert (await consent_and_ranking(db, user, "people")).ranking == await _exact_people(db, user)
+    finally:
+        await _sql(db, "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2", user, newcomer)
+        await handle(change, "k")
+    assert (await consent_and_ranking(db, user, "people")).ranking == await _exact_people(db, user)
+
+
+async def test_users_no_longer_heavy_lose_their_stored_rankings(network: Network) -> None:
+    db, graph = network.db, network.graph
+    await PrecomputedRankings(db, graph, heavy_paths=BUDGET).refresh_all()
+    stored = len(await _sql(db, "SELECT 1 FROM precomputed_rankings"))
+    assert stored > 0
+    report = await PrecomputedRankings(db, graph, heavy_paths=10**9).refresh_all()
+    assert (report.users, report.dropped) == (0, stored)
+    assert not await _sql(db, "SELECT 1 FROM precomputed_rankings")
+    # The services still answer everyone, live, bounded.
+    recommendations = VideoRecommendations(db, graph, VideoService(db), path_budget=BUDGET)
+    viewer = Principal(id=network.users[0], handle="h", role="viewer")
+    assert isinstance(await recommendations.recommend(viewer, 10), list)
+
+
+async def test_one_users_paths_are_counted_as_in_the_pass(network: Network) -> None:
+    """The count after one user's change (through the indexes) agrees with the pass's (one scan)."""
+    db = network.db
+    for kind in ("people", "videos"):
+        rows = await db.fetch(paths_sql(kind, one_user=False), 0)
+        everyone = {row["user_id"]: row["paths"] for row in rows}
+        assert len(everyone) >= 50
+        for user in network.users:
+            one = await db.fetch(paths_sql(kind, one_user=True), user, 0)
+            assert [row["paths"] for row in one] == ([everyone[user]] if user in everyone else []), user

@@ -282,3 +282,22 @@ def test_the_strongest_signal_explains_a_pick() -> None:
         "2 friends watched this",
     )
     assert explain(row(watched_following=4)) == ("watched_by_following", "4 people you follow watched this")
+
+
+async def test_picks_past_many_hidden_ones_are_still_checked_for_visibility(
+    api: Client, settings: Settings, sync: Sync
+) -> None:
+    """The visibility of the first picks is read beside the hidden ones; when more of them are
+    hidden than that first read had room for (2 * (2 * limit + 10)), the rest is read after."""
+    viewer, owner, fan, other_fan = [await person(settings) for _ in range(4)]
+    seen = [await video(api, owner) for _ in range(2 * (2 * 1 + 10) + 2)]
+    for video_id in seen:  # the most popular videos, all watched by the viewer: hidden from them
+        for who in (fan, other_fan):
+            await rate(settings, who, video_id, 5)
+            await api.post(f"/videos/{video_id}/watches", headers=who.headers)
+        await api.post(f"/videos/{video_id}/watches", headers=viewer.headers)
+    fresh = await video(api, owner)
+    await rate(settings, fan, fresh, 5)
+    await sync()
+    picks = await recommended(api, viewer, limit=1)
+    assert len(picks) == 1 and picks[0]["video"]["id"] not in seen

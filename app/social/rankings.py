@@ -1,0 +1,277 @@
+"""Exact rankings for heavy users, computed in the background and read with the user's consent.
+
+A graph read costs what it counts: a user whose friends of friends run to thousands of paths
+(they follow hundreds of people, or people who follow thousands) would cost tens of milliseconds
+per uncached request. Their exact ranking (people you may know, social video picks) is computed
+here instead, outside any request, and stored in ``precomputed_rankings``; the endpoints read it in
+the round trip that reads the user's consent (``consent_and_ranking``) and filter it against the
+system of record as they do a live ranking. Everyone else (most users) is ranked live by the
+graph, exactly, in a few milliseconds, because their paths fit ``HEAVY_PATHS``.
+
+A ranking is recomputed when the user's own relations change (``changed``, after the projection
+of the change) and when older than ``refresh_seconds`` (``run``, whose passes also find users
+who became heavy and drop rows of users who no longer are). It goes stale meanwhile
+only through other people's activity (a friend's new follow), which the live ranking of a light
+user would show at once: that staleness is the price of the bound (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import msgspec
+
+from app.social.consent import consent_of
+from core.db import Database
+from graph import queries
+from graph.base import Graph, GraphUnavailable
+from graph.events import BlockChanged, DismissalChanged, FollowChanged, GraphChange, MuteChanged, decoder
+from graph.projector import Projector
+
+log = logging.getLogger("mydrtv.rankings")
+
+Kind = Literal["people", "videos"]
+
+# Friend-of-friend paths (people) or followees' 4+ ratings and watches (videos) beyond which a
+# user's ranking is precomputed; the live queries count at most this many (their ``PATH_BUDGET``),
+# so a heavy user whose ranking is not computed yet still gets a bounded answer in bounded time.
+HEAVY_PATHS = 300
+PEOPLE_CANDIDATES = 60  # as app.social.suggestions.CANDIDATES
+VIDEO_CANDIDATES = 110  # what the largest page (50) asks the graph for: 2 * 50 + 10
+STARS = 4  # as app.social.recommendations.GOOD_STARS
+TRENDING_SECONDS = 7 * 86_400  # as app.social.recommendations.TRENDING_DAYS
+UNBOUNDED = 2**31 - 1  # a path budget no user reaches: the exact ranking
+
+# Paths per user, counted in PostgreSQL (the system of record): for every user who allows
+# personalization in one pass over the table (the background pass), or for one user through the
+# indexes (after a change of theirs). Arguments: (the user,) the threshold.
+_PER_FOLLOWEE: dict[Kind, str] = {
+    "people": "(SELECT count(*) FROM follows x WHERE x.follower_id = f.followee_id)",
+    "videos": "(SELECT count(*) FROM ratings r WHERE r.user_id = f.followee_id AND r.stars >= 4)"
+    " + (SELECT count(*) FROM watches w WHERE w.user_id = f.followee_id)",
+}
+_ALL_USERS: dict[Kind, str] = {
+    "people": "SELECT follower_id AS id, count(*) AS n FROM follows GROUP BY follower_id",
+    "videos": "SELECT user_id AS id, count(*) AS n FROM ("
+    "SELECT user_id FROM ratings WHERE stars >= 4 UNION ALL SELECT user_id FROM watches) s GROUP BY user_id",
+}
+
+
+def paths_sql(kind: Kind, *, one_user: bool) -> str:
+    """Users (one, or every one who allows personalization) with more paths than the threshold."""
+    if one_user:
+        return (
+            f"SELECT f.follower_id AS user_id, sum(c.n)::bigint AS paths FROM follows f"
+            f" CROSS JOIN LATERAL (SELECT {_PER_FOLLOWEE[kind]} AS n) c"
+            " WHERE f.follower_id = {} GROUP BY f.follower_id HAVING sum(c.n) > {}"
+        )
+    return (
+        f"WITH out AS ({_ALL_USERS[kind]})"
+        " SELECT f.follower_id AS user_id, sum(out.n)::bigint AS paths"
+        " FROM follows f JOIN out ON out.id = f.followee_id"
+        " JOIN users u ON u.id = f.follower_id AND u.personalization"
+        " GROUP BY f.follower_id HAVING sum(out.n) > {}"
+    )
+
+
+@dataclass
+class Precomputed:
+    """What a request reads in its first round trip: consent, and the stored ranking if usable."""
+
+    personal: bool
+    withdrawn: list[str]
+    ranking: list[dict[str, Any]] | None  # None: rank live
+
+
+async def consent_and_ranking(db: Database, user_id: uuid.UUID, kind: Kind) -> Precomputed:
+    """``consent_of`` and the user's precomputed ranking of ``kind`` in one round trip. The
+    ranking is returned only if it was made with today's withdrawn followees (a withdrawal applies
+    at once) and the user allows personalization."""
+    rows = await db.fetch(
+        "SELECT u.personalization, ARRAY(SELECT f.followee_id FROM follows f"
+        " JOIN users w ON w.id = f.followee_id"
+        " WHERE f.follower_id = u.id AND NOT w.personalization) AS withdrawn,"
+        " r.ranking::text AS ranking, r.withdrawn AS ranked_withdrawn"
+        " FROM users u LEFT JOIN precomputed_rankings r ON r.user_id = u.id AND r.kind = {}"
+        " WHERE u.id = {}",
+        kind,
+        user_id,
+    )
+    if not rows:
+        return Precomputed(False, [], None)
+    row = rows[0]
+    withdrawn = sorted(str(followee) for followee in row["withdrawn"])
+    personal = bool(row["personalization"])
+    usable = personal and row["ranking"] is not None and sorted(row["ranked_withdrawn"]) == withdrawn
+    ranking = msgspec.json.decode(row["ranking"]) if usable else None
+    return Precomputed(personal, withdrawn, ranking)
+
+
+@dataclass
+class PassReport:
+    users: int  # heavy users whose rankings were computed
+    dropped: int  # rows of users no longer heavy
+    seconds: float
+
+
+class PrecomputedRankings:
+    """Computes and stores the exact rankings of heavy users: ``mydrtv serve`` runs ``run``
+    beside the outbox relay (``MYDRTV_RANKINGS_WORKER``), and ``changed`` after each projection."""
+
+    def __init__(
+        self,
+        db: Database,
+        graph: Graph,
+        *,
+        heavy_paths: int = HEAVY_PATHS,
+        refresh_seconds: float = 3600.0,
+        clock: Any = time.time,
+    ) -> None:
+        self._db = db
+        self._graph = graph
+        self.heavy_paths = heavy_paths
+        self.refresh_seconds = refresh_seconds
+        self._clock = clock
+
+    async def compute(self, user_id: uuid.UUID, kind: Kind, withdrawn: list[str]) -> list[dict[str, Any]]:
+        """The exact ranking of ``kind`` for ``user_id``: the live query with no path budget."""
+        if kind == "people":
+            return await self._graph.run(
+                queries.PEOPLE_YOU_MAY_KNOW,
+                user=str(user_id),
+                limit=PEOPLE_CANDIDATES,
+                withdrawn=withdrawn,
+                paths=UNBOUNDED,
+            )
+        return await self._graph.run(
+            queries.SOCIAL_VIDEOS,
+            user=str(user_id),
+            stars=STARS,
+            since=int(self._clock()) - TRENDING_SECONDS,
+            limit=VIDEO_CANDIDATES,
+            withdrawn=withdrawn,
+            paths=UNBOUNDED,
+        )
+
+    async def refresh(self, user_id: uuid.UUID) -> list[Kind]:
+        """Recompute (or drop) the user's rankings after a change of their own: the kinds stored."""
+        stored: list[Kind] = []
+        personal, withdrawn = await consent_of(self._db, user_id)
+        for kind in ("people", "videos"):
+            heavy = personal and await self._db.fetch(
+                paths_sql(kind, one_user=True), user_id, self.heavy_paths
+            )
+            if heavy:
+                await self._store(user_id, kind, withdrawn, int(heavy[0]["paths"]))
+                stored.append(kind)
+            else:
+                await self._db.fetch(
+                    "DELETE FROM precomputed_rankings WHERE user_id = {} AND kind = {}", user_id, kind
+                )
+        return stored
+
+    async def _store(self, user_id: uuid.UUID, kind: Kind, withdrawn: list[str], paths: int) -> None:
+        ranking = [
+            {key: int(value) if isinstance(value, float) else value for key, value in row.items()}
+            for row in await self.compute(user_id, kind, withdrawn)
+        ]  # FalkorDB's sums are floats
+        await self._db.fetch(
+            "INSERT INTO precomputed_rankings (user_id, kind, ranking, withdrawn, paths)"
+            " VALUES ({}, {}, {}::jsonb, {}, {})"
+            " ON CONFLICT (user_id, kind) DO UPDATE SET ranking = excluded.ranking,"
+            " withdrawn = excluded.withdrawn, paths = excluded.paths, computed_at = now()",
+            user_id,
+            kind,
+            msgspec.json.encode(ranking).decode(),
+            withdrawn,
+            paths,
+        )
+
+    async def refresh_all(
+        self, users: list[uuid.UUID] | None = None, *, older_than: float | None = None
+    ) -> PassReport:
+        """One full pass: every heavy user's rankings computed (only ``users``' among them, if
+        given; only those missing or computed more than ``older_than`` seconds ago, if given), and
+        the rows of users no longer heavy (or who withdrew personalization) dropped."""
+        started = time.perf_counter()
+        computed = dropped = 0
+        wanted = set(users) if users is not None else None
+        for kind in ("people", "videos"):
+            heavy = {
+                row["user_id"]: int(row["paths"])
+                for row in await self._db.fetch(paths_sql(kind, one_user=False), self.heavy_paths)
+            }
+            fresh: set[uuid.UUID] = set()
+            if older_than is not None:
+                rows = await self._db.fetch(
+                    "SELECT user_id FROM precomputed_rankings WHERE kind = {}"
+                    " AND computed_at > now() - make_interval(secs => {})",
+                    kind,
+                    older_than,
+                )
+                fresh = {row["user_id"] for row in rows}
+            for user_id, paths in heavy.items():
+                if (wanted is not None and user_id not in wanted) or user_id in fresh:
+                    continue
+                _, withdrawn = await consent_of(self._db, user_id)
+                await self._store(user_id, kind, withdrawn, paths)
+                computed += 1
+            if wanted is None:
+                rows = await self._db.fetch(
+                    "DELETE FROM precomputed_rankings WHERE kind = {} AND NOT user_id = ANY({}) RETURNING 1",
+                    kind,
+                    list(heavy),
+                )
+                dropped += len(rows)
+        return PassReport(computed, dropped, time.perf_counter() - started)
+
+    async def changed(self, change: GraphChange) -> None:
+        """A change the projector has just applied: the rankings of the user whose own relations
+        it changed are recomputed (or dropped, or made: they may have just become heavy)."""
+        match change:
+            case FollowChanged(follower_id=user) | BlockChanged(blocker_id=user):
+                pass
+            case MuteChanged(muter_id=user) | DismissalChanged(user_id=user):
+                pass
+            case _:
+                return
+        try:
+            user_id = uuid.UUID(user)
+        except ValueError:
+            return
+        await self.refresh(user_id)
+
+    async def run(self) -> None:
+        """Until cancelled, a pass every quarter of ``refresh_seconds`` over the rankings older
+        than ``refresh_seconds`` (and heavy users without one): no ranking is older than about
+        1.25 ``refresh_seconds`` plus a pass, and a restart recomputes nothing still fresh. A pass
+        that fails (the graph away) is retried at the next turn; stored rankings are served
+        meanwhile."""
+        while True:
+            try:
+                report = await self.refresh_all(older_than=self.refresh_seconds)
+                log.info(
+                    "rankings precomputed for %d heavy users (%d dropped) in %.1f s",
+                    report.users,
+                    report.dropped,
+                    report.seconds,
+                )
+            except GraphUnavailable as exc:
+                log.warning("rankings pass failed: %s", exc)
+            await asyncio.sleep(self.refresh_seconds / 4)
+
+
+def projecting_handler(projector: Projector, rankings: PrecomputedRankings) -> Any:
+    """The ``@graph`` outbox handler with rankings kept up: project the change, then recompute the
+    rankings it touches (so they are computed from the graph that already shows it)."""
+
+    async def handle(payload: bytes, key: str) -> None:
+        await projector.handle(payload, key)
+        await rankings.changed(decoder.decode(payload))
+
+    return handle

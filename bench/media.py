@@ -14,6 +14,13 @@ Serving: the last transcode's files are served by
   marked ready, as the worker leaves it;
 - nginx: one worker process (``worker_processes 1``), ``sendfile on``, ``access_log off``, the same
   files under the same URL paths; Debian's package is installed when ``nginx`` is missing.
+- ours+nginx: ``deploy/nginx/mydrtv.conf`` (the same nginx settings) in front of a ``mydrtv
+  serve`` in X-Accel-Redirect mode: the server authorizes through ``auth_request`` (its yes kept
+  for 1 s), nginx sends the file;
+- ours+nginx secure_link: the same nginx and server, the URLs being the secure links the server's
+  playback hands out (``MYDRTV_MEDIA_SECURE_LINK_SECRET``): nginx checks them and sends the file
+  with no request to the server (whose CPU time is recorded apart, as for ours+nginx);
+- ours on S3 with ``media_redirect`` (moto's server), after the rounds: redirects per second.
 
 The load is ``wrk`` (Debian's package, installed when missing): it is written in C, so on the two
 shared cores it leaves far more CPU to the servers than a Python client would, and it gives latency

@@ -38,6 +38,13 @@ from support.s3_server import storage_url as s3_storage_url
 from support.services import free_port
 
 ACCEL = "/_mydrtv_media/"  # the internal location of deploy/nginx/mydrtv.conf
+# The secure-link arm's secret (MYDRTV_MEDIA_SECURE_LINK_SECRET and the nginx map), and a link
+# lifetime longer than any run, so the links playback gives at the start work to the end.
+LINK_SECRET = "bench-secure-link-" + "5f0e" * 8
+LINK_SECONDS = 6 * 3600
+AUTH_REQUEST = "ours+nginx"
+SECURE_LINK = "ours+nginx secure_link"
+FRONTED = (AUTH_REQUEST, SECURE_LINK)
 GENERATION = "1a1"  # what the worker names a first upload's first attempt
 RENDITION = "720p"
 MB = 1_000_000
@@ -115,9 +122,11 @@ async def serve_process(
     name: str,
     accel: str = "",
     storage_url: str = "",
+    link_secret: str = "",
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str, Path]]:
     """``mydrtv serve`` on the media under ``root`` (or ``storage_url``): sending the bytes itself,
-    or with ``accel`` answering with X-Accel-Redirect to that nginx location."""
+    or with ``accel`` answering with X-Accel-Redirect to that nginx location; with
+    ``link_secret``, playback hands out secure links."""
     port = free_port()
     configured = msgspec.structs.replace(
         settings,
@@ -126,6 +135,8 @@ async def serve_process(
         media_worker=False,
         log_level=log_level,
         media_accel_redirect=accel,
+        media_secure_link_secret=link_secret,
+        media_secure_link_seconds=LINK_SECONDS,
     )
     log = work / f"mydrtv-serve-{name.replace(' ', '-')}.log"
     log_file = await asyncio.to_thread(open, log, "wb")
@@ -157,22 +168,31 @@ def shm_dir(work: Path) -> Path:
 @asynccontextmanager
 async def behind_nginx(
     binary: str, settings: Settings, work: Path, log_level: str, probe: str
-) -> AsyncIterator[Target]:
-    """Our server behind nginx as ``deploy/nginx/mydrtv.conf`` sets it up: the server authorizes,
-    nginx sends the files from the same storage the plain server serves."""
-    async with serve_process(settings, work / "storage", work, log_level, "accel", ACCEL) as (
-        process,
-        base,
-        log,
-    ):
+) -> AsyncIterator[tuple[Target, Target, str]]:
+    """Our server behind nginx as ``deploy/nginx/mydrtv.conf`` sets it up, with secure links on:
+    the plain URLs are authorized by the server (auth_request) and sent by nginx; the secure links
+    playback hands out are checked and sent by nginx alone. Both serve the files the plain server
+    serves; yields the two as targets, and the secure links' prefix of the video in ``probe``."""
+    async with serve_process(
+        settings, work / "storage", work, log_level, "accel", ACCEL, link_secret=LINK_SECRET
+    ) as (process, base, log):
         await wait_until_serving(process, base + "/health/live", log)
         port = free_port()
         cache = shm_dir(work)
-        http = front_config(int(base.rpartition(":")[2]), port, work / "storage", cache)
+        http = front_config(int(base.rpartition(":")[2]), port, work / "storage", cache, LINK_SECRET)
         front = f"http://127.0.0.1:{port}"
         try:
             async with nginx(binary, http, work / "nginx-front", front + probe) as pid:
-                yield Target("ours+nginx", front, pid)
+                video_id = probe.split("/")[2]
+                async with httpx.AsyncClient(base_url=front, timeout=30) as http_client:
+                    playback = await http_client.get(f"/videos/{video_id}/playback")
+                playback.raise_for_status()
+                link_prefix = playback.json()["master_url"].removesuffix("master.m3u8")
+                yield (
+                    Target(AUTH_REQUEST, front, pid, process.pid),
+                    Target(SECURE_LINK, front, pid, process.pid),
+                    link_prefix,
+                )
         finally:
             await asyncio.to_thread(shutil.rmtree, cache, True)
 
@@ -276,43 +296,45 @@ async def serving(
             our_server(settings, out, output.files, work, args.server_log_level, probe_path)
         )
         targets = [ours]
+        prefixes = {ours.name: prefix}  # the URL prefix of the video's files, per target
         if nginx:
-            targets.append(
-                await stack.enter_async_context(nginx_server(nginx, out, prefix, work, probe_path))
+            reference = await stack.enter_async_context(nginx_server(nginx, out, prefix, work, probe_path))
+            auth_request, secure_link, link_prefix = await stack.enter_async_context(
+                behind_nginx(nginx, settings, work, args.server_log_level, prefix + probe_path)
             )
-            targets.append(
-                await stack.enter_async_context(
-                    behind_nginx(nginx, settings, work, args.server_log_level, prefix + probe_path)
-                )
-            )
+            targets += [reference, auth_request, secure_link]
+            prefixes |= {reference.name: prefix, AUTH_REQUEST: prefix, SECURE_LINK: link_prefix}
         for target in targets:
-            problems += await verify(target, prefix, out, output.files, args.range_bytes)
-        paths = [prefix + name for name in segments]
-        loads = {
-            "whole": Load(paths, None, args.connections, args.duration),
-            "range": Load(paths, f"bytes=0-{args.range_bytes - 1}", args.connections, args.duration),
-        }
+            problems += await verify(target, prefixes[target.name], out, output.files, args.range_bytes)
+        ranges = {"whole": None, "range": f"bytes=0-{args.range_bytes - 1}"}
+
+        def load_of(mode: str, target: Target, seconds: int) -> Load:
+            paths = [prefixes[target.name] + name for name in segments]
+            return Load(paths, ranges[mode], args.connections, seconds)
 
         async def measure(target: Target, load: Load) -> dict[str, Any]:
             cpu_before, client_before = target.cpu_seconds(), children_cpu_seconds()
+            upstream_before = target.upstream_cpu_seconds()
             if wrk:
                 result = await wrk_load(wrk, target, load, args.threads, work)
             else:
                 result = await python_load(target, load, args.client_processes)
             # Only waited-for children count, so this is the load generator's alone.
             result["client_cpu_seconds"] = round(children_cpu_seconds() - client_before, 2)
+            if target.upstream_pid is not None:  # our server behind nginx: apart from nginx's
+                result["upstream_cpu_seconds"] = round(target.upstream_cpu_seconds() - upstream_before, 3)
             return rates(result, target.cpu_seconds() - cpu_before)
 
         if args.warmup > 0:
             for target in targets:
-                await measure(target, msgspec.structs.replace(loads["whole"], seconds=args.warmup))
+                await measure(target, load_of("whole", target, args.warmup))
         for n in range(args.rounds):
             order = targets if n % 2 == 0 else targets[::-1]
             this_round: dict[str, Any] = {}
-            for mode, load in loads.items():
+            for mode in ranges:
                 this_round[mode] = {}
                 for target in order:
-                    result = await measure(target, load)
+                    result = await measure(target, load_of(mode, target, args.duration))
                     this_round[mode][target.name] = result
                     print(
                         f"round {n + 1} {mode} {target.name}: {result['requests_per_second']} req/s,"
@@ -359,6 +381,10 @@ async def serving(
                     "server_cpu_ms_per_request",
                 )
             }
+            if target.upstream_pid is not None:
+                summary[mode][target.name]["upstream_cpu_seconds"] = statistics.median(
+                    run["upstream_cpu_seconds"] for run in runs
+                )
         if nginx:
             per_round = [
                 r[mode]["ours"]["requests_per_second"] / r[mode]["nginx"]["requests_per_second"]
@@ -370,13 +396,17 @@ async def serving(
             ]
             summary[mode]["throughput_ratio_ours_to_nginx_median"] = round(statistics.median(per_round), 3)
             summary[mode]["cpu_per_request_ratio_ours_to_nginx_median"] = round(statistics.median(cpu), 2)
-            fronted = [
-                r[mode]["ours+nginx"]["requests_per_second"] / r[mode]["nginx"]["requests_per_second"]
-                for r in rounds
-            ]
-            summary[mode]["throughput_ratio_ours_behind_nginx_to_nginx_median"] = round(
-                statistics.median(fronted), 3
-            )
+            for name, key in zip(FRONTED, ("behind_nginx", "behind_nginx_secure_link"), strict=True):
+                fronted = [
+                    r[mode][name]["requests_per_second"] / r[mode]["nginx"]["requests_per_second"]
+                    for r in rounds
+                ]
+                summary[mode][f"throughput_ratio_ours_{key}_to_nginx_median"] = round(
+                    statistics.median(fronted), 3
+                )
+                summary[mode][f"throughput_ratio_ours_{key}_to_nginx_per_round"] = [
+                    round(ratio, 3) for ratio in fronted
+                ]
     failures = sum(
         r[mode][name]["errors"] + r[mode][name]["non_2xx"] for r in rounds for mode in r for name in r[mode]
     )

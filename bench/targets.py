@@ -19,6 +19,16 @@ class Target(msgspec.Struct):
     name: str
     base_url: str
     root_pid: int
+    upstream_pid: int | None = None  # a server behind this one (nginx in front of ours): its CPU apart
+
+    def upstream_cpu_seconds(self) -> float:
+        if self.upstream_pid is None:
+            return 0.0
+        try:
+            times = psutil.Process(self.upstream_pid).cpu_times()
+        except psutil.NoSuchProcess:
+            return 0.0
+        return float(times.user + times.system)
 
     def pids(self) -> list[int]:
         """The server's processes: for nginx the master and its worker."""

@@ -104,6 +104,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # and nginx sends the bytes (ranges, validators). Empty: this server sends them (docs/operations.md).
     media_accel_redirect: str = ""
     media_signed_url_seconds: int = 4 * 3600  # how long a private video's signed media URLs work
+    # Behind nginx: playback hands out links nginx's secure_link module checks itself, so no file
+    # request reaches a server (deploy/nginx/mydrtv.conf holds the same secret). Empty: off.
+    media_secure_link_secret: str = ""
+    # How long such a link works: the most a video made private is still served (docs/operations.md).
+    media_secure_link_seconds: int = 300
     media_spool_dir: str = ""  # where uploads are spooled before storage; empty: the system's temp dir
     media_work_dir: str = ""  # where the worker transcodes; empty: the system's temp dir
     s3_part_bytes: int = 8 * 1024**2  # multipart upload part size (S3 wants at least 5 MiB)

@@ -23,6 +23,7 @@ from core.settings import Settings, SettingsError
 from graph.base import Graph
 from graph.falkordb import FalkorGraph
 from graph.neo4j import Neo4jGraph
+from media.secure_links import SecureLinks
 from media.storage import open_storage
 from media.storage.base import Storage
 from realtime.bus.base import Bus
@@ -90,6 +91,16 @@ def storage(settings: Settings) -> Storage | None:
             " for file:// storage only (with S3, use MYDRTV_MEDIA_REDIRECT)"
         )
     return open_storage(settings.storage_url, part_bytes=settings.s3_part_bytes)
+
+
+def secure_links(settings: Settings) -> SecureLinks | None:
+    """Media links nginx checks itself (``media_secure_link_secret``); none when it is empty."""
+    if not settings.media_secure_link_secret:
+        return None
+    try:
+        return SecureLinks(settings.media_secure_link_secret, settings.media_secure_link_seconds)
+    except ValueError as exc:
+        raise SettingsError(f"MYDRTV_MEDIA_SECURE_LINK_SECRET or _SECONDS: {exc}") from exc
 
 
 def rate_limits(settings: Settings) -> LimitsStorage:

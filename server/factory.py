@@ -266,6 +266,7 @@ def create_app(settings: Settings) -> Litestar:
             tokens,
             redirect=settings.media_redirect,
             accel_prefix=settings.media_accel_redirect,
+            links=backends.secure_links(settings),
         )
         relay_handlers[MEDIA_CHANNEL] = Purger(storage).handle
         media_routes.append(MediaController)

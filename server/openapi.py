@@ -96,6 +96,8 @@ EXTRA_STATUSES: dict[str, tuple[int, ...]] = {
     "HEAD /media/{video_id}/{generation}/{path}": (403, 416),
     "GET /media/t/{token}/{video_id}/{generation}/{path}": (403, 416),
     "HEAD /media/t/{token}/{video_id}/{generation}/{path}": (403, 416),
+    "GET /media/l/{signature}/{expires}/{video_id}/{generation}/{path}": (403, 416),
+    "HEAD /media/l/{signature}/{expires}/{video_id}/{generation}/{path}": (403, 416),
     "PATCH /me/profile": (404,),
     "PUT /me/avatar": (413, 422),
     "POST /me/export": (409,),
@@ -203,6 +205,8 @@ SUCCESS: dict[str, dict[str, OpenAPIResponse | Reference]] = {
     "HEAD /media/{video_id}/{generation}/{path}": _media_file(head=True),
     "GET /media/t/{token}/{video_id}/{generation}/{path}": _media_file(head=False),
     "HEAD /media/t/{token}/{video_id}/{generation}/{path}": _media_file(head=True),
+    "GET /media/l/{signature}/{expires}/{video_id}/{generation}/{path}": _media_file(head=False),
+    "HEAD /media/l/{signature}/{expires}/{video_id}/{generation}/{path}": _media_file(head=True),
     "GET /avatars/{user_id}/{digest}/{name}": _avatar_file(head=False),
     "HEAD /avatars/{user_id}/{digest}/{name}": _avatar_file(head=True),
     "GET /privacy/exports/{token}": {

@@ -49,19 +49,23 @@ http {{
 FRONT_CONF = Path(__file__).resolve().parents[1] / "deploy" / "nginx" / "mydrtv.conf"
 
 
-def front_config(upstream_port: int, listen_port: int, media_root: Path, cache_dir: Path) -> str:
+def front_config(
+    upstream_port: int, listen_port: int, media_root: Path, cache_dir: Path, secure_link_secret: str = ""
+) -> str:
     """The shipped ``deploy/nginx/mydrtv.conf``, pointed at a server, a port and the root of a
-    ``file://`` storage."""
+    ``file://`` storage, with the servers' secure-link secret (none: secure links off)."""
     conf = FRONT_CONF.read_text()
-    for old, new in (
-        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};"),
-        ("listen 80;", f"listen 127.0.0.1:{listen_port};"),
-        ("alias /var/lib/mydrtv/media/objects/;", f"alias {media_root}/objects/;"),
-        ("alias /var/lib/mydrtv/media/objects/videos/", f"alias {media_root}/objects/videos/"),
-        ("/var/cache/nginx/mydrtv-authorize", str(cache_dir)),
+    for old, new, count in (
+        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};", 1),
+        ("listen 80;", f"listen 127.0.0.1:{listen_port};", 1),
+        ("alias /var/lib/mydrtv/media/objects/;", f"alias {media_root}/objects/;", 1),
+        # the auth_request location's and the secure-link location's
+        ("alias /var/lib/mydrtv/media/objects/videos/", f"alias {media_root}/objects/videos/", 2),
+        ('    default "";\n}', f'    default "{secure_link_secret}";\n}}', 1),
+        ("/var/cache/nginx/mydrtv-authorize", str(cache_dir), 1),
     ):
-        if conf.count(old) != 1:
-            raise ValueError(f"deploy/nginx/mydrtv.conf no longer has {old!r} exactly once")
+        if conf.count(old) != count:
+            raise ValueError(f"deploy/nginx/mydrtv.conf no longer has {old!r} {count} time(s)")
         conf = conf.replace(old, new)
     return conf
 

@@ -43,6 +43,7 @@ class MediaController(Controller):
         [
             "/media/{video_id:uuid}/{generation:str}/{path:path}",
             "/media/t/{token:str}/{video_id:uuid}/{generation:str}/{path:path}",
+            "/media/l/{signature:str}/{expires:str}/{video_id:uuid}/{generation:str}/{path:path}",
         ],
         http_method=[HttpMethod.GET, HttpMethod.HEAD],
     )
@@ -54,9 +55,15 @@ class MediaController(Controller):
         path: FromPath[str],
         media: NamedDependency[MediaServer],
         token: FromPath[str] = "",  # only in the signed URL
+        signature: FromPath[str] = "",  # only in the secure link
+        expires: FromPath[str] = "",  # only in the secure link
     ) -> Response[Any]:
         """A playlist, segment or poster; ``Range`` supported; HEAD answers the same headers with
         no body. Public and unlisted videos at ``/media/...``; private ones through the signed
-        URL ``/videos/{id}/playback`` gives (``/media/t/{token}/...``)."""
+        URL ``/videos/{id}/playback`` gives (``/media/t/{token}/...``, or with secure links,
+        which nginx can check itself, ``/media/l/{signature}/{expires}/...`` for every video)."""
         head = request.method == HttpMethod.HEAD
-        return await media.serve(video_id, generation, path, request.headers, token=token or None, head=head)
+        link = (signature, expires) if signature else None
+        return await media.serve(
+            video_id, generation, path, request.headers, token=token or None, link=link, head=head
+        )

@@ -7,9 +7,13 @@ written is in neither, so nothing half-written is ever served.
 
 Public and unlisted videos are open to all. A private video's media needs a signed URL
 (``/media/t/{token}/...``, see ``media.signing``) from ``GET /videos/{id}/playback``, which checks
-who may watch. With S3 and ``media_redirect`` on, segments and posters are answered with a
-redirect to a presigned S3 URL; playlists are always served here, so their relative URLs keep
-pointing at this server. With ``media_accel_redirect`` (filesystem storage behind nginx), every
+who may watch. With ``media_secure_link_secret``, playback hands out links nginx checks itself
+(``/media/l/{signature}/{expires}/...``, see ``media.secure_links``) for every video, public or
+not: behind nginx no file request reaches a server; without nginx, they are checked here.
+
+With S3 and ``media_redirect`` on, segments and posters are answered with a redirect to a
+presigned S3 URL; playlists are always served here, so their relative URLs keep pointing at this
+server. With ``media_accel_redirect`` (filesystem storage behind nginx), every
 file is authorized here and sent by nginx: the answer is an empty one naming the file in
 X-Accel-Redirect, and nginx adds the bytes, ranges and validators.
 
@@ -38,10 +42,14 @@ from core.db import Database
 from core.errors import Conflict, DomainError, Forbidden, NotFound
 from core.tokens import Principal
 from media.ranges import RangeNotSatisfiable, parse_range
+from media.secure_links import SecureLinks
 from media.signing import MediaTokens
 from media.storage.base import ObjectInfo, Storage, guess_content_type
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+# A secure link's bytes never change either, but are for whoever was handed the link: only the
+# viewer's own cache keeps them (nginx sends the same header, deploy/nginx/mydrtv.conf).
+SECURE_LINK_CACHE = "private, max-age=31536000, immutable"
 # Set by nginx (deploy/nginx/mydrtv.conf) on the subrequest that asks whether a file may be sent.
 AUTHORIZE_HEADER = "x-mydrtv-authorize"
 # A generation holds files like ``master.m3u8``, ``240p/index.m3u8``, ``240p/seg_00001.ts``: each
@@ -56,7 +64,7 @@ class Playback(msgspec.Struct):
     video_id: uuid.UUID
     master_url: str  # an HLS master playlist; relative URLs inside it resolve against this one
     poster_url: str
-    expires_at: datetime | None  # signed URLs (private videos) stop working then; ask again
+    expires_at: datetime | None  # signed URLs (private videos, or all with secure links) stop then; ask again
 
 
 class _Where(msgspec.Struct, frozen=True):
@@ -76,6 +84,7 @@ class MediaServer:
         accel_prefix: str = "",
         cache_seconds: float = 2.0,
         stamps: ChangeStamps | None = None,
+        links: SecureLinks | None = None,
     ) -> None:
         self._db = db
         self._storage = storage
@@ -83,6 +92,7 @@ class MediaServer:
         self._tokens = tokens
         self._redirect = redirect
         self._accel_prefix = accel_prefix
+        self._links = links
         self._cache_seconds = cache_seconds
         self._stamps = stamps if stamps is not None else videos.stamps
         self._where: dict[uuid.UUID, tuple[float, int, _Where | None]] = {}  # (until, stamp, where)
@@ -99,7 +109,10 @@ class MediaServer:
             )
         base = f"/media/{video_id}/{where.generations[0]}/"
         expires_at = None
-        if where.private:
+        if self._links is not None:
+            base, expires = self._links.prefix(video_id, where.generations[0])
+            expires_at = datetime.fromtimestamp(expires, UTC)
+        elif where.private:
             token, expires = self._tokens.issue(video_id)
             base = f"/media/t/{token}/{video_id}/{where.generations[0]}/"
             expires_at = datetime.fromtimestamp(expires, UTC)
@@ -140,25 +153,38 @@ class MediaServer:
         headers: Any,
         *,
         token: str | None = None,
+        link: tuple[str, str] | None = None,
         head: bool = False,
     ) -> Response[Any]:
-        """One file of a generation, with ranges, validators and the caching its URL allows."""
+        """One file of a generation, with ranges, validators and the caching its URL allows;
+        ``token`` or ``link`` (a secure link's signature and expiry) when the URL is signed."""
         if self._accel_prefix and headers.get(AUTHORIZE_HEADER):
             # nginx's auth_request takes only 2xx, 401 and 403: any refusal is a 403 here, and
             # nginx then asks again without the header to pass the real answer on.
             try:
-                return await self._serve(video_id, generation, path, headers, token, head)
+                return await self._serve(video_id, generation, path, headers, token, link, head)
             except DomainError:
                 return Response(content=b"", status_code=403)
-        return await self._serve(video_id, generation, path, headers, token, head)
+        return await self._serve(video_id, generation, path, headers, token, link, head)
 
     async def _serve(
-        self, video_id: uuid.UUID, generation: str, path: str, headers: Any, token: str | None, head: bool
+        self,
+        video_id: uuid.UUID,
+        generation: str,
+        path: str,
+        headers: Any,
+        token: str | None,
+        link: tuple[str, str] | None,
+        head: bool,
     ) -> Response[Any]:
         name = path.removeprefix("/")
         if not _NAME.fullmatch(name):
             raise NotFound("no such media", code="media_not_found")
         expires = self._tokens.check(token, video_id) if token is not None else None
+        if link is not None:
+            if self._links is None:
+                raise Forbidden("this signed URL is not valid here", code="signed_url_invalid")
+            expires = self._links.check(link[0], link[1], video_id, generation)
         where = await self._locate(video_id)
         if where is None or generation not in where.generations:
             # Another instance may have announced a generation newer than this one's cache.
@@ -168,7 +194,12 @@ class MediaServer:
         if where.private and expires is None:
             raise Forbidden("this video is private: its media needs a signed URL", code="signed_url_required")
         key = hls_prefix(video_id, generation) + name
-        cache = IMMUTABLE if expires is None else f"private, max-age={max(0, int(expires - time.time()))}"
+        if link is not None:
+            cache = SECURE_LINK_CACHE
+        elif expires is None:
+            cache = IMMUTABLE
+        else:
+            cache = f"private, max-age={max(0, int(expires - time.time()))}"
         if self._accel_prefix:
             # nginx answers a missing file with 404 and conditional or range requests itself; it
             # keeps this answer's Content-Type and Cache-Control.

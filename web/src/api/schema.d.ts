@@ -557,6 +557,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/media/l/{signature}/{expires}/{video_id}/{generation}/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** MediaFile */
+        get: operations["MediaLSignatureExpiresVideoIdGenerationPathGetMediaFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /** MediaFile */
+        head: operations["MediaLSignatureExpiresVideoIdGenerationPathHeadMediaFile"];
+        patch?: never;
+        trace?: never;
+    };
     "/media/t/{token}/{video_id}/{generation}/{path}": {
         parameters: {
             query?: never;
@@ -3296,6 +3314,162 @@ export interface operations {
             };
             400: components["responses"]["400"];
             401: components["responses"]["401"];
+            503: components["responses"]["503"];
+        };
+    };
+    MediaLSignatureExpiresVideoIdGenerationPathGetMediaFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+                generation: string;
+                path: string;
+                signature: string;
+                expires: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the whole file */
+            200: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                    "video/mp2t": string;
+                    "video/iso.segment": string;
+                    "video/mp4": string;
+                    "image/jpeg": string;
+                };
+            };
+            /** @description the requested range */
+            206: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    /** @description `bytes START-END/SIZE` */
+                    "Content-Range"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                    "video/mp2t": string;
+                    "video/iso.segment": string;
+                    "video/mp4": string;
+                    "image/jpeg": string;
+                };
+            };
+            /** @description a presigned storage URL (redirects enabled, segments and posters only) */
+            302: {
+                headers: {
+                    /** @description where the file is */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not modified (If-None-Match) */
+            304: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            416: components["responses"]["416"];
+            503: components["responses"]["503"];
+        };
+    };
+    MediaLSignatureExpiresVideoIdGenerationPathHeadMediaFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+                generation: string;
+                path: string;
+                signature: string;
+                expires: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the whole file */
+            200: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the requested range */
+            206: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    /** @description `bytes START-END/SIZE` */
+                    "Content-Range"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a presigned storage URL (redirects enabled, segments and posters only) */
+            302: {
+                headers: {
+                    /** @description where the file is */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not modified (If-None-Match) */
+            304: {
+                headers: {
+                    /** @description the file's validator */
+                    ETag?: string;
+                    /** @description immutable for public media, private for signed URLs */
+                    "Cache-Control"?: string;
+                    /** @description always `bytes` */
+                    "Accept-Ranges"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            416: components["responses"]["416"];
             503: components["responses"]["503"];
         };
     };

@@ -58,16 +58,18 @@ def _with_embedded_identity(settings: Settings) -> Settings:
 
 
 def _migration_context(settings: Settings) -> dict[str, object]:
-    """What Python steps of migrations need: sealing plaintext accounts (identity m0003) takes the
-    master key; without one configured, that step refuses only if there are accounts to seal."""
+    """What Python steps of migrations need: sealing plaintext accounts (identity m0003) and
+    profile bios (m0004) takes the master key; without one configured, those steps refuse only
+    if there is something to seal."""
     from functools import partial
 
-    from app.identity.store import seal_account
+    from app.identity.store import seal_account, seal_field
     from server.factory import keyring_of
 
     if not settings.privacy_master_key:
         return {}
-    return {"seal_account": partial(seal_account, keyring_of(settings))}
+    keyring = keyring_of(settings)
+    return {"seal_account": partial(seal_account, keyring), "seal_field": partial(seal_field, keyring)}
 
 
 async def migrate(settings: Settings) -> None:

@@ -58,6 +58,14 @@ def seal_account(
     }
 
 
+def seal_field(
+    keyring: Keyring, account_id: uuid.UUID, master_key_id: str, wrapped_key: bytes, field: str, text: str
+) -> bytes:
+    """``text`` sealed under the account's existing data key (given wrapped, as ``account_keys``
+    holds it): how fields beside the account, such as a profile's bio, are sealed."""
+    return keyring.unwrap(account_id, master_key_id, wrapped_key).seal(field, text)
+
+
 _SELECT = (
     "SELECT a.id, a.email_sealed, a.password_hash_sealed, a.birth_date_sealed, a.created_at,"
     " k.master_key_id, k.wrapped_key FROM accounts a JOIN account_keys k ON k.account = a.id"

@@ -6,7 +6,9 @@ account whose data key was shredded reads as absent.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -130,6 +132,29 @@ class IdentityStore:
 
     async def delete(self, account_id: uuid.UUID) -> None:
         await Account.delete().where(Account.id == account_id)
+
+    @contextlib.asynccontextmanager
+    async def holding(self, account_id: uuid.UUID) -> AsyncIterator[bool]:
+        """Hold the account's row locked while inside (the registration writing its public row
+        in the other database): ``reclaim`` and the sweep of interrupted registrations pass it
+        by. Yields whether the row is there (a retry may have reclaimed it first)."""
+        async with Account._meta.db.transaction():
+            rows = await Account.raw("SELECT 1 FROM accounts WHERE id = {} FOR UPDATE", account_id)
+            yield bool(rows)
+
+    async def reclaim(self, email: str, unclaimed: Callable[[uuid.UUID], Awaitable[bool]]) -> bool:
+        """Delete the account that holds ``email`` if it is a registration cut short: no
+        registration holds it (``holding``) and ``unclaimed(id)`` finds no public user for it.
+        Its data key goes with the row (cascade). True if one went: the email is free again."""
+        async with Account._meta.db.transaction():
+            rows = await Account.raw(
+                "SELECT id FROM accounts WHERE email_hash = ANY({}) FOR UPDATE SKIP LOCKED",
+                self._keyring.email_hashes(email),
+            )
+            if not rows or not await unclaimed(rows[0]["id"]):
+                return False
+            await Account.raw("DELETE FROM accounts WHERE id = {}", rows[0]["id"])
+        return True
 
     def _open(self, row: dict[str, Any]) -> AccountRecord:
         data_key = self._keyring.unwrap(row["id"], row["master_key_id"], row["wrapped_key"])

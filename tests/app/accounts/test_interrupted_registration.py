@@ -2,11 +2,13 @@
 then the main database's pool closed under the registration, so the public ``users`` row fails.
 
 The account left behind holds an email and personal data with no user to sign in: a retry with
-the same email takes it back.
+the same email takes it back, and a registration still under way is not mistaken for one cut
+short.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -99,3 +101,27 @@ async def test_a_retry_after_a_registration_cut_short_succeeds(registrar: Regist
         await registrar.accounts.register(again)
     assert refused.value.code == "email_taken"
     assert await identity_rows(registrar, user.id) == {"accounts": 1, "keys": 1, "consents": 1}
+
+
+async def test_a_registration_under_way_is_not_taken_for_one_cut_short(registrar: Registrar) -> None:
+    registration = form()
+    left = await cut_short(registrar, registration)
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def writing_its_public_row() -> None:  # what the first registration holds while it writes
+        async with registrar.store.holding(left) as present:
+            assert present
+            held.set()
+            await release.wait()
+
+    holder = asyncio.create_task(writing_its_public_row())
+    try:
+        await held.wait()
+        with pytest.raises(Conflict) as refused:
+            await registrar.accounts.register(registration)
+        assert refused.value.code == "email_taken"
+        assert await identity_rows(registrar, left) == {"accounts": 1, "keys": 1, "consents": 1}
+    finally:
+        release.set()
+        await holder
+    assert (await registrar.accounts.register(registration)).handle == registration.handle

@@ -90,6 +90,35 @@ async def shred_user_keys(user_id: uuid.UUID, db: Database | None = None) -> boo
     return bool(removed)
 
 
+async def accounts_older_than(db: Database, seconds: float, after: uuid.UUID, limit: int) -> list[uuid.UUID]:
+    """Ids of accounts created more than ``seconds`` ago, past ``after``, in id order: the sweep
+    of registrations cut short pages through them."""
+    rows = await db.fetch(
+        "SELECT id FROM accounts WHERE id > {} AND created_at < now() - make_interval(secs => {})"
+        " ORDER BY id LIMIT {}",
+        after,
+        seconds,
+        limit,
+    )
+    return [row["id"] for row in rows]
+
+
+async def delete_unclaimed(
+    db: Database,
+    accounts: list[uuid.UUID],
+    unclaimed: Callable[[list[uuid.UUID]], Awaitable[list[uuid.UUID]]],
+) -> int:
+    """Delete those of ``accounts`` that ``unclaimed`` still names once they are locked here (a
+    registration holding its row, ``IdentityStore.holding``, is passed by); their data keys,
+    consents and profiles go with them (cascade). How many went."""
+    async with db.engine.transaction():
+        locked = await db.fetch("SELECT id FROM accounts WHERE id = ANY({}) FOR UPDATE SKIP LOCKED", accounts)
+        gone = await unclaimed([row["id"] for row in locked])
+        if gone:
+            await db.fetch("DELETE FROM accounts WHERE id = ANY({})", gone)
+    return len(gone)
+
+
 class IdentityStore:
     def __init__(self, keyring: Keyring) -> None:
         self._keyring = keyring

@@ -2,8 +2,8 @@
 then the main database's pool closed under the registration, so the public ``users`` row fails.
 
 The account left behind holds an email and personal data with no user to sign in: a retry with
-the same email takes it back, and a registration still under way is not mistaken for one cut
-short.
+the same email takes it back, a registration still under way is not mistaken for one cut short,
+and the retention job sweeps those nobody retries.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import asyncpg
 import msgspec
 import pytest
 
+from app.accounts.interrupted import GRACE_SECONDS, sweep_interrupted_registrations
 from app.accounts.schemas import Registration
 from app.accounts.service import AccountService
 from app.accounts.tables import TABLES as MAIN_TABLES
@@ -25,6 +26,7 @@ from app.identity.tables import TABLES as IDENTITY_TABLES
 from core.db import Database
 from core.errors import Conflict
 from core.settings import Settings
+from server.retention import run_retention_once
 from tests.users import PASSWORD, unique_handle
 
 
@@ -125,3 +127,29 @@ async def test_a_registration_under_way_is_not_taken_for_one_cut_short(registrar
         release.set()
         await holder
     assert (await registrar.accounts.register(registration)).handle == registration.handle
+
+
+async def test_the_retention_job_sweeps_accounts_nobody_retried(
+    registrar: Registrar, settings: Settings
+) -> None:
+    old, fresh = await cut_short(registrar, form()), await cut_short(registrar, form())
+    complete = await registrar.accounts.register(form())
+    older = GRACE_SECONDS + 60
+    await registrar.identity.fetch(
+        "UPDATE accounts SET created_at = now() - make_interval(secs => {}) WHERE id = ANY({})",
+        older,
+        [old, complete.id],
+    )
+
+    report = await run_retention_once(settings)
+    assert report["interrupted_registrations"] == 1
+    assert await identity_rows(registrar, old) == {"accounts": 0, "keys": 0, "consents": 0}
+    assert (await identity_rows(registrar, fresh))["accounts"] == 1  # it may still be under way
+    assert await registrar.accounts.authenticate(f"{complete.handle}@example.com", PASSWORD) is not None
+    # A second pass, here or in another process, finds nothing; small batches see every account.
+    assert await sweep_interrupted_registrations(registrar.main, registrar.identity, batch=1) == 0
+    await registrar.identity.fetch(
+        "UPDATE accounts SET created_at = now() - make_interval(secs => {}) WHERE id = {}", older, fresh
+    )
+    assert await sweep_interrupted_registrations(registrar.main, registrar.identity, batch=1) == 1
+    assert (await identity_rows(registrar, fresh))["accounts"] == 0

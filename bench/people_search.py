@@ -167,7 +167,7 @@ async def main() -> None:
         identity = Database("identity", settings.identity_database_url)
         await main_db.start(max_size=2)
         await identity.start(max_size=2)
-        profiles = ProfileService(main_db, ProfileStore(identity), None)
+        profiles = ProfileService(main_db, ProfileStore(identity, None), None)
         engines = {
             "handles_only (baseline)": PostgresSearch(main_db),
             "handles_and_display_names": PostgresSearch(main_db, profiles),

@@ -58,16 +58,18 @@ def _with_embedded_identity(settings: Settings) -> Settings:
 
 
 def _migration_context(settings: Settings) -> dict[str, object]:
-    """What Python steps of migrations need: sealing plaintext accounts (identity m0003) takes the
-    master key; without one configured, that step refuses only if there are accounts to seal."""
+    """What Python steps of migrations need: sealing plaintext accounts (identity m0003) and
+    profile bios (m0004) takes the master key; without one configured, those steps refuse only
+    if there is something to seal."""
     from functools import partial
 
-    from app.identity.store import seal_account
+    from app.identity.store import seal_account, seal_field
     from server.factory import keyring_of
 
     if not settings.privacy_master_key:
         return {}
-    return {"seal_account": partial(seal_account, keyring_of(settings))}
+    keyring = keyring_of(settings)
+    return {"seal_account": partial(seal_account, keyring), "seal_field": partial(seal_field, keyring)}
 
 
 async def migrate(settings: Settings) -> None:
@@ -420,6 +422,35 @@ async def privacy_audit(settings: Settings, user_id: str) -> int:
     return 1 if any(residue.values()) else 0
 
 
+async def privacy_replay(settings: Settings, since: str | None) -> int:
+    """``privacy replay-erasures``: after a backup is restored, erase again every user that has
+    an erasure receipt; prints what was found again (JSON), exit status 1 while some must wait
+    for the outbox relay (run it again once the API's relay has published their events)."""
+    from datetime import datetime
+
+    from app.privacy.replay import replay_erasures
+    from server.privacy import Standalone
+
+    start = None
+    if since is not None:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            print(f"mydrtv: --since {since!r} is not an ISO 8601 time", file=sys.stderr)
+            return 2
+        if start.tzinfo is None:
+            print("mydrtv: --since needs a time zone (e.g. 2026-12-01T03:00:00+00:00)", file=sys.stderr)
+            return 2
+    stack = Standalone(settings)
+    try:
+        await stack.start()
+        report = await replay_erasures(stack.main, stack.registry, start)
+    finally:
+        await stack.stop()
+    print(msgspec.json.encode(report).decode())
+    return 1 if report.waiting else 0
+
+
 async def privacy_worker(settings: Settings) -> None:
     """``privacy worker``: export and erasure jobs only, in a process of their own."""
     from server.privacy import Standalone
@@ -499,6 +530,15 @@ def _parser() -> argparse.ArgumentParser:
     audit = privacy_actions.add_parser("audit", help="print what every store still holds of a user")
     audit.add_argument("user_id")
     privacy_actions.add_parser("worker", help="run export and erasure jobs (the API runs them too)")
+    replay = privacy_actions.add_parser(
+        "replay-erasures",
+        help="after restoring a backup: erase again every user with an erasure receipt; exits 1"
+        " while some wait for the outbox relay",
+    )
+    replay.add_argument(
+        "--since",
+        help="only receipts of erasures at or after this ISO 8601 time (the oldest backup restored)",
+    )
     commands.add_parser("openapi", help="print the OpenAPI document (no server or backends needed)")
     return parser
 
@@ -535,6 +575,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(new_master_key())
         elif args.command == "privacy" and args.action == "audit":
             return asyncio.run(privacy_audit(_with_embedded_urls(settings), args.user_id))
+        elif args.command == "privacy" and args.action == "replay-erasures":
+            return asyncio.run(privacy_replay(_with_embedded_identity(settings), args.since))
         elif args.command == "privacy" and args.action == "worker":
             asyncio.run(privacy_worker(_with_embedded_identity(settings)))
         elif args.command == "privacy":

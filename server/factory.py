@@ -159,7 +159,7 @@ def create_app(settings: Settings) -> Litestar:
     principals = Principals(main, access_tokens)  # the current role of a token's user
     principals.watch(Revocation(node, principals).changed)
     videos = VideoService(main, stamps=backends.change_stamps(settings, redis))
-    profiles = ProfileService(main, ProfileStore(identity), storage)
+    profiles = ProfileService(main, ProfileStore(identity, keyring), storage)
 
     # Watch parties: live state in the party store (Redis when configured), records in PostgreSQL.
     party_store = backends.party_store(settings)

@@ -75,13 +75,14 @@ def registry(
     ``shred_keys`` destroys a user's data key (crypto-shredding of the identity database) before
     the account row goes: the identity feature's ``shred_user_keys``."""
     redis_part = RedisPart(redis, settings.redis_namespace) if redis is not None else None
-    profiles = ProfileService(main, ProfileStore(identity), storage)
+    keys = keyring(settings)
+    profiles = ProfileService(main, ProfileStore(identity, keys), storage)
     parts: list[Any] = [AvatarPart(storage)] if storage is not None else []
     parts.append(ProfilePart(identity, profiles))
     parts.append(
         IdentityPart(
             identity,
-            keyring(settings),
+            keys,
             shred_keys=shred_keys,
             on_email=[redis_part.forget_email] if redis_part else [],
         )

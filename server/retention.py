@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from app.accounts.interrupted import sweep_interrupted_registrations
 from app.auth.refresh import RefreshTokens
 from app.social.watches import WatchService
 from app.videos.service import VideoService
@@ -49,9 +50,12 @@ class RetentionJob:
 
 
 def purges(settings: Settings, main: Database, identity: Database) -> dict[str, Purge]:
-    """What is purged. Client addresses are not here because nothing stores them: the login and
-    registration limits' Redis keys expire with their window, and access logs leave the process
-    on stdout, whose retention is the operator's.
+    """What is purged. ``interrupted_registrations``: identity accounts that a registration cut
+    short left with no public user (``app/accounts/interrupted.py``).
+
+    Client addresses are not here because nothing stores them: the login and registration
+    limits' Redis keys expire with their window, and access logs leave the process on stdout,
+    whose retention is the operator's.
 
     Finished exports are not here either: their archives are deleted by the privacy worker's
     sweep (``Exporter.sweep``, before every look for jobs), which holds the storage they are in
@@ -62,6 +66,7 @@ def purges(settings: Settings, main: Database, identity: Database) -> dict[str, 
     return {
         "refresh_tokens": refresh.purge_expired,
         "watch_history": lambda: watches.purge_older_than(settings.watch_retention_days),
+        "interrupted_registrations": lambda: sweep_interrupted_registrations(main, identity),
     }
 
 

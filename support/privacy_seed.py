@@ -12,7 +12,7 @@ import asyncpg
 import msgspec
 
 from app.identity.crypto import Keyring
-from app.identity.store import seal_account
+from app.identity.store import seal_account, seal_field
 from core.db import Database
 from core.settings import Settings
 from graph.rebuild import rebuild
@@ -44,9 +44,8 @@ async def seed_heavy(
     identity = await asyncpg.connect(settings.identity_database_url)
     try:
         # Sealed as registration seals it (app/identity/store.py), with a profile beside it.
-        sealed = seal_account(
-            Keyring.from_settings(settings.privacy_master_key), user, email, "not-a-hash", None
-        )
+        keyring = Keyring.from_settings(settings.privacy_master_key)
+        sealed = seal_account(keyring, user, email, "not-a-hash", None)
         await identity.execute(
             "INSERT INTO accounts (id, email_hash, email_sealed, password_hash_sealed)"
             " VALUES ($1, $2, $3, $4)",
@@ -61,10 +60,12 @@ async def seed_heavy(
             sealed["master_key_id"],
             sealed["wrapped_key"],
         )
+        bio = seal_field(keyring, user, sealed["master_key_id"], sealed["wrapped_key"], "bio", "a heavy user")
         await identity.execute(
-            "INSERT INTO profiles (account, display_name, bio) VALUES ($1, $2, 'a heavy user')",
+            "INSERT INTO profiles (account, display_name, bio_sealed) VALUES ($1, $2, $3)",
             user,
             f"Heavy {tag}",
+            bio,
         )
         await identity.execute(
             "INSERT INTO consents (account, purpose, granted) VALUES ($1, 'personalization', true)", user

@@ -2,7 +2,12 @@
 
 A user is two rows in two databases: ``accounts`` (identity: personal data) and ``users`` (main:
 public handle and role), sharing one opaque id. No transaction spans both, so registration writes
-the identity row first and removes it again if the public row cannot be written.
+the identity row first, then the public row while it holds the identity row locked, and removes
+the identity row again if the handle is taken. A registration cut short between the two (the
+process died, the main database failed) leaves an identity row with no public user: a retry with
+the same email reclaims it (``IdentityStore.reclaim``; the lock tells a registration still under
+way from one cut short), and the retention job sweeps those nobody retries
+(``app/accounts/interrupted.py``).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date
+from functools import partial
 
 import asyncpg
 import msgspec
@@ -73,7 +79,8 @@ class AccountService:
             )
         check_strength(form.password, related=[email, email.split("@")[0], handle])
         user_id = uuid.uuid4()
-        await self._identity.create(
+        create = partial(
+            self._identity.create,
             account_id=user_id,
             email=email,
             password_hash=await hash_password(form.password),
@@ -81,13 +88,30 @@ class AccountService:
             consents={str(p): g for p, g in form.consents.items()},
             policy_version=self._policy_version,
         )
-        personalization = form.consents.get("personalization", DEFAULTS["personalization"])
         try:
-            await User.insert(User(id=user_id, handle=handle, role=role, personalization=personalization))
-        except asyncpg.UniqueViolationError as exc:
-            await self._identity.delete(user_id)
-            raise Conflict("this handle is taken", code="handle_taken") from exc
+            await create()
+        except Conflict as exc:
+            # A registration of this email cut short before its public row: take the email back.
+            if exc.code != "email_taken" or not await self._identity.reclaim(email, self._unregistered):
+                raise
+            await create()
+        personalization = form.consents.get("personalization", DEFAULTS["personalization"])
+        clash = None
+        async with self._identity.holding(user_id) as present:
+            if not present:  # reclaimed by a retry of the same email, which registers instead
+                raise Conflict("an account with this email already exists", code="email_taken")
+            try:
+                await User.insert(User(id=user_id, handle=handle, role=role, personalization=personalization))
+            except asyncpg.UniqueViolationError as exc:
+                clash = exc
+                await self._identity.delete(user_id)  # committed as the lock is let go
+        if clash is not None:
+            raise Conflict("this handle is taken", code="handle_taken") from clash
         return await self.public(user_id)
+
+    async def _unregistered(self, user_id: uuid.UUID) -> bool:
+        """No public user has this id: its identity row is a registration cut short."""
+        return await User.select(User.id).where(User.id == user_id).first() is None
 
     def _check_birth_date(self, born: date | None) -> None:
         if born is None:

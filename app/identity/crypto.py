@@ -48,6 +48,10 @@ class UnknownMasterKey(CryptoError):
     configured during a rotation)."""
 
 
+class KeyringMissing(CryptoError):
+    """Sealed fields had to be opened or sealed, and no master key is configured."""
+
+
 class Unreadable(CryptoError):
     """A ciphertext that does not open: its key was shredded, or it was tampered with or moved."""
 

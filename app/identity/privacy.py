@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from app.identity.crypto import DataKey, Keyring
+from app.identity.crypto import DataKey, Keyring, KeyringMissing
 from app.privacy.parts import Exported
 from core.db import Database
 
@@ -29,10 +29,6 @@ _SEALED = (
     " k.master_key_id, k.wrapped_key FROM accounts a LEFT JOIN account_keys k ON k.account = a.id"
     " WHERE a.id = {}"
 )
-
-
-class KeyringMissing(RuntimeError):
-    """Sealed fields had to be opened, and no master key is configured."""
 
 
 class IdentityPart:

@@ -6,7 +6,9 @@ account whose data key was shredded reads as absent.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -58,6 +60,14 @@ def seal_account(
     }
 
 
+def seal_field(
+    keyring: Keyring, account_id: uuid.UUID, master_key_id: str, wrapped_key: bytes, field: str, text: str
+) -> bytes:
+    """``text`` sealed under the account's existing data key (given wrapped, as ``account_keys``
+    holds it): how fields beside the account, such as a profile's bio, are sealed."""
+    return keyring.unwrap(account_id, master_key_id, wrapped_key).seal(field, text)
+
+
 _SELECT = (
     "SELECT a.id, a.email_sealed, a.password_hash_sealed, a.birth_date_sealed, a.created_at,"
     " k.master_key_id, k.wrapped_key FROM accounts a JOIN account_keys k ON k.account = a.id"
@@ -78,6 +88,35 @@ async def shred_user_keys(user_id: uuid.UUID, db: Database | None = None) -> boo
             QueryString("UPDATE accounts SET email_hash = NULL WHERE id = {}", user_id)
         )
     return bool(removed)
+
+
+async def accounts_older_than(db: Database, seconds: float, after: uuid.UUID, limit: int) -> list[uuid.UUID]:
+    """Ids of accounts created more than ``seconds`` ago, past ``after``, in id order: the sweep
+    of registrations cut short pages through them."""
+    rows = await db.fetch(
+        "SELECT id FROM accounts WHERE id > {} AND created_at < now() - make_interval(secs => {})"
+        " ORDER BY id LIMIT {}",
+        after,
+        seconds,
+        limit,
+    )
+    return [row["id"] for row in rows]
+
+
+async def delete_unclaimed(
+    db: Database,
+    accounts: list[uuid.UUID],
+    unclaimed: Callable[[list[uuid.UUID]], Awaitable[list[uuid.UUID]]],
+) -> int:
+    """Delete those of ``accounts`` that ``unclaimed`` still names once they are locked here (a
+    registration holding its row, ``IdentityStore.holding``, is passed by); their data keys,
+    consents and profiles go with them (cascade). How many went."""
+    async with db.engine.transaction():
+        locked = await db.fetch("SELECT id FROM accounts WHERE id = ANY({}) FOR UPDATE SKIP LOCKED", accounts)
+        gone = await unclaimed([row["id"] for row in locked])
+        if gone:
+            await db.fetch("DELETE FROM accounts WHERE id = ANY({})", gone)
+    return len(gone)
 
 
 class IdentityStore:
@@ -122,6 +161,29 @@ class IdentityStore:
 
     async def delete(self, account_id: uuid.UUID) -> None:
         await Account.delete().where(Account.id == account_id)
+
+    @contextlib.asynccontextmanager
+    async def holding(self, account_id: uuid.UUID) -> AsyncIterator[bool]:
+        """Hold the account's row locked while inside (the registration writing its public row
+        in the other database): ``reclaim`` and the sweep of interrupted registrations pass it
+        by. Yields whether the row is there (a retry may have reclaimed it first)."""
+        async with Account._meta.db.transaction():
+            rows = await Account.raw("SELECT 1 FROM accounts WHERE id = {} FOR UPDATE", account_id)
+            yield bool(rows)
+
+    async def reclaim(self, email: str, unclaimed: Callable[[uuid.UUID], Awaitable[bool]]) -> bool:
+        """Delete the account that holds ``email`` if it is a registration cut short: no
+        registration holds it (``holding``) and ``unclaimed(id)`` finds no public user for it.
+        Its data key goes with the row (cascade). True if one went: the email is free again."""
+        async with Account._meta.db.transaction():
+            rows = await Account.raw(
+                "SELECT id FROM accounts WHERE email_hash = ANY({}) FOR UPDATE SKIP LOCKED",
+                self._keyring.email_hashes(email),
+            )
+            if not rows or not await unclaimed(rows[0]["id"]):
+                return False
+            await Account.raw("DELETE FROM accounts WHERE id = {}", rows[0]["id"])
+        return True
 
     def _open(self, row: dict[str, Any]) -> AccountRecord:
         data_key = self._keyring.unwrap(row["id"], row["master_key_id"], row["wrapped_key"])

@@ -48,7 +48,7 @@ async def test_expired_tokens_and_old_watches_are_purged(settings: Settings) -> 
         outbox_before = await main.fetchval("SELECT coalesce(max(id), 0) FROM outbox")
 
         report = await run_retention_once(msgspec.structs.replace(settings, watch_retention_days=365))
-        assert report == {"refresh_tokens": 1, "watch_history": 1}
+        assert report == {"refresh_tokens": 1, "watch_history": 1, "interrupted_registrations": 0}
 
         assert (
             await identity.fetchval(
@@ -67,7 +67,11 @@ async def test_expired_tokens_and_old_watches_are_purged(settings: Settings) -> 
             {"type": "watch", "user_id": str(viewer.id), "video_id": old_video}
         ]
         # Nothing is left to purge: a second run, here or in another process, finds nothing.
-        assert await run_retention_once(settings) == {"refresh_tokens": 0, "watch_history": 0}
+        assert await run_retention_once(settings) == {
+            "refresh_tokens": 0,
+            "watch_history": 0,
+            "interrupted_registrations": 0,
+        }
     finally:
         await identity.close()
         await main.close()

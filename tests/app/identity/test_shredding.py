@@ -11,6 +11,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.identity.crypto import DataKey, Keyring, Unreadable, parse_master_key
+from app.identity.profiles import ProfileStore
 from app.identity.store import IdentityStore, shred_user_keys
 from app.identity.tables import TABLES
 from core.db import Database
@@ -19,12 +20,12 @@ from server.factory import create_app
 from tests.users import PASSWORD, bearer, login, register
 
 # What a data backup holds (docs/privacy.md, "Backups"): every identity table but the data keys.
-BACKED_UP = ("accounts", "consents", "refresh_tokens")
+BACKED_UP = ("accounts", "consents", "refresh_tokens", "profiles")
 
 
 async def rows_of(connection: asyncpg.Connection, account: uuid.UUID) -> dict[str, list[asyncpg.Record]]:
     """The user's rows, as a dump would carry them."""
-    column = {"accounts": "id", "consents": "account", "refresh_tokens": "account"}
+    column = {"accounts": "id", "consents": "account", "refresh_tokens": "account", "profiles": "account"}
     return {
         table: await connection.fetch(f"SELECT * FROM {table} WHERE {column[table]} = $1", account)
         for table in BACKED_UP
@@ -60,6 +61,10 @@ async def test_a_copy_taken_before_shredding_is_unreadable_after_it(
     account = uuid.UUID(user["id"])
     tokens = await login(client, user["email"])
     assert (await client.get("/me", headers=bearer(tokens["access_token"]))).json()["email"] == user["email"]
+    bio = f"{user['handle']} keeps bees"
+    profile = {"display_name": "Beekeeper", "bio": bio}
+    changed = await client.patch("/me/profile", json=profile, headers=bearer(tokens["access_token"]))
+    assert changed.status_code == 200, changed.text
 
     connection = await asyncpg.connect(settings.identity_database_url)
     # The store's tables bind to one engine per process: this test's, until the app below starts.
@@ -67,9 +72,12 @@ async def test_a_copy_taken_before_shredding_is_unreadable_after_it(
     await identity.start(max_size=1)
     try:
         dump = await rows_of(connection, account)
-        assert dump["accounts"] and dump["consents"] and dump["refresh_tokens"]
-        # Sealed from the start: no column holds the email or the birth date in clear.
-        assert not holds(dump, user["email"]) and not holds(dump, "1984-02-29")
+        assert dump["accounts"] and dump["consents"] and dump["refresh_tokens"] and dump["profiles"]
+        # Sealed from the start: no column holds the email, the birth date or the bio in clear.
+        assert not holds(dump, user["email"]) and not holds(dump, "1984-02-29") and not holds(dump, bio)
+        # The display name is in clear (people search needs it): replaying the erasures after a
+        # restore deletes it (tests/app/privacy/test_lifecycle.py).
+        assert holds(dump, "Beekeeper")
 
         assert await shred_user_keys(account) is True
         assert await shred_user_keys(account) is False  # nothing left to destroy
@@ -81,6 +89,10 @@ async def test_a_copy_taken_before_shredding_is_unreadable_after_it(
 
         store = IdentityStore(Keyring.from_settings(settings.privacy_master_key))
         assert await store.get(account) is None  # no key, no account
+        restored_profile = await ProfileStore(
+            identity, Keyring.from_settings(settings.privacy_master_key)
+        ).get(account)
+        assert restored_profile is not None and restored_profile.bio is None
         assert await store.by_email(user["email"]) is None
         assert (await store.by_email(bystander["email"])) is not None  # others are untouched
         # Nor does any key left open the sealed email: not the master key itself, not another
@@ -93,9 +105,12 @@ async def test_a_copy_taken_before_shredding_is_unreadable_after_it(
             DataKey(account, keyring.unwrap(o["account"], o["master_key_id"], o["wrapped_key"]).key)
             for o in others
         ]
+        sealed_bio = dump["profiles"][0]["bio_sealed"]
         for key in candidates:
             with pytest.raises(Unreadable):
                 key.open("email", sealed)
+            with pytest.raises(Unreadable):
+                key.open("bio", sealed_bio)
     finally:
         await identity.stop()
         await connection.close()

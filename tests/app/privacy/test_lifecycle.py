@@ -66,22 +66,27 @@ async def _export(api: Client, stack: Standalone, db: Database, who: Person) -> 
     return zipfile.ZipFile(io.BytesIO(download.content))
 
 
-async def _audit(settings: Settings, user_id: uuid.UUID) -> tuple[int, str]:
-    """``mydrtv privacy audit USER_ID`` as a command: its exit status and what it printed."""
+async def _privacy_command(settings: Settings, *args: str) -> tuple[int, str, str]:
+    """``mydrtv privacy ...`` as a command: its exit status, what it printed and its log."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "server.cli",
         "privacy",
-        "audit",
-        str(user_id),
+        *args,
         env=settings_env(settings),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
-    return process.returncode, out.decode() + err.decode()
+    return process.returncode, out.decode(), err.decode()
+
+
+async def _audit(settings: Settings, user_id: uuid.UUID) -> tuple[int, str]:
+    """``mydrtv privacy audit USER_ID``: its exit status and what it printed."""
+    code, out, err = await _privacy_command(settings, "audit", str(user_id))
+    return code, out + err
 
 
 async def _read(storage: Storage, key: str) -> bytes:
@@ -96,21 +101,19 @@ async def _identity_rows(settings: Settings, user_id: uuid.UUID) -> dict[str, li
                 dict(row)
                 for row in await connection.fetch(f"SELECT * FROM {table} WHERE {key} = $1", user_id)
             ]
-            for table, key in (("accounts", "id"), ("account_keys", "account"))
+            for table, key in (("accounts", "id"), ("account_keys", "account"), ("profiles", "account"))
         }
     finally:
         await connection.close()
 
 
-async def _restored_account(settings: Settings, row: dict[str, Any]) -> bytes:
-    """Put a dumped ``accounts`` row back; every byte it holds."""
+async def _restored(settings: Settings, table: str, row: dict[str, Any]) -> bytes:
+    """Put a dumped row of the identity database back; every byte it holds."""
     connection = await asyncpg.connect(settings.identity_database_url)
     try:
         names = list(row)
         places = ", ".join(f"${n + 1}" for n in range(len(names)))
-        await connection.execute(
-            f"INSERT INTO accounts ({', '.join(names)}) VALUES ({places})", *row.values()
-        )
+        await connection.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({places})", *row.values())
     finally:
         await connection.close()
     return b"".join(bytes(v) if isinstance(v, bytes) else str(v).encode() for v in row.values())
@@ -228,6 +231,7 @@ async def test_erasure_leaves_no_residue_in_any_store(
 
     backup = await _identity_rows(privacy_settings, gone.person.id)  # a dump, as a backup holds it
     assert backup["account_keys"] and backup["accounts"][0]["email_hash"] is not None
+    assert backup["profiles"][0]["display_name"] == gone.display_name
     asked = await api.request("DELETE", "/me", json={"password": PASSWORD}, headers=gone.person.headers)
     assert asked.status_code == 202, asked.text
     again = await api.request("DELETE", "/me", json={"password": PASSWORD}, headers=gone.person.headers)
@@ -256,19 +260,35 @@ async def test_erasure_leaves_no_residue_in_any_store(
     assert root["body"] == "[deleted]" and root["author"]["handle"] == "[deleted]"
     replies = (await api.get(f"/comments/{gone.answered_comment}/replies")).json()["items"]
     assert [r["body"] for r in replies] == [f"a reply by {others[0].handle}"]
-    # The dump's account row restored: its key is gone with no copy, so nothing in it opens.
-    assert await _identity_rows(privacy_settings, gone.person.id) == {"accounts": [], "account_keys": []}
-    restored = await _restored_account(privacy_settings, backup["accounts"][0])
+    # The dump's account and profile rows restored: the key is gone with no copy, so nothing
+    # sealed in them opens: not the email, the birth date or the bio.
+    nothing = {"accounts": [], "account_keys": [], "profiles": []}
+    assert await _identity_rows(privacy_settings, gone.person.id) == nothing
+    restored = await _restored(privacy_settings, "accounts", backup["accounts"][0])
+    restored += await _restored(privacy_settings, "profiles", backup["profiles"][0])
     assert gone.email.encode() not in restored and b"1990-05-17" not in restored
+    assert gone.bio.encode() not in restored
     identity = next(part for part in registry.parts if part.name == "identity")
     opened = (await identity.export(gone.person.id)).records["account"]
     assert [(a["email"], a["birth_date"]) for a in opened] == [(None, None)]
-    # (The lookup hash it carries confirms a guessed email only to a holder of the master key.)
+    profile = next(part for part in registry.parts if part.name == "profiles")
+    details = (await profile.export(gone.person.id)).records["profile_details"]
+    assert [(d["display_name"], d["bio"]) for d in details] == [(gone.display_name, None)]
+    # What stays readable (the display name, in clear for people search) and the rows themselves
+    # go when the erasures are replayed after the restore. (The lookup hash confirms a guessed
+    # email only to a holder of the master key.)
     assert (await registry.residue(gone.person.id))["identity"] == [
+        "profiles: 1 profile row (display name, bio, avatar)",
         "identity: 1 account row",
         "identity: 1 email lookup hash",
     ]
-    assert (await identity.erase(gone.person.id))["account"] == 1
+    code, out, err = await _privacy_command(privacy_settings, "replay-erasures")
+    assert code == 0, out + err
+    replayed = msgspec.json.decode(out)
+    assert replayed["waiting"] == {} and replayed["subjects"] >= 1
+    again = replayed["erased_again"][str(gone.person.id)]
+    assert (again["profiles"], again["identity"]) == ({"profile": 1}, {"account": 1})
+    assert await _identity_rows(privacy_settings, gone.person.id) == nothing
     # The profile, its avatar images, and the notifications to and from them are gone.
     assert (await api.get(gone.avatar[0])).status_code == 404
     acted = await main_db.fetch(

@@ -71,6 +71,7 @@ EXTRA_STATUSES: dict[str, tuple[int, ...]] = {
     "POST /parties/{party_id}/leave": (403, 409),
     "PUT /parties/{party_id}/host": (403, 409),
     "POST /parties/{party_id}/invite": (403, 409),
+    "POST /parties/{party_id}/invitations": (403, 409),
     "GET /parties/{party_id}/messages": (403,),
     "POST /videos/{video_id}/comments": (403, 429),
     "PATCH /comments/{comment_id}": (403, 429),

@@ -3,7 +3,7 @@ process at 100 and 50 comments/s through the API, beside the bare ``websockets``
 at the same rates; 10 000 viewers split over gateway processes; 1 comment/s on each of 1000
 videos; and the outbox relay's throughput and lag.
 
-    python -m bench.live_comments [--seconds 10] [--profile DIR]
+    python -m bench.live_comments [--seconds 10] [--windows 0,20] [--profile DIR]
 
 Viewers are ``bench.viewers`` workers (lean clients, so the servers stay what is measured).
 Phases, in one run:
@@ -32,9 +32,15 @@ gateway itself (0), and posts through 2 other server processes while the viewers
 gateway (the API and gateway roles scaled apart; the issue's goal is per gateway process), with the
 gateway's CPU per comment reported apart from the API processes' (``api2`` in the JSON).
 
+``--windows 0,20`` runs the single-gateway, ``many`` and ``wide`` groups once per gateway write
+coalescing window (``MYDRTV_WS_WRITE_COALESCE_MS``, in ms; 0: a write per socket every loop
+iteration, the behaviour before the setting), one window after the other in the same run, each
+recorded as ``w<ms>_<group>`` with its window and load average; the bare server runs once, after
+the single-gateway groups.
+
 ``--profile DIR`` records the gateway process with py-spy during ``sustained`` (raw collapsed
-stacks, ``DIR/live_comments.txt``) and prints its top frames (``bench.profile``).
-Writes ``bench/results/live_comments.json``.
+stacks, ``DIR/live_comments_w<ms>[_api<N>].txt``; ``python -m bench.profile FILE`` prints its top
+frames). Writes ``bench/results/live_comments.json`` (``--output``).
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 import psutil
 
 from bench.comments import Posters as CommentPosters
@@ -255,7 +262,8 @@ async def relay_lag(settings: Settings, channel: str, after: int) -> tuple[dict[
     connection = await asyncpg.connect(settings.database_url)
     try:
         rows = await connection.fetch(
-            "SELECT id, extract(epoch FROM published_at - created_at) * 1000 AS lag FROM outbox"
+            "SELECT id, extract(epoch FROM published_at - created_at) * 1000 AS lag,"
+            " extract(epoch FROM published_at) AS published FROM outbox"
             " WHERE channel = $1 AND id > $2 ORDER BY id",
             channel,
             after,
@@ -264,7 +272,15 @@ async def relay_lag(settings: Settings, channel: str, after: int) -> tuple[dict[
         await connection.close()
     lags = Counter(int(float(r["lag"]) * 10) for r in rows if r["lag"] is not None)
     top = max((int(r["id"]) for r in rows), default=after)
-    return {"rows": len(rows), "p50_ms": quantile(lags, 0.5), "p99_ms": quantile(lags, 0.99)}, top
+    published = [float(r["published"]) for r in rows if r["published"] is not None]
+    span = max(published, default=0.0) - min(published, default=0.0)
+    return {
+        "rows": len(rows),
+        "p50_ms": quantile(lags, 0.5),
+        "p99_ms": quantile(lags, 0.99),
+        # events the relay published per second, from its first to its last of these rows
+        "events_per_second": round((len(published) - 1) / span, 1) if span > 0 else None,
+    }, top
 
 
 async def relay_capacity(settings: Settings, rows: int) -> dict[str, Any]:
@@ -351,7 +367,7 @@ async def single(settings: Settings, args: argparse.Namespace, apis: int = 0) ->
             channel = channel_name("video", video)
             await viewers.start(args.viewers, args.processes, "comments", server.ws_url, [channel])
             sent = 0
-            name = "live_comments" + (f"_api{apis}" if apis else "")
+            name = f"live_comments_w{settings.ws_write_coalesce_ms:g}" + (f"_api{apis}" if apis else "")
             async with Profiler(args.profile, server.process.pid, name):
                 gateway, everyone = Cpu([server.process.pid]), Cpu(pids)
                 result["sustained"], sent, _ = await post_phase(
@@ -545,6 +561,13 @@ async def main() -> None:
         help="comma-separated layouts of the single-gateway phases: 0 posts through the gateway"
         " itself, N through N other server processes (recorded as api<N>)",
     )
+    parser.add_argument(
+        "--windows",
+        default="0,20",
+        help="comma-separated write coalescing windows of the gateways, in ms"
+        " (MYDRTV_WS_WRITE_COALESCE_MS; 0: a write every loop iteration, as before): each group"
+        " of phases runs once per window, in turn, recorded as w<ms>_<group>",
+    )
     parser.add_argument("--phases", default="single,bare,wide,many")
     parser.add_argument("--profile", default=None, help="a directory for py-spy's raw stacks")
     parser.add_argument("--output", default="live_comments", help="bench/results/<output>.json")
@@ -553,33 +576,44 @@ async def main() -> None:
     result: dict[str, Any] = {"load_average": {}}
     command = ("python -m bench.live_comments " + " ".join(sys.argv[1:])).strip()
 
-    async def run(name: str, step: Any) -> None:
+    windows = [float(w) for w in args.windows.split(",")]
+
+    async def run(name: str, step: Any, window: float | None = None) -> None:
         """One group of phases; its failure (a server that fell over) is recorded, not fatal,
         and the results so far are written after each group."""
+        if window is not None:
+            name = f"w{window:g}_{name}"
         try:
             found = await step
-            result.update(found if name in ("single", "bare") else {name: found})
+            if window is not None:
+                found["write_coalesce_ms"] = window
+            result[name] = found
         except Exception as exc:
             result[f"{name}_failed"] = repr(exc)
         result["load_average"][name] = list(psutil.getloadavg())
-        print(f"{name}: {result}", file=sys.stderr, flush=True)
+        print(f"{name}: {result.get(name)}", file=sys.stderr, flush=True)
         write_results(args.output, command, {"settings": dict(vars(args)), "phases": result})
 
     async with embedded_settings(ws_send_queue=4096, comment_rate="1000000/minute") as settings:
+
+        def windowed(window: float) -> Settings:
+            return msgspec.structs.replace(settings, ws_write_coalesce_ms=window)
+
         if "single" in phases:
             for apis in (int(n) for n in args.api_processes.split(",")):
-                if apis:
-                    await run(f"api{apis}", single(settings, args, apis))
-                else:
-                    await run("single", single(settings, args))
+                for window in windows:
+                    group = f"api{apis}" if apis else "single"
+                    await run(group, single(windowed(window), args, apis), window)
         if "alone" in phases:
             await run("alone", alone(settings, args))
         if "bare" in phases:
             await run("bare", bare(args))
-        if "wide" in phases:
-            await run("wide", wide(settings, args))
         if "many" in phases:
-            await run("many", many(settings, args))
+            for window in windows:
+                await run("many", many(windowed(window), args), window)
+        if "wide" in phases:
+            for window in windows:
+                await run("wide", wide(windowed(window), args), window)
     print(f"written to bench/results/{args.output}.json", file=sys.stderr)
 
 

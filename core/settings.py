@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -69,6 +69,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The kernel's send buffer of each websocket (SO_SNDBUF; Linux doubles it): capped, so that what
     # a client that stops reading costs is bounded, not up to the kernel (megabytes). 0: the kernel's.
     ws_socket_send_buffer_bytes: int = 64 * 1024
+    # Write coalescing: once a socket write went out less than this long ago, the next waits until
+    # this long after it, so under load the frames of several events share one write per socket
+    # (a write costs about as much for one frame as for several); idle, frames go out at once.
+    # Replies to a socket's own requests never wait. 0: every loop iteration writes.
+    ws_write_coalesce_ms: Annotated[float, msgspec.Meta(ge=0)] = 20.0
     bus_history_size: int = 1000  # publications kept per channel for recovery
     bus_history_seconds: int = 600  # and for how long after a channel's last publication
     presence_ttl_seconds: float = 30.0  # a crashed instance's presence entries vanish after this

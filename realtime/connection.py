@@ -4,8 +4,9 @@ one, a bounded send queue drained by a writer task.
 The server (``realtime.uvicorn_ws``) offers each socket a ``FrameSink``: then a frame costs the
 fan-out a list append, and once per loop iteration every socket that got frames has them written
 to its transport in one write (``Outlet``), with no task per socket, so a burst of publications
-reaches a client in as few writes (and wake-ups) as the loop's ticks allow. The frames stay one
-message each: the protocol does not change.
+reaches a client in as few writes (and wake-ups) as the loop's ticks allow. Under load the outlet
+also waits, between writes, for a coalescing window (``MYDRTV_WS_WRITE_COALESCE_MS``), so events
+of separate ticks share a write too. The frames stay one message each: the protocol does not change.
 
 Without a sink (tests' stand-in sockets), frames wait in a queue for a writer task.
 
@@ -32,7 +33,7 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from core.tokens import Principal
 from realtime import protocol
@@ -91,38 +92,79 @@ def sink_of(scope: Mapping[str, Any]) -> FrameSink | None:
 
 
 class Outlet:
-    """Writes, once per event loop iteration, the frames each socket got during it.
+    """Writes the frames each socket got, in one write per socket: at the end of the event loop
+    iteration, or, with a coalescing ``window``, no sooner than ``window`` seconds after the
+    outlet's previous write.
 
-    A socket joins the list with its first frame of the iteration; one callback at the end
-    hands every listed socket's frames to its transport in one write. One outlet per loop."""
+    A socket joins the list with its first frame since its last write; one callback hands every
+    listed socket's frames to its transport. Idle (nothing written within the window), that
+    callback runs at the end of this iteration, so a lone event waits for nothing; under load it
+    runs a window after the previous one, so the frames of every event published meanwhile share
+    one write per socket: at 100 events/s to 1000 sockets, one ``write`` per socket and window
+    instead of one per socket and event, and each costs about as much as a lone frame's.
 
-    __slots__ = ("_due", "loop")
+    A socket's replies to its own requests (``urgent``) do not wait for the window: they go out,
+    behind what the socket already has waiting, at the end of this iteration (a ``time_sync``
+    answer delayed by the window would widen the client's clock bounds). One outlet per loop and
+    window."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    __slots__ = ("_due", "_last", "_now", "_timer", "loop", "window")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, window: float = 0.0) -> None:
         self.loop = loop
-        self._due: list[Connection] = []
+        self.window = window
+        self._due: list[Connection] = []  # flushed by the windowed callback
+        self._now: list[Connection] = []  # flushed at the end of this iteration
+        self._timer: asyncio.TimerHandle | None = None
+        self._last = -window  # loop time of the last windowed flush
 
     def add(self, connection: Connection) -> None:
+        """Write ``connection``'s frames with the next (windowed) flush."""
         if not self._due:
-            self.loop.call_soon(self._flush)
+            due = self._last + self.window
+            if self.window and due > self.loop.time():
+                self._timer = self.loop.call_at(due, self._flush)
+            else:
+                self.loop.call_soon(self._flush)
         self._due.append(connection)
+
+    def hurry(self, connection: Connection) -> None:
+        """Write ``connection``'s frames at the end of this iteration, window or not."""
+        if not self.window:
+            self.add(connection)
+            return
+        if not self._now:
+            self.loop.call_soon(self._flush_now)
+        self._now.append(connection)
 
     def _flush(self) -> None:
         due, self._due = self._due, []
+        self._timer = None
+        if self.window:
+            self._last = self.loop.time()
         for connection in due:
+            connection.flush()
+
+    def _flush_now(self) -> None:
+        now, self._now = self._now, []
+        for connection in now:
             connection.flush()
 
 
 class _Current:
-    outlet: Outlet | None = None
+    outlets: ClassVar[dict[float, Outlet]] = {}
+    loop: ClassVar[asyncio.AbstractEventLoop | None] = None
 
 
-def outlet() -> Outlet:
-    """The running loop's outlet (the server runs one loop; tests start one after another)."""
+def outlet(window: float = 0.0) -> Outlet:
+    """The running loop's outlet for ``window`` (the server runs one loop; tests start one after
+    another)."""
     loop = asyncio.get_running_loop()
-    current = _Current.outlet
-    if current is None or current.loop is not loop:
-        current = _Current.outlet = Outlet(loop)
+    if _Current.loop is not loop:
+        _Current.loop, _Current.outlets = loop, {}
+    current = _Current.outlets.get(window)
+    if current is None:
+        current = _Current.outlets[window] = Outlet(loop, window)
     return current
 
 
@@ -141,8 +183,10 @@ class Connection:
     __slots__ = (
         "_buffer_bytes",
         "_close",
+        "_hurried",
         "_on_close",
         "_out",
+        "_outlet",
         "_queue",
         "_queue_size",
         "_queued_bytes",
@@ -168,6 +212,7 @@ class Connection:
         buffer_bytes: int | None = None,
         transport: Transport | None = None,
         sink: FrameSink | None = None,
+        outlet: Outlet | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex
         self.principal = principal
@@ -180,9 +225,11 @@ class Connection:
         # (760 bytes even when empty) exists only while something waits.
         self._queue: deque[str | None] | None = None
         self._queued_bytes = 0  # of the frames in the queue (the one being written included) or ``_out``
-        # With a sink: the frames of this loop iteration, until the outlet writes them.
+        # With a sink: the frames waiting for the outlet's next write.
         self._sink = sink
         self._out: list[bytes] | None = None
+        self._outlet = outlet  # None: the loop's outlet without a window
+        self._hurried = False  # ``_out`` is due at the end of this iteration, window or not
         self.writer: asyncio.Task[None] | None = None
         self._queue_size = queue_size
         self._buffer_bytes = buffer_bytes
@@ -201,7 +248,7 @@ class Connection:
     def send(self, frame: str) -> None:
         """Send a message of this socket's own; never blocks (see ``deliver``)."""
         if self._sink is not None:
-            self._push(text_frame(frame.encode()))
+            self._push(text_frame(frame.encode()), urgent=True)
         else:
             self._enqueue(frame)
 
@@ -219,8 +266,9 @@ class Connection:
             self._buffer_bytes is not None and self._queued_bytes + held >= self._buffer_bytes
         )
 
-    def _push(self, frame: bytes) -> None:
-        """Keep ``frame`` for the outlet's write at the end of this loop iteration."""
+    def _push(self, frame: bytes, urgent: bool = False) -> None:
+        """Keep ``frame`` for the outlet's next write; ``urgent`` (a reply to this socket's own
+        request): at the end of this loop iteration, with what waits before it."""
         if self.closing is not None:
             return
         out = self._out
@@ -230,14 +278,25 @@ class Connection:
             return
         if out is None:
             out = self._out = []
-            outlet().add(self)
+            writer = self._outlet or outlet()
+            if urgent:
+                writer.hurry(self)
+            else:
+                writer.add(self)
+            self._hurried = urgent
+        elif urgent and not self._hurried:  # waiting for a window: now due at once
+            writer = self._outlet or outlet()
+            if writer.window:
+                self._hurried = True
+                writer.hurry(self)
         out.append(frame)
         self._queued_bytes += len(frame)
 
     def flush(self) -> None:
-        """Write the frames of this iteration to the transport, in one write."""
+        """Write the frames waiting for this socket to its transport, in one write."""
         out, self._out = self._out, None
         self._queued_bytes = 0
+        self._hurried = False
         if out and self._sink is not None:
             # False: uvicorn is closing the socket (a ping timeout, a shutdown); the receiving
             # side ends with the disconnect, so the frames are dropped here, as in ``abandon``.
@@ -281,7 +340,7 @@ class Connection:
 
     def send_message(self, message: protocol.ServerMessage) -> None:
         if self._sink is not None:
-            self._push(text_frame(protocol.encoder.encode(message)))
+            self._push(text_frame(protocol.encoder.encode(message)), urgent=True)
         else:
             self._enqueue(protocol.encoder.encode(message).decode())
 

@@ -24,7 +24,7 @@ from realtime import protocol
 from realtime.bus.base import BusUnavailable
 from realtime.channels import ChannelDenied, ChannelRules, authorize_read
 from realtime.clock import server_now_ms
-from realtime.connection import Connection, sink_of, transport_of
+from realtime.connection import Connection, outlet, sink_of, transport_of
 from realtime.node import Node
 
 log = logging.getLogger("mydrtv.gateway")
@@ -104,6 +104,7 @@ async def gateway_socket(socket: WebSocket[Any, Any, Any], gateway: NamedDepende
         buffer_bytes=settings.ws_send_buffer_bytes,
         transport=transport_of(socket.scope),
         sink=sink_of(socket.scope),
+        outlet=outlet(settings.ws_write_coalesce_ms / 1000),
     )
     gateway.node.add(connection)
     expiry = _expire_later(connection, expires_in)

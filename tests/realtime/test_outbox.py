@@ -227,6 +227,39 @@ async def test_internal_channels_go_to_their_handler_and_a_failing_one_holds_up_
     assert await pending(db) == 0
 
 
+async def test_the_bus_rows_of_a_read_go_out_in_one_round_trip_before_its_handlers_which_run_at_once(
+    db: Database, bus: RedisBus
+) -> None:
+    """Comments and their ``@feed`` rows alternate in the outbox: the comments must not go out one
+    publish per handler call (the relay trailed by seconds on a busy video)."""
+    name = channel()
+    await bus.subscribe(name)
+    await Relay(db, bus).drain()  # what earlier tests left behind
+    async with db.engine.transaction():
+        for n in range(3):
+            await enqueue(db, name, b"comment %d" % n)
+            await enqueue(db, "@feed", b"feed %d" % n)
+    counting = FailsOn(bus, failing="")
+    started: list[bytes] = []
+    all_started = asyncio.Event()
+    published_when_handled: list[int] = []
+
+    async def feed(payload: bytes, key: str) -> None:
+        published_when_handled.append((await bus.position(name)).offset)
+        started.append(payload)
+        if len(started) == 3:
+            all_started.set()
+        await asyncio.wait_for(all_started.wait(), 5)  # one at a time, this would never be set
+
+    relay = Relay(db, counting, handlers={"@feed": feed})
+    assert await relay.drain() == 6
+    assert counting.batches == [{name: 3}]
+    assert published_when_handled == [3, 3, 3]
+    assert sorted(started) == [b"feed 0", b"feed 1", b"feed 2"]
+    assert [p.data for p in await receive(bus, 3)] == [b"comment 0", b"comment 1", b"comment 2"]
+    assert await pending(db) == 0
+
+
 async def test_a_withdrawn_event_is_never_published_and_leaves_history(db: Database, bus: RedisBus) -> None:
     await Relay(db, bus).drain()
     name = channel()

@@ -107,6 +107,8 @@ EXTRA_STATUSES: dict[str, tuple[int, ...]] = {
     "DELETE /me": (403, 409),
     "GET /me/erasure": (404,),
     "DELETE /users/{user_id}": (403, 409),
+    "POST /users/{user_id}/export": (403, 409),
+    "GET /users/{user_id}/export": _STAFF,
 }
 
 _STRING = Schema(type=OpenAPIType.STRING)

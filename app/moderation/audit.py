@@ -25,6 +25,7 @@ Action = Literal[
     "role.grant",  # a user's role raised (details: old_role, new_role)
     "role.revoke",  # a user's role lowered
     "user.erase",  # an admin erased an account (the entry keeps no id of the user once erased)
+    "user.export",  # an admin had a user's data exported
 ]
 
 

@@ -1,4 +1,4 @@
-"""REST endpoints of the privacy lifecycle: export, erasure, and an admin's erasure of a user."""
+"""REST endpoints of the privacy lifecycle: export, erasure, and an admin's export or erasure of a user."""
 
 from __future__ import annotations
 
@@ -44,6 +44,29 @@ class PrivacyController(Controller):
             "Cache-Control": "private, no-store",
         }
         return Stream(body, media_type="application/zip", headers=headers)
+
+    @post("/users/{user_id:uuid}/export", status_code=202)
+    async def export_user(
+        self,
+        user_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        privacy: NamedDependency[PrivacyService],
+    ) -> ExportStatus:
+        """Build an archive of a user's data (admins only; written to the access log and the
+        audit log). One export at a time per user: 409 ``export_running``."""
+        require_role(principal, "admin")
+        return await privacy.export_by_admin(principal, user_id)
+
+    @get("/users/{user_id:uuid}/export")
+    async def user_export_status(
+        self,
+        user_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        privacy: NamedDependency[PrivacyService],
+    ) -> ExportStatus:
+        """The newest export an admin asked for of this user; once done, a signed link."""
+        require_role(principal, "admin")
+        return await privacy.admin_export_status(user_id)
 
     @get("/me/erasure")
     async def erasure_status(

@@ -82,10 +82,15 @@ class PrivacyJobs:
         await self._db.fetch("SELECT pg_notify({}, '')", NOTIFY_CHANNEL)
         return _job(rows[0])
 
-    async def latest(self, kind: Kind, user_id: uuid.UUID) -> PrivacyJob | None:
+    async def latest(
+        self, kind: Kind, user_id: uuid.UUID, *, by_admin: bool | None = None
+    ) -> PrivacyJob | None:
+        """The user's newest job of a kind; ``by_admin`` narrows it to jobs an admin asked for
+        (True) or the user did (False), so each side sees its own export's link."""
+        asked = {None: "", True: " AND requested_by IS NOT NULL", False: " AND requested_by IS NULL"}
         rows = await self._db.fetch(
             f"SELECT {_COLUMNS} FROM privacy_jobs"
-            " WHERE kind = {} AND user_id = {} ORDER BY id DESC LIMIT 1",
+            f" WHERE kind = {{}} AND user_id = {{}}{asked[by_admin]} ORDER BY id DESC LIMIT 1",
             kind,
             user_id,
         )

@@ -3,7 +3,7 @@ admin erasures, and the signed links that download an archive.
 
 A download link is a JWT (HS256 with the deployment's secret, audience ``privacy-export``) naming
 the job and the user; it expires after ``link_seconds`` or with the archive, whichever is first.
-Admin actions on another user's data are written to the moderation audit log, and handed to
+Admin exports and erasures of another user's data are written to the moderation audit log, and handed to
 ``record_access`` (the personal-data access log) when one is wired.
 """
 
@@ -69,10 +69,48 @@ class PrivacyService:
         return self._export_status(job)
 
     async def export_status(self, user: Principal) -> ExportStatus:
-        job = await self._jobs.latest("export", user.id)
+        job = await self._jobs.latest("export", user.id, by_admin=False)
         if job is None:
             raise NotFound("you have not asked for an export", code="export_not_found")
         return self._export_status(job)
+
+    async def export_by_admin(self, admin: Principal, user_id: uuid.UUID) -> ExportStatus:
+        """An admin has a user's data exported (a request the user made by another channel, a
+        legal order); the access is recorded before the job exists, and audited."""
+        if self._storage is None:
+            raise ServiceUnavailable(
+                "exports need object storage, which is not configured", code="export_unavailable"
+            )
+        await self._subject(admin, user_id, own="admins export their own data with POST /me/export")
+        running = await self._jobs.latest("export", user_id)
+        if running is not None and running.state in ("queued", "running"):  # refused unrecorded
+            raise Conflict("an export of this user's data is already under way", code="export_running")
+        if self._record_access is not None:  # written first: no unrecorded export
+            await self._record_access(admin, user_id, "export")
+        async with self._db.engine.transaction():
+            try:
+                job = await self._jobs.add("export", user_id, requested_by=admin.id)
+            except OpenJob as exc:
+                raise Conflict(
+                    "an export of this user's data is already under way", code="export_running"
+                ) from exc
+            await audit.log(self._db, admin, "user.export", target_user_id=user_id)
+        return self._export_status(job)
+
+    async def admin_export_status(self, user_id: uuid.UUID) -> ExportStatus:
+        """The newest export an admin asked for of this user, with its link once done."""
+        job = await self._jobs.latest("export", user_id, by_admin=True)
+        if job is None:
+            raise NotFound("no admin has asked for an export of this user", code="export_not_found")
+        return self._export_status(job)
+
+    async def _subject(self, admin: Principal, user_id: uuid.UUID, *, own: str) -> None:
+        """Refuse an admin's action on their own account (``own`` says the route for it) or on
+        an account that does not exist."""
+        if user_id == admin.id:
+            raise Forbidden(own, code="own_account")
+        if not await self._db.fetch("SELECT 1 FROM users WHERE id = {}", user_id):
+            raise NotFound("no such user", code="user_not_found")
 
     def _export_status(self, job: PrivacyJob) -> ExportStatus:
         url = link_expires = None
@@ -151,11 +189,7 @@ class PrivacyService:
 
     async def erase_by_admin(self, admin: Principal, user_id: uuid.UUID) -> ErasureStatus:
         """An admin erases an account at once (no grace period); audited."""
-        if user_id == admin.id:
-            raise Forbidden("admins erase their own account with DELETE /me", code="own_account")
-        exists = await self._db.fetch("SELECT 1 FROM users WHERE id = {}", user_id)
-        if not exists:
-            raise NotFound("no such user", code="user_not_found")
+        await self._subject(admin, user_id, own="admins erase their own account with DELETE /me")
         if self._record_access is not None:  # written first: no unrecorded erasure
             await self._record_access(admin, user_id, "erase")
         async with self._db.engine.transaction():

@@ -392,6 +392,49 @@ async def test_an_admin_erases_a_user_now_and_it_is_audited(
     assert await stack.registry.residue(user.id) == {s: [] for s in stack.registry.stores}
 
 
+async def test_an_admin_exports_a_user_and_it_is_recorded(
+    api: Client, stack: Standalone, privacy_settings: Settings, main_db: Database
+) -> None:
+    user, body = await signed_up(api, "exported")
+    admin = await person(privacy_settings, role="admin")
+    viewer = await person(privacy_settings)
+    refused = await api.post(f"/users/{user.id}/export", headers=viewer.headers)
+    assert refused.status_code == 403
+    unknown = await api.post(f"/users/{uuid.uuid4()}/export", headers=admin.headers)
+    assert unknown.status_code == 404 and unknown.json()["error"] == "user_not_found"
+    own = await api.post(f"/users/{admin.id}/export", headers=admin.headers)
+    assert own.status_code == 403 and own.json()["error"] == "own_account"
+    none_yet = await api.get(f"/users/{user.id}/export", headers=admin.headers)
+    assert none_yet.status_code == 404 and none_yet.json()["error"] == "export_not_found"
+
+    asked = await api.post(f"/users/{user.id}/export", headers=admin.headers)
+    assert asked.status_code == 202, asked.text
+    again = await api.post(f"/users/{user.id}/export", headers=admin.headers)
+    assert again.status_code == 409 and again.json()["error"] == "export_running"
+    assert (await api.post("/me/export", headers=user.headers)).status_code == 409  # one at a time
+    await run_jobs(stack, main_db, asked.json()["job_id"])
+    assert (await api.get(f"/users/{user.id}/export", headers=viewer.headers)).status_code == 403
+    status = (await api.get(f"/users/{user.id}/export", headers=admin.headers)).json()
+    assert status["state"] == "done" and status["download_url"], status
+    archive = zipfile.ZipFile(io.BytesIO((await api.get(status["download_url"])).content))
+    assert [a["email"] for a in _records(archive, "account")] == [body["email"]]
+    mine = await api.get("/me/export", headers=user.headers)
+    assert mine.status_code == 404  # the user's own status shows only exports they asked for
+
+    log = await main_db.fetch(
+        "SELECT target_user_id FROM moderation_log WHERE action = 'user.export' AND actor_id = {}", admin.id
+    )
+    assert [row["target_user_id"] for row in log] == [user.id]
+    connection = await asyncpg.connect(privacy_settings.identity_database_url)
+    try:
+        access = await connection.fetch(
+            "SELECT admin_id, action FROM personal_data_access WHERE subject_id = $1", user.id
+        )
+    finally:
+        await connection.close()
+    assert [(row["admin_id"], row["action"]) for row in access] == [(admin.id, "export")]
+
+
 async def test_export_links_are_signed_and_expire(api: Client, stack: Standalone, main_db: Database) -> None:
     user, _ = await signed_up(api, "linked")
     archive = await _export(api, stack, main_db, user)

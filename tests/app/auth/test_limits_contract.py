@@ -75,3 +75,18 @@ def test_a_cluster_url_gets_limits_cluster_storage() -> None:
     shared = backends.rate_limits(Settings(redis_url="redis+cluster://:pw@127.0.0.1:7000,127.0.0.1:7001"))
     assert isinstance(shared, Fallback)
     assert isinstance(shared._shared, RedisClusterStorage)
+
+
+class _BrokenClient(MemoryStorage):
+    """A shared storage whose client fails the way redis-py's asyncio cluster client did under a
+    burst of new connections (an AttributeError from inside the client, not a RedisError)."""
+
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        raise AttributeError("'NoneType' object has no attribute 'writelines'")
+
+
+async def test_any_failure_of_the_shared_storage_counts_in_the_process() -> None:
+    shared = Fallback(_BrokenClient())  # type: ignore[arg-type]
+    assert await shared.incr("ws:someone", 60) == 1
+    assert await shared.incr("ws:someone", 60) == 2
+    assert shared.degraded

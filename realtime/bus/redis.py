@@ -29,7 +29,7 @@ from typing import Any, Literal
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from core.redis_client import (
     cluster_node_url,
@@ -433,7 +433,7 @@ class RedisBus(Bus):
         self, batches: Mapping[str, Sequence[tuple[bytes, str | None]]]
     ) -> dict[str, list[Publication] | Exception]:
         """One script call per channel, all in one pipelined round trip (not a transaction: each
-        channel's call is atomic on its own); on a cluster, all at once, each on its shard."""
+        channel's call is atomic on its own); on a cluster, one pipelined batch per shard."""
         batches = {channel: items for channel, items in batches.items() if items}
         if not batches:
             return {}
@@ -462,17 +462,26 @@ class RedisBus(Bus):
         return self._results(batches, replies)
 
     async def _on_shards(self, batches: Mapping[str, Sequence[tuple[bytes, str | None]]]) -> list[Any]:
-        """The script calls of a batch on a cluster, concurrently: a cluster pipeline refuses
-        scripts. Each call goes to its channel's shard (and loads the script there if that shard
-        has not seen it yet: a refused call did not run); a failed call is its channel's result."""
-
-        async def call(channel: str, items: Sequence[tuple[bytes, str | None]]) -> Any:
-            try:
-                return await self._script(**self._publish_call(channel, items))
-            except _LOST as exc:
-                return exc
-
-        return list(await asyncio.gather(*(call(channel, items) for channel, items in batches.items())))
+        """The script calls of a batch on a cluster: pipelined EVALSHAs, which the cluster client
+        sends as one batch per shard (each call to its channel's primary). A shard that has not
+        seen the script yet (a new primary) refuses the call unrun; that call is then sent alone
+        through ``Script``, which loads it. A failed call is its channel's result."""
+        calls = [self._publish_call(channel, items) for channel, items in batches.items()]
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for call in calls:
+                    keys, args = call["keys"], call["args"]
+                    pipe.execute_command("EVALSHA", self._script.sha, len(keys), *keys, *args)
+                replies: list[Any] = await pipe.execute(raise_on_error=False)
+        except _LOST as exc:
+            return [exc] * len(calls)
+        for n, reply in enumerate(replies):
+            if isinstance(reply, NoScriptError):
+                try:
+                    replies[n] = await self._script(**calls[n])
+                except _LOST as exc:
+                    replies[n] = exc
+        return replies
 
     def _results(
         self, batches: Mapping[str, Sequence[tuple[bytes, str | None]]], replies: Sequence[Any]

@@ -6,6 +6,7 @@ PY=${PY:-.venv/bin/python}
 "$PY" -m bench.fanout
 "$PY" -m bench.metrics_overhead
 "$PY" -m bench.cross_instance
+"$PY" -m bench.cluster_fanout   # a 3-primary Redis Cluster beside one Redis
 "$PY" -m bench.connections
 "$PY" -m bench.parties
 "$PY" -m bench.party_browser

@@ -21,7 +21,12 @@ _DATABASE_ERRORS = (
     asyncpg.exceptions.CrashShutdownError,  # another backend crashed: every session ends
     asyncpg.exceptions.TooManyConnectionsError,
 )
-_BUS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+_BUS_ERRORS = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ClusterDownError,  # a cluster failing over, or missing a shard
+    redis.exceptions.SlotNotCoveredError,
+)
 _AMBIGUOUS = (OSError, TimeoutError)
 _LIBRARIES = {"asyncpg": DATABASE, "redis": BUS}
 

@@ -24,7 +24,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Backends, each chosen by URL.
     database_url: str = ""
     identity_database_url: str = ""
-    redis_url: str = ""  # empty: in-process memory
+    redis_url: str = ""  # redis://, redis+sentinel:// or redis+cluster://; empty: in-process memory
     graph_url: str = ""  # falkor://, redis:// (FalkorDB) or bolt://, neo4j:// (Neo4j); empty: none
     storage_url: str = ""  # file:///path or s3://bucket/prefix?endpoint_url=...; empty: no media
     redis_namespace: str = "mydrtv"  # prefix of every Redis key this deployment writes

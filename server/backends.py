@@ -9,16 +9,23 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage import MemoryStorage, RedisClusterStorage, RedisStorage
 from limits.aio.storage import Storage as LimitsStorage
-from redis.asyncio import Redis
 
 from app.auth.ratelimit import Fallback
 from app.parties.store.base import PartyStore
 from app.parties.store.memory import MemoryPartyStore
 from app.parties.store.redis import RedisPartyStore
 from app.videos.stamps import ChangeStamps
-from core.redis_client import is_sentinel, redis_pool
+from core.redis_client import (
+    COMMAND_SECONDS,
+    CONNECT_SECONDS,
+    RedisClient,
+    is_cluster,
+    is_sentinel,
+    parse_cluster_url,
+    redis_pool,
+)
 from core.settings import Settings, SettingsError
 from graph.base import Graph
 from graph.falkordb import FalkorGraph
@@ -34,7 +41,7 @@ from realtime.presence.memory import MemoryPresence
 from realtime.presence.redis import RedisPresence
 
 
-def change_stamps(settings: Settings, redis: Redis | None) -> ChangeStamps:
+def change_stamps(settings: Settings, redis: RedisClient | None) -> ChangeStamps:
     """Videos' change stamps: in Redis when there is one (every instance reads them), else here."""
     return ChangeStamps(redis, settings.redis_namespace) if redis is not None else ChangeStamps()
 
@@ -109,12 +116,26 @@ def rate_limits(settings: Settings) -> LimitsStorage:
     if not settings.redis_url:
         return MemoryStorage()
     url = settings.redis_url
+    prefix = f"{settings.redis_namespace}:limits"
+    if is_cluster(url):
+        # limits' own cluster storage: each counter is one key, so any slot serves it.
+        target = parse_cluster_url(url)
+        nodes = ",".join(f"{host}:{port}" for host, port in target.nodes)
+        return Fallback(
+            RedisClusterStorage(
+                f"async+redis+cluster://{target.userinfo}{nodes}",
+                implementation="redispy",
+                key_prefix=prefix,
+                socket_timeout=COMMAND_SECONDS,
+                socket_connect_timeout=CONNECT_SECONDS,
+            )
+        )
     # The pool carries the address (Sentinel's primary or one Redis); limits only reads the scheme.
     scheme_only = "async+redis://sentinel:26379" if is_sentinel(url) else url
     shared = RedisStorage(
         scheme_only if scheme_only.startswith("async+") else "async+" + scheme_only,
         implementation="redispy",
-        key_prefix=f"{settings.redis_namespace}:limits",
+        key_prefix=prefix,
         connection_pool=redis_pool(url),  # type: ignore[arg-type]
     )
     return Fallback(shared)

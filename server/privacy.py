@@ -18,8 +18,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.asyncio import Redis
-
 from app.accounts.privacy import AccountPart
 from app.comments.privacy import CommentsPart
 from app.feed.privacy import FeedPart
@@ -47,6 +45,7 @@ from app.ratings.privacy import RatingsPart
 from app.social.privacy import SocialPart
 from app.videos.media.privacy import UploadsPart
 from core.db import Database
+from core.redis_client import RedisClient
 from core.settings import Settings
 from core.tokens import Principal
 from graph.base import Graph
@@ -65,7 +64,7 @@ def registry(
     parties: PartyService,
     storage: Storage | None,
     graph: Graph | None,
-    redis: Redis | None,
+    redis: RedisClient | None,
     forget_suggestions: UserHook | None = None,
     forget_principal: Callable[[Any], None] | None = None,
     shred_keys: UserHook | None = None,

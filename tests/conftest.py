@@ -49,6 +49,19 @@ def servers() -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
+def redis_cluster_url() -> Iterator[str]:
+    """A Redis Cluster for the session (3 primaries on loopback), started on first use; or the
+    one ``MYDRTV_TEST_REDIS_CLUSTER_URL`` names (``redis+cluster://host:port,...``)."""
+    if url := os.environ.get("MYDRTV_TEST_REDIS_CLUSTER_URL"):
+        yield url
+        return
+    from support.redis_cluster import redis_cluster
+
+    with redis_cluster() as cluster:
+        yield cluster.url
+
+
+@pytest.fixture(scope="session")
 def falkordb_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A FalkorDB server for the session (the test Redis may be one without the graph module)."""
     with falkordb_server(tmp_path_factory.mktemp("falkordb")) as server:

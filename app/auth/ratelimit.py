@@ -17,7 +17,6 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, MovingWindowSupport, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
-from redis.exceptions import RedisError
 
 from core.errors import TooManyRequests
 
@@ -29,6 +28,9 @@ RETRY_SHARED_SECONDS = 1.0
 class Fallback(Storage, MovingWindowSupport):
     """Counters in Redis, or in this process while Redis fails: a limit per process rather than
     a request that fails (a comment that can commit must not answer 500 for its rate limit).
+    Any failure of the shared storage counts, not only Redis's errors: redis-py's asyncio cluster
+    client (limits' cluster storage) can fail a command with an AttributeError when a burst of new
+    connections races on one node, and a rate limit must not close a websocket for that.
     Logged once when it degrades and once when it is shared again."""
 
     STORAGE_SCHEME = None
@@ -49,7 +51,7 @@ class Fallback(Storage, MovingWindowSupport):
             return await local()
         try:
             result = await shared()
-        except (RedisError, OSError, StorageError, TimeoutError) as exc:
+        except Exception as exc:  # see the class docstring: whatever the shared storage raises
             self._local_until = time.monotonic() + RETRY_SHARED_SECONDS
             if not self.degraded:
                 self.degraded = True

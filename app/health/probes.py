@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from redis.asyncio import Redis
 
 from core.db import Database
+from core.redis_client import RedisClient
 from core.settings import SettingsError
 from realtime.outbox import Relay, backlog
 
@@ -20,7 +21,7 @@ OUTBOX_STALL_SECONDS = 10.0
 GRAPH_SCHEMES = ("falkor", "falkors", "redis", "rediss", "bolt", "neo4j", "bolt+s", "neo4j+s")
 
 
-def redis_probe(client: Redis) -> Probe:
+def redis_probe(client: RedisClient) -> Probe:
     async def probe() -> None:
         await client.ping()
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import uuid
 
 import msgspec
-from redis.asyncio import Redis
 
 from app.privacy.parts import Exported, Record
+from core.redis_client import RedisClient
 
 _SCAN = 1000
 
@@ -26,7 +26,7 @@ class RedisPart:
     name = "redis"
     store = "redis"
 
-    def __init__(self, redis: Redis, namespace: str) -> None:
+    def __init__(self, redis: RedisClient, namespace: str) -> None:
         self._redis = redis
         self._namespace = namespace
 

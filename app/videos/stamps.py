@@ -23,8 +23,9 @@ import logging
 import time
 import uuid
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from core.redis_client import RedisClient
 
 log = logging.getLogger("mydrtv.catalog")
 
@@ -33,7 +34,7 @@ RETRY_SECONDS = 1.0  # after a failure, how long Redis is not asked again
 
 
 class ChangeStamps:
-    def __init__(self, redis: Redis | None = None, namespace: str = "mydrtv") -> None:
+    def __init__(self, redis: RedisClient | None = None, namespace: str = "mydrtv") -> None:
         self._redis = redis
         self._prefix = f"{namespace}:catalog:changed:"
         self._local: dict[uuid.UUID, int] = {}  # without Redis: one process, counted here

@@ -1,15 +1,21 @@
 -- Append publications to one channel's history and deliver them, in order, atomically.
 -- KEYS[1] meta hash (epoch, offset, trimmed)   KEYS[2] history stream
--- KEYS[3..] one idempotency key per publication, or ""
+-- KEYS[3..] one idempotency key per publication, or KEYS[1] again for one without (on a cluster
+--   every key must share the channel's slot, which "" would not)
 -- ARGV[1] history size   ARGV[2] history seconds   ARGV[3] a fresh epoch   ARGV[4] pub/sub channel
--- ARGV[5] idempotency seconds   ARGV[6..] the publications' data, one per KEYS[3..]
+-- ARGV[5] idempotency seconds   ARGV[6] PUBLISH, or SPUBLISH on a cluster (sharded pub/sub: the
+--   channel shares the keys' hash tag, so it lives on this shard)
+-- ARGV[7..] the publications' data, one per KEYS[3..]
 -- Returns {offset, epoch, duplicate} for each publication, one after the other; a key retired by
 -- redact.lua gives {0, "", 1}. One call per batch the outbox relay publishes on a channel.
 local results = {}
 local epoch = nil
 local appended = false
 for i = 3, #KEYS do
-  local key, data = KEYS[i], ARGV[i + 3]
+  local key, data = KEYS[i], ARGV[i + 4]
+  if key == KEYS[1] then
+    key = ""
+  end
   local earlier = key ~= "" and redis.call("GET", key)
   if earlier then
     local offset, was = string.match(earlier, "^(%d+):(.*)$")
@@ -31,7 +37,7 @@ for i = 3, #KEYS do
     end
     local offset = redis.call("HINCRBY", KEYS[1], "offset", 1)
     redis.call("XADD", KEYS[2], offset .. "-0", "d", data)
-    redis.call("PUBLISH", ARGV[4], offset .. ":" .. epoch .. ":" .. data)
+    redis.call(ARGV[6], ARGV[4], offset .. ":" .. epoch .. ":" .. data)
     if key ~= "" then
       redis.call("SET", key, offset .. ":" .. epoch, "EX", ARGV[5])
     end

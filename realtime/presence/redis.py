@@ -2,6 +2,11 @@
 
 An entry names its node; ``members`` keeps the entries whose node's heartbeat key still exists
 and deletes the rest, so a crashed node's entries vanish without anyone renewing each of them.
+
+On a Redis Cluster a channel's hash lives in the slot of its hash tag (``{channel}``) and the
+nodes' heartbeat keys spread over every slot: ``members`` reads them with one pipelined GET each
+(a cluster pipeline sends one batch per shard) rather than an MGET, which one Redis would answer
+but a cluster refuses across slots.
 """
 
 from __future__ import annotations
@@ -54,12 +59,22 @@ class RedisPresence(Presence):
             for c, e in raw.items()
         }
         nodes = sorted({entry.node for entry in entries.values()})
-        beats = await self._redis.mget([self._node_key(n) for n in nodes]) if nodes else []
+        beats = await self._beats(nodes)
         alive = {node for node, beat in zip(nodes, beats, strict=True) if beat}
         stale = [client for client, entry in entries.items() if entry.node not in alive]
         if stale:  # entries of a crashed node: tidy them away
             await self._redis.hdel(self._key(channel), *stale)
         return {client: entry.user for client, entry in entries.items() if entry.node in alive}
+
+    async def _beats(self, nodes: list[str]) -> list[bytes | None]:
+        """Each node's heartbeat key (None where it expired), in one round trip per shard."""
+        if not nodes:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for node in nodes:
+                pipe.get(self._node_key(node))
+            beats: list[bytes | None] = await pipe.execute()
+        return beats
 
     async def close(self) -> None:
         await self._redis.aclose()

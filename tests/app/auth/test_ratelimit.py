@@ -14,6 +14,7 @@ from core.errors import TooManyRequests
 from core.settings import Settings
 from server import backends
 from support.faults.servers import RedisServer
+from tests.redis_backends import REDIS_KINDS, redis_url_of
 from tests.users import register, unique_handle
 
 
@@ -21,11 +22,12 @@ def _attempt(email: str, password: str = "wrong-password-here") -> dict[str, str
     return {"grant_type": "password", "username": email, "password": password}
 
 
-@pytest.mark.parametrize("store", ["memory", "redis"])
+@pytest.mark.parametrize("store", ["memory", *REDIS_KINDS])
 async def test_per_account_limit_answers_429_with_retry_after(
-    app_client: Callable[..., AsyncTestClient[Any]], settings: Settings, store: str
+    app_client: Callable[..., AsyncTestClient[Any]], request: pytest.FixtureRequest, store: str
 ) -> None:
-    redis_url = settings.redis_url if store == "redis" else ""
+    """The whole app on each store: with ``redis-cluster`` every Redis user runs on the cluster."""
+    redis_url = "" if store == "memory" else redis_url_of(store, request)
     async with app_client(redis_url=redis_url, login_limit_per_account="3/minute") as client:
         user = await register(client)
         for _ in range(3):

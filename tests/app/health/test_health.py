@@ -62,6 +62,15 @@ async def test_ready_checks_every_configured_backend(
         assert backends["database"] == backends["storage"] == backends["outbox"] == "up"
 
 
+async def test_ready_on_a_redis_cluster(
+    app_client: Callable[..., AsyncTestClient[Any]], redis_cluster_url: str
+) -> None:
+    async with app_client(redis_url=redis_cluster_url) as client:
+        response = await client.get("/health/ready")
+        assert response.status_code == 200, response.text
+        assert response.json()["backends"]["redis"] == "up"
+
+
 async def test_ready_reports_a_missing_storage_directory(
     app_client: Callable[..., AsyncTestClient[Any]], tmp_path: Path
 ) -> None:

@@ -8,27 +8,27 @@ from collections.abc import AsyncIterator, Callable
 
 import msgspec
 import pytest
-import redis.asyncio as redis
 
 from app.parties import state
 from app.parties.state import Member, Party
 from app.parties.store.base import PartyStore
 from app.parties.store.memory import MemoryPartyStore
 from app.parties.store.redis import RedisPartyStore
+from core.redis_client import redis_client
+from tests.redis_backends import REDIS_KINDS, redis_url_of
 
 Factory = Callable[[float], PartyStore]
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def make(request: pytest.FixtureRequest, servers: dict[str, str]) -> AsyncIterator[Factory]:
+@pytest.fixture(params=["memory", *REDIS_KINDS])
+async def make(request: pytest.FixtureRequest) -> AsyncIterator[Factory]:
     namespace = f"test-{uuid.uuid4().hex[:8]}"
+    url = "" if request.param == "memory" else redis_url_of(request.param, request)
     made: list[PartyStore] = []
 
     def build(ttl: float) -> PartyStore:
         store: PartyStore = (
-            MemoryPartyStore(ttl)
-            if request.param == "memory"
-            else RedisPartyStore(servers["redis"], namespace, ttl)
+            MemoryPartyStore(ttl) if request.param == "memory" else RedisPartyStore(url, namespace, ttl)
         )
         made.append(store)
         return store
@@ -97,12 +97,14 @@ async def test_a_party_left_alone_past_its_ttl_is_forgotten(make: Factory) -> No
     assert await store.load(party.id) is None
 
 
-async def test_redis_keeps_a_party_for_its_ttl(servers: dict[str, str]) -> None:
+@pytest.mark.parametrize("kind", REDIS_KINDS)
+async def test_redis_keeps_a_party_for_its_ttl(request: pytest.FixtureRequest, kind: str) -> None:
     namespace = f"test-{uuid.uuid4().hex[:8]}"
-    store = RedisPartyStore(servers["redis"], namespace, 3600)
+    url = redis_url_of(kind, request)
+    store = RedisPartyStore(url, namespace, 3600)
     party = msgspec.structs.replace(new_party(), revision=1)
     await store.save(party, 0)
-    raw = redis.Redis.from_url(servers["redis"])
+    raw = redis_client(url)
     ttl = await raw.pttl(f"{namespace}:party:{{{party.id}}}")
     assert 3_590_000 < ttl <= 3_600_000
     await raw.aclose()

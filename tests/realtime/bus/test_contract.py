@@ -12,21 +12,23 @@ import pytest
 from realtime.bus.base import Bus, Position, Publication, RecoveryFailed
 from realtime.bus.memory import MemoryBus
 from realtime.bus.redis import RedisBus
+from tests.redis_backends import REDIS_KINDS, redis_url_of
 
 BusFactory = Callable[..., Bus]
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def make_bus(request: pytest.FixtureRequest, servers: dict[str, str]) -> AsyncIterator[BusFactory]:
+@pytest.fixture(params=["memory", *REDIS_KINDS])
+async def make_bus(request: pytest.FixtureRequest) -> AsyncIterator[BusFactory]:
     """Builds started buses of one backend; Redis buses of one test share a namespace."""
     namespace = f"test-{uuid.uuid4().hex[:8]}"
     made: list[Bus] = []
+    url = "" if request.param == "memory" else redis_url_of(request.param, request)
 
     def make(**options: Any) -> Bus:
         if request.param == "memory":
             bus: Bus = MemoryBus(**options)
         else:
-            bus = RedisBus(servers["redis"], namespace, **options)
+            bus = RedisBus(url, namespace, **options)
         made.append(bus)
         return bus
 
@@ -130,11 +132,15 @@ async def test_recovery_from_another_epoch_or_the_future_fails(make_bus: BusFact
         await bus.recover(name, since)
 
 
-async def test_every_redis_node_receives_and_shares_history(servers: dict[str, str]) -> None:
+@pytest.mark.parametrize("kind", REDIS_KINDS)
+async def test_every_redis_node_receives_and_shares_history(
+    request: pytest.FixtureRequest, kind: str
+) -> None:
     """Two Redis buses stand for two processes; the memory bus serves one process only."""
     namespace = f"test-{uuid.uuid4().hex[:8]}"
-    first = await started(RedisBus(servers["redis"], namespace))
-    second = await started(RedisBus(servers["redis"], namespace))
+    url = redis_url_of(kind, request)
+    first = await started(RedisBus(url, namespace))
+    second = await started(RedisBus(url, namespace))
     name = channel()
     await first.subscribe(name)
     await second.subscribe(name)

@@ -1,7 +1,11 @@
 """HAProxy from Debian's package (``apt-get install haproxy``) as a child process, in front of
 gateways and the API: websockets on ``/ws`` go to the gateways (least connections), the rest to
 the API; every server is checked on ``/health/ready`` twice a second, and one that fails twice is
-taken out (its sessions cut, so their clients reconnect to a live one at once)."""
+taken out (its sessions cut, so their clients reconnect to a live one at once).
+
+One HAProxy process holds two descriptors per session, so the fd limit (20 000 here) caps it
+near 9000 sessions: ``haproxies`` runs several on the same port (HAProxy sets SO_REUSEPORT on
+Linux, and the kernel spreads new connections over them)."""
 
 from __future__ import annotations
 
@@ -15,9 +19,11 @@ from pathlib import Path
 
 import httpx
 
+from support.services import free_port
+
 CONFIG = """\
 global
-    maxconn 9000             # each session takes two descriptors; the fd limit here is 20 000
+    maxconn {maxconn}        # each session takes two descriptors; the fd limit here is 20 000
     pidfile {prefix}/haproxy.pid
     log stderr format raw daemon notice
 
@@ -39,7 +45,7 @@ defaults
     default-server observe layer4 error-limit 1 on-error mark-down
 
 frontend mydrtv
-    bind 127.0.0.1:{port}
+    bind 127.0.0.1:{port}{probe}
     acl websocket path /ws
     use_backend gateways if websocket
     default_backend api
@@ -62,11 +68,30 @@ def haproxy_binary() -> str | None:
     return shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
 
 
-def config(port: int, gateways: list[int], api: list[int], prefix: Path) -> str:
+def config(
+    port: int,
+    gateways: list[int],
+    api: list[int],
+    prefix: Path,
+    *,
+    maxconn: int = 9000,
+    probe_port: int | None = None,
+) -> str:
+    """The configuration of one HAProxy process; ``probe_port``: a second address of its own, so
+    that its readiness can be asked of it alone when several processes share ``port``."""
+
     def servers(name: str, ports: list[int]) -> str:
         return "\n".join(f"    server {name}{i} 127.0.0.1:{p} check" for i, p in enumerate(ports))
 
-    return CONFIG.format(port=port, prefix=prefix, gateways=servers("g", gateways), api=servers("api", api))
+    probe = f"\n    bind 127.0.0.1:{probe_port}" if probe_port is not None else ""
+    return CONFIG.format(
+        port=port,
+        prefix=prefix,
+        maxconn=maxconn,
+        probe=probe,
+        gateways=servers("g", gateways),
+        api=servers("api", api),
+    )
 
 
 @asynccontextmanager
@@ -105,6 +130,24 @@ async def haproxy(binary: str, conf: str, prefix: Path, ready_url: str) -> Async
                 process.kill()
                 await process.wait()
         await reader
+
+
+@asynccontextmanager
+async def haproxies(
+    binary: str, port: int, gateways: list[int], api: list[int], prefix: Path, count: int, maxconn: int = 9000
+) -> AsyncIterator[list[int]]:
+    """``count`` HAProxy processes sharing ``port`` (SO_REUSEPORT), each with ``maxconn`` sessions
+    at most and a directory ``prefix/lb<n>`` of its own; yields their pids once each answers
+    ready on its own probe port, and stops them all on the way out."""
+    async with contextlib.AsyncExitStack() as stack:
+        pids: list[int] = []
+        for n in range(count):
+            probe = free_port()
+            own = prefix / f"lb{n}"
+            conf = config(port, gateways, api, own, maxconn=maxconn, probe_port=probe)
+            ready = f"http://127.0.0.1:{probe}/health/ready"
+            pids.append(await stack.enter_async_context(haproxy(binary, conf, own, ready)))
+        yield pids
 
 
 async def _collect(stream: asyncio.StreamReader, lines: list[str]) -> None:

@@ -2,6 +2,7 @@
 HAProxy, every client subscribed to one channel, one publisher: 1 → 30 000 fan-out.
 
     python -m bench.fleet30k [--clients 30000] [--rates 1,3,10] [--seconds 10] [--burst 20]
+                             [--check-timeout 20s]
 
 The cluster is ``support.cluster``'s (3 gateways, the API and a worker on an embedded PostgreSQL
 and Redis) with ``--balancers`` HAProxy processes on one port: one HAProxy holds two descriptors
@@ -20,8 +21,9 @@ Phases, after all are connected: each rate of ``--rates`` for ``--seconds`` (pub
 latency), then a burst of ``--burst`` publications as fast as the publisher goes (deliveries/s:
 deliveries ÷ (last receipt - first publish)). Every client's count is checked after each phase:
 lost is expected - received. Memory per connection is the growth of the gateways' (and the
-balancers') RSS from before the clients connected to after, divided by the clients.
-Writes ``bench/results/<--output>.json``.
+balancers') RSS from before the clients connected to after, divided by the clients. The
+balancers' readiness checks wait ``--check-timeout`` (``make cluster``: 2 s); every server they
+took out is listed in the result (``servers_taken_out``). Writes ``bench/results/<--output>.json``.
 """
 
 from __future__ import annotations
@@ -67,6 +69,10 @@ class Plan:
     within: float = 120.0  # how long a phase's deliveries may take to arrive
     announce_max: int = 100
     sustained_p99_ms: float = 1000.0  # a rate is sustained if nothing is lost and p99 is under this
+    # HAProxy's readiness-check timeout. Two misses take a gateway out and cut its sessions; a
+    # gateway behind on a fan-out answers late, so at make cluster's 2 s a burst beyond what the
+    # gateways deliver in 2 s cuts every client. Longer here to measure the fan-out itself.
+    check_timeout: str = "20s"
 
 
 class Crowd:
@@ -221,7 +227,10 @@ async def fleet(settings: Settings, plan: Plan, work: Path) -> dict[str, Any]:
     tokens = await signed_in_users(settings, plan.clients)
     result["users_and_tokens_seconds"] = round(time.monotonic() - made, 2)
     prefix = work / "haproxy"
-    async with Cluster.running(settings, prefix, plan.gateways, plan.balancers, plan.maxconn) as cluster:
+    running = Cluster.running(
+        settings, prefix, plan.gateways, plan.balancers, plan.maxconn, plan.check_timeout
+    )
+    async with running as cluster:
         gateway_pids = [g.process.pid for g in cluster.gateways if g.process is not None]
         lb_pids = cluster.haproxy_pids
         gateway_rss, lb_rss = rss(gateway_pids), rss(lb_pids)
@@ -253,7 +262,18 @@ async def fleet(settings: Settings, plan: Plan, work: Path) -> dict[str, Any]:
             await crowd.stop()
             await bus.stop()
     result["load_average_end"] = list(psutil.getloadavg())
+    result["servers_taken_out"] = servers_taken_out(prefix)
     return result
+
+
+def servers_taken_out(prefix: Path) -> list[str]:
+    """HAProxy's log lines (every balancer's) saying a server was taken out, and why."""
+    return [
+        line.strip()
+        for log in sorted(prefix.glob("**/haproxy.log"))
+        for line in log.read_text(errors="replace").splitlines()
+        if " is DOWN" in line
+    ]
 
 
 async def main() -> None:

@@ -84,10 +84,17 @@ class Cluster:
     @classmethod
     @contextlib.asynccontextmanager
     async def running(
-        cls, settings: Settings, prefix: Path, gateways: int = 3, balancers: int = 1, maxconn: int = 9000
+        cls,
+        settings: Settings,
+        prefix: Path,
+        gateways: int = 3,
+        balancers: int = 1,
+        maxconn: int = 9000,
+        check_timeout: str = "2s",
     ) -> AsyncIterator[Cluster]:
         """The cluster, once HAProxy finds every server ready; ``balancers`` HAProxy processes
-        on the one port, each taking ``maxconn`` sessions at most."""
+        on the one port, each taking ``maxconn`` sessions at most (``support.haproxy.config``
+        for ``check_timeout``)."""
         binary = haproxy_binary()
         if binary is None:
             raise RuntimeError("haproxy is missing: apt-get install haproxy (make cluster does)")
@@ -101,12 +108,15 @@ class Cluster:
             await cluster.worker.start()
             ports = [g.port for g in cluster.gateways]
             if balancers == 1:
-                conf = config(cluster.port, ports, [cluster.api.port], prefix, maxconn=maxconn)
+                api = [cluster.api.port]
+                conf = config(cluster.port, ports, api, prefix, maxconn=maxconn, check_timeout=check_timeout)
                 async with haproxy(binary, conf, prefix, cluster.http_url + "/health/ready") as pid:
                     cluster.haproxy_pids = [pid]
                     yield cluster
             else:
-                lbs = haproxies(binary, cluster.port, ports, [cluster.api.port], prefix, balancers, maxconn)
+                lbs = haproxies(
+                    binary, cluster.port, ports, [cluster.api.port], prefix, balancers, maxconn, check_timeout
+                )
                 async with lbs as pids:
                     cluster.haproxy_pids = pids
                     yield cluster

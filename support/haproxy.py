@@ -36,7 +36,7 @@ defaults
     timeout server 60s
     timeout tunnel 1h        # a websocket, once upgraded; the servers ping every 20 s
     timeout http-request 10s
-    timeout check 2s         # a readiness probe asks every backend: allow for a loaded machine
+    timeout check {check_timeout}  # a readiness probe asks every backend: allow for a loaded machine
     retries 3
     option redispatch 1      # a refused connection is retried on another server
     default-server inter 500ms fall 2 rise 2 on-marked-down shutdown-sessions
@@ -76,9 +76,13 @@ def config(
     *,
     maxconn: int = 9000,
     probe_port: int | None = None,
+    check_timeout: str = "2s",
 ) -> str:
     """The configuration of one HAProxy process; ``probe_port``: a second address of its own, so
-    that its readiness can be asked of it alone when several processes share ``port``."""
+    that its readiness can be asked of it alone when several processes share ``port``.
+    ``check_timeout``: how long a server may take to answer its readiness check; two misses take
+    it out and cut its sessions, so an overloaded gateway whose event loop lags longer than this
+    loses all its clients at once."""
 
     def servers(name: str, ports: list[int]) -> str:
         return "\n".join(f"    server {name}{i} 127.0.0.1:{p} check" for i, p in enumerate(ports))
@@ -89,6 +93,7 @@ def config(
         prefix=prefix,
         maxconn=maxconn,
         probe=probe,
+        check_timeout=check_timeout,
         gateways=servers("g", gateways),
         api=servers("api", api),
     )
@@ -97,7 +102,7 @@ def config(
 @asynccontextmanager
 async def haproxy(binary: str, conf: str, prefix: Path, ready_url: str) -> AsyncIterator[int]:
     """HAProxy in the foreground on ``conf``; yields its pid once ``ready_url`` answers 200 (every
-    backend checked up), and stops it on the way out."""
+    backend checked up), and stops it on the way out. Its log goes to ``prefix/haproxy.log``."""
     await asyncio.to_thread(prefix.mkdir, parents=True, exist_ok=True)
     path = prefix / "haproxy.cfg"
     await asyncio.to_thread(path.write_text, conf)
@@ -107,7 +112,7 @@ async def haproxy(binary: str, conf: str, prefix: Path, ready_url: str) -> Async
     )  # fmt: skip
     assert process.stderr is not None
     lines: list[str] = []
-    reader = asyncio.create_task(_collect(process.stderr, lines))
+    reader = asyncio.create_task(_collect(process.stderr, lines, prefix / "haproxy.log"))
     try:
         try:
             async with httpx.AsyncClient(timeout=5) as http, asyncio.timeout(30):
@@ -134,7 +139,14 @@ async def haproxy(binary: str, conf: str, prefix: Path, ready_url: str) -> Async
 
 @asynccontextmanager
 async def haproxies(
-    binary: str, port: int, gateways: list[int], api: list[int], prefix: Path, count: int, maxconn: int = 9000
+    binary: str,
+    port: int,
+    gateways: list[int],
+    api: list[int],
+    prefix: Path,
+    count: int,
+    maxconn: int = 9000,
+    check_timeout: str = "2s",
 ) -> AsyncIterator[list[int]]:
     """``count`` HAProxy processes sharing ``port`` (SO_REUSEPORT), each with ``maxconn`` sessions
     at most and a directory ``prefix/lb<n>`` of its own; yields their pids once each answers
@@ -144,13 +156,21 @@ async def haproxies(
         for n in range(count):
             probe = free_port()
             own = prefix / f"lb{n}"
-            conf = config(port, gateways, api, own, maxconn=maxconn, probe_port=probe)
+            conf = config(
+                port, gateways, api, own, maxconn=maxconn, probe_port=probe, check_timeout=check_timeout
+            )
             ready = f"http://127.0.0.1:{probe}/health/ready"
             pids.append(await stack.enter_async_context(haproxy(binary, conf, own, ready)))
         yield pids
 
 
-async def _collect(stream: asyncio.StreamReader, lines: list[str]) -> None:
-    async for raw in stream:
-        lines.append(raw.decode(errors="replace"))
-        del lines[:-200]
+async def _collect(stream: asyncio.StreamReader, lines: list[str], log: Path) -> None:
+    """The last 200 lines in ``lines`` (for errors), every line in ``log`` (servers taken out
+    and put back, for whoever runs it)."""
+    with log.open("a") as out:
+        async for raw in stream:
+            line = raw.decode(errors="replace")
+            lines.append(line)
+            del lines[:-200]
+            out.write(line)
+            out.flush()

@@ -39,3 +39,4 @@ async def test_every_client_behind_the_balancers_gets_every_publication(
     assert all(sessions > 0 for sessions in result["sessions_per_balancer"]), result
     assert all(sockets >= 10 for sockets in result["sockets_per_gateway"]), result
     assert result["load_average_start"] and result["load_average_end"]
+    assert result["servers_taken_out"] == [], result["servers_taken_out"]

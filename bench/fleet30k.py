@@ -267,12 +267,15 @@ async def fleet(settings: Settings, plan: Plan, work: Path) -> dict[str, Any]:
 
 
 def servers_taken_out(prefix: Path) -> list[str]:
-    """HAProxy's log lines (every balancer's) saying a server was taken out, and why."""
+    """HAProxy's log lines (every balancer's) about the gateways' checks failing and the gateways
+    taken out: why the sessions were cut, if they were."""
     return [
         line.strip()
         for log in sorted(prefix.glob("**/haproxy.log"))
         for line in log.read_text(errors="replace").splitlines()
-        if " is DOWN" in line
+        if "gateways/" in line
+        and ("DOWN" in line or "failed" in line)
+        and not line.startswith("[")  # HAProxy writes each twice, once with a "[WARNING]" prefix
     ]
 
 

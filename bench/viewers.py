@@ -15,6 +15,10 @@ It connects ``count`` sockets (round-robin over ``urls``; socket ``n`` subscribe
 answers (``mark``, ``collect N SECONDS``, ``quit``). Latencies come back as a histogram of
 0.1 ms buckets, not one number per delivery: a phase here has millions of them.
 
+``--tokens FILE`` signs socket ``k`` of the worker in with the file's line ``k`` (an access
+token); ``--source ADDR`` connects from that local address (127.0.0.2 and up are loopback too:
+one address has only some 28 000 ephemeral ports towards one server address and port).
+
 Modes: ``comments`` counts ``comment.created`` publications whose body ends with
 ``"<seq> <sent ns>"``; ``gateway`` counts publications whose data is ``{"seq", "sent"}``;
 ``bare`` counts bare ``{"seq", "sent"}`` messages (the baseline server has no protocol).
@@ -161,11 +165,22 @@ class Viewer(asyncio.Protocol):
                 tally.reached.set()
 
 
-async def open_viewer(url: str, channel: str | None, tally: Tally, decode: Decode, gateway: bool) -> Viewer:
+async def open_viewer(
+    url: str,
+    channel: str | None,
+    tally: Tally,
+    decode: Decode,
+    gateway: bool,
+    token: str | None = None,
+    source: str | None = None,
+) -> Viewer:
     parts = urlsplit(url)
     loop = asyncio.get_running_loop()
     _, viewer = await loop.create_connection(
-        lambda: Viewer(tally, decode), parts.hostname or "127.0.0.1", parts.port or 80
+        lambda: Viewer(tally, decode),
+        parts.hostname or "127.0.0.1",
+        parts.port or 80,
+        local_addr=(source, 0) if source else None,
     )
     assert viewer.transport is not None
     key = base64.b64encode(os.urandom(16)).decode()
@@ -177,7 +192,10 @@ async def open_viewer(url: str, channel: str | None, tally: Tally, decode: Decod
     )
     await asyncio.wait_for(viewer.replies.get(), 120)
     if gateway:
-        viewer.send_text(json.dumps({"type": "connect", "id": 1}))
+        hello: dict[str, object] = {"type": "connect", "id": 1}
+        if token is not None:
+            hello["token"] = token
+        viewer.send_text(json.dumps(hello))
         reply = json.loads(await asyncio.wait_for(viewer.replies.get(), 120))
         assert reply["type"] == "connected", reply
         for attempt in range(20 if channel is not None else 0):
@@ -201,6 +219,8 @@ async def main() -> None:
     parser.add_argument("--channels", default=None, help="comma-separated; socket n takes n % len")
     parser.add_argument("--first", type=int, default=0, help="this worker's first socket number")
     parser.add_argument("--parallel", type=int, default=50)
+    parser.add_argument("--tokens", default=None, help="a file of access tokens, one per socket")
+    parser.add_argument("--source", default=None, help="the local address to connect from")
     args = parser.parse_args()
     urls = args.urls.split(",")
     channels = args.channels.split(",") if args.channels else [None]
@@ -208,16 +228,29 @@ async def main() -> None:
     tally = Tally()
     gate = asyncio.Semaphore(args.parallel)
     viewers: list[Viewer] = []
+    tokens: list[str | None] = [None] * args.count
+    if args.tokens:
+        with open(args.tokens) as lines:  # noqa: ASYNC230 - before any socket is open
+            tokens = [line.strip() or None for line in lines][: args.count]
+        if len(tokens) < args.count:
+            parser.error(f"{args.tokens} has {len(tokens)} tokens for {args.count} sockets")
 
-    async def one(n: int) -> None:
+    async def one(k: int) -> None:
+        n = args.first + k
         async with gate:
             viewers.append(
                 await open_viewer(
-                    urls[n % len(urls)], channels[n % len(channels)], tally, decode, args.mode != "bare"
+                    urls[n % len(urls)],
+                    channels[n % len(channels)],
+                    tally,
+                    decode,
+                    args.mode != "bare",
+                    tokens[k],
+                    args.source,
                 )
             )
 
-    await asyncio.gather(*(one(args.first + n) for n in range(args.count)))
+    await asyncio.gather(*(one(k) for k in range(args.count)))
     print(json.dumps({"ready": len(viewers)}), flush=True)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()

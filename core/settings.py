@@ -77,6 +77,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     bus_history_size: int = 1000  # publications kept per channel for recovery
     bus_history_seconds: int = 600  # and for how long after a channel's last publication
     presence_ttl_seconds: float = 30.0  # a crashed instance's presence entries vanish after this
+    # Join/leave events of a channel stop while a gateway has more subscribers on it than this
+    # (0: never stop). Each costs a frame per subscriber: N viewers joining cost N²/2 frames.
+    presence_announce_max: int = 0
     outbox_relay: bool = True  # run the outbox relay in this process (one leads at a time)
     # Watch parties.
     party_max_members: int = 50

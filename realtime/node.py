@@ -43,9 +43,13 @@ async def _quietly(step: Awaitable[None], what: str) -> None:
 
 
 class Node:
-    def __init__(self, bus: Bus, presence: Presence) -> None:
+    def __init__(self, bus: Bus, presence: Presence, announce_max: int = 0) -> None:
         self.bus = bus
         self.presence = presence
+        # Join and leave cost one frame per subscriber of the channel, so N signed-in viewers
+        # joining one channel cost N²/2 frames (450 million for 30 000). Past ``announce_max``
+        # subscribers here (0: no limit), this node announces nobody (presence still counts them).
+        self.announce_max = announce_max
         self.connections: set[Connection] = set()
         self._subscribers: dict[str, set[Connection]] = {}
         self._on_bus: set[str] = set()
@@ -254,11 +258,17 @@ class Node:
         user = user_of(connection)
         join = protocol.encoder.encode(protocol.Join(channel=channel, user=user)) if user else None
         await _quietly(self.presence.join(channel, connection.id, user), "join presence")
-        if join is not None:
+        if join is not None and self._announces(channel):
             await _quietly(self.bus.broadcast(channel, join), "announce a join")
+
+    def _announces(self, channel: str) -> bool:
+        """Whether joins and leaves on ``channel`` are announced: while this node has at most
+        ``announce_max`` subscribers on it."""
+        return not self.announce_max or len(self._subscribers.get(channel, ())) <= self.announce_max
 
     async def unsubscribe(self, connection: Connection, channel: str) -> None:
         was_live = channel in connection.channels and channel not in connection.pending
+        announce = self._announces(channel)  # counted with this subscriber, as its join was
         connection.channels.discard(channel)
         connection.pending.pop(channel, None)
         subscribers = self._subscribers.get(channel)
@@ -267,7 +277,7 @@ class Node:
         if was_live:
             await _quietly(self.presence.leave(channel, connection.id), "leave presence")
             user = user_of(connection)
-            if user is not None:
+            if user is not None and announce:
                 leave = protocol.encoder.encode(protocol.Leave(channel=channel, user=user))
                 await _quietly(self.bus.broadcast(channel, leave), "announce a leave")
         if subscribers is None or subscribers:

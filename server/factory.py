@@ -153,7 +153,7 @@ def create_app(settings: Settings) -> Litestar:
 
     bus = backends.bus(settings)
     presence = backends.presence(settings)
-    node = Node(bus, presence)
+    node = Node(bus, presence, settings.presence_announce_max)
     limits_storage = backends.rate_limits(settings)
     access_tokens = AccessTokens(settings.jwt_secret, settings.jwt_issuer, settings.access_token_seconds)
     principals = Principals(main, access_tokens)  # the current role of a token's user

@@ -2,12 +2,15 @@
 front of ``gateways`` websocket gateways and one API (each a ``mydrtv serve``), and one
 ``mydrtv worker``, all on loopback and sharing one PostgreSQL and one Redis.
 
-``python -m support.cluster`` (``make cluster``) runs it on an embedded PostgreSQL and Redis until
-Ctrl-C; tests use ``Cluster.running`` on servers of their own.
+``python -m support.cluster [--balancers N]`` (``make cluster``) runs it on an embedded PostgreSQL
+and Redis until Ctrl-C; tests and benchmarks use ``Cluster.running`` on servers of their own.
+``balancers`` > 1 runs that many HAProxy processes on the one port, for more sessions than one
+process's descriptors allow (``bench.fleet30k``).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import signal
@@ -19,7 +22,7 @@ from pathlib import Path
 import msgspec
 
 from core.settings import Settings
-from support.haproxy import config, haproxy, haproxy_binary
+from support.haproxy import config, haproxies, haproxy, haproxy_binary
 from support.processes import ROOT, ServerProcess, settings_env
 from support.services import free_port
 
@@ -68,7 +71,7 @@ class Cluster:
         self.api = ServerProcess(serving)
         self.worker = WorkerProcess(settings)
         self.port = free_port()
-        self.haproxy_pid = 0
+        self.haproxy_pids: list[int] = []
 
     @property
     def http_url(self) -> str:
@@ -80,7 +83,18 @@ class Cluster:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def running(cls, settings: Settings, prefix: Path, gateways: int = 3) -> AsyncIterator[Cluster]:
+    async def running(
+        cls,
+        settings: Settings,
+        prefix: Path,
+        gateways: int = 3,
+        balancers: int = 1,
+        maxconn: int = 9000,
+        check_timeout: str = "2s",
+    ) -> AsyncIterator[Cluster]:
+        """The cluster, once HAProxy finds every server ready; ``balancers`` HAProxy processes
+        on the one port, each taking ``maxconn`` sessions at most (``support.haproxy.config``
+        for ``check_timeout``)."""
         binary = haproxy_binary()
         if binary is None:
             raise RuntimeError("haproxy is missing: apt-get install haproxy (make cluster does)")
@@ -92,10 +106,20 @@ class Cluster:
                 await server.start()
                 started.append(server)
             await cluster.worker.start()
-            conf = config(cluster.port, [g.port for g in cluster.gateways], [cluster.api.port], prefix)
-            async with haproxy(binary, conf, prefix, cluster.http_url + "/health/ready") as pid:
-                cluster.haproxy_pid = pid
-                yield cluster
+            ports = [g.port for g in cluster.gateways]
+            if balancers == 1:
+                api = [cluster.api.port]
+                conf = config(cluster.port, ports, api, prefix, maxconn=maxconn, check_timeout=check_timeout)
+                async with haproxy(binary, conf, prefix, cluster.http_url + "/health/ready") as pid:
+                    cluster.haproxy_pids = [pid]
+                    yield cluster
+            else:
+                lbs = haproxies(
+                    binary, cluster.port, ports, [cluster.api.port], prefix, balancers, maxconn, check_timeout
+                )
+                async with lbs as pids:
+                    cluster.haproxy_pids = pids
+                    yield cluster
         finally:
             await cluster.worker.stop()
             await asyncio.gather(
@@ -106,6 +130,12 @@ class Cluster:
 
 async def _main() -> None:
     from server.cli import migrate
+
+    parser = argparse.ArgumentParser(prog="python -m support.cluster")
+    parser.add_argument(
+        "--balancers", type=int, default=1, help="HAProxy processes on the one port (each ~9000 sessions)"
+    )
+    args = parser.parse_args()
     from server.embedded.stack import EmbeddedStack
 
     base = Settings.from_env()
@@ -116,12 +146,12 @@ async def _main() -> None:
         await stack.create_databases()
         await migrate(settings)
         with tempfile.TemporaryDirectory(prefix="mydrtv-haproxy-") as prefix:
-            async with Cluster.running(settings, Path(prefix)) as cluster:
+            async with Cluster.running(settings, Path(prefix), balancers=args.balancers) as cluster:
                 print(f"mydrtv cluster: {cluster.http_url} (websockets on {cluster.ws_url})", flush=True)
                 for server in cluster.gateways:
                     print(f"  gateway pid {server.process.pid if server.process else '-'} on {server.port}")
                 print(
-                    f"  api on {cluster.api.port}; haproxy pid {cluster.haproxy_pid}; Ctrl-C stops",
+                    f"  api on {cluster.api.port}; haproxy pids {cluster.haproxy_pids}; Ctrl-C stops",
                     flush=True,
                 )
                 stop = asyncio.Event()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from core.tokens import Principal
 from realtime import protocol
 from realtime.bus.base import BusUnavailable, Publication
 from realtime.bus.memory import MemoryBus
@@ -127,5 +128,44 @@ async def test_a_publication_out_of_sequence_sends_the_channel_off_to_recover() 
         ]
         assert [(f.epoch, f.offset) for f in frames[1:3]] == [(first.epoch, 1), ("another", 1)]
         assert watched.code == protocol.CLOSE_BUS_GAP
+    finally:
+        await node.stop()
+
+
+async def test_joins_and_leaves_stop_past_the_announce_limit() -> None:
+    """Each join or leave is a frame to every subscriber: with N signed-in viewers on one channel
+    the joins alone are N²/2 frames. Past ``announce_max`` subscribers on the node nobody is
+    announced; presence still counts everyone, and announcing resumes below the limit."""
+    bus = MemoryBus(100, 600)
+    node = Node(bus, MemoryPresence(30), announce_max=2)
+    await node.start()
+    try:
+        watched = Watched()
+        users = [Principal(id=uuid.uuid4(), handle=f"viewer{n}", role="viewer") for n in range(3)]
+        first = Connection(watched.send, watched.close, users[0], 10)
+        others = [Connection(Socket().send, Socket().close, user, 10) for user in users[1:]]
+        for connection in (first, *others):
+            node.add(connection)
+            await node.subscribe(connection, "video:1", 1, None)
+        await bus.publish("video:1", b'{"n": 1}')  # after the joins on the bus: a fence
+        assert len(await node.presence.members("video:1")) == 3
+
+        async def frames_until_publication() -> list[object]:
+            seen: list[object] = []
+            while True:
+                frame = protocol.server_decoder.decode(await asyncio.wait_for(watched.frames.get(), 5))
+                seen.append(frame)
+                if isinstance(frame, protocol.Publication):
+                    return seen
+
+        first_frames = await frames_until_publication()
+        joined = [f.user.handle for f in first_frames if isinstance(f, protocol.Join)]
+        assert joined == ["viewer0", "viewer1"]  # the third subscriber made 3 > 2: not announced
+
+        await node.unsubscribe(others[1], "video:1")  # 3 subscribers as it leaves: not announced
+        await node.unsubscribe(others[0], "video:1")  # 2 as it leaves: announced
+        await bus.publish("video:1", b'{"n": 2}')
+        left = [f.user.handle for f in await frames_until_publication() if isinstance(f, protocol.Leave)]
+        assert left == ["viewer1"]
     finally:
         await node.stop()

@@ -237,8 +237,10 @@ class Node:
             connection.pending.pop(channel, None)
             await self.unsubscribe(connection, channel)
             raise
+        live = connection.pending.pop(channel, None)
+        if live is None:  # the socket closed meanwhile (``remove``): nothing to answer or join
+            return
         top = max([position.offset, *(p.offset for p in missed)])
-        live = connection.pending.pop(channel)
         connection.send_message(
             protocol.Subscribed(
                 id=request_id,

@@ -169,3 +169,38 @@ async def test_joins_and_leaves_stop_past_the_announce_limit() -> None:
         assert left == ["viewer1"]
     finally:
         await node.stop()
+
+
+class GatedBus(MemoryBus):
+    """The in-memory bus whose subscribe waits at a gate, so a socket can close meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__(100, 600)
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def subscribe(self, channel: str) -> None:
+        self.entered.set()
+        await self.gate.wait()
+        await super().subscribe(channel)
+
+
+async def test_a_socket_closed_while_its_subscribe_waits_on_the_bus_is_not_joined() -> None:
+    """A subscribe still waiting on Redis when its socket closed raised ``KeyError`` (the close
+    had taken its pending entry) and could still join the gone socket to the channel's presence."""
+    bus = GatedBus()
+    presence = MemoryPresence(30)
+    node = Node(bus, presence)
+    await node.start()
+    socket = Socket()
+    connection = Connection(socket.send, socket.close, None, 10)
+    node.add(connection)
+    subscribing = asyncio.create_task(node.subscribe(connection, "video:1", 1, None))
+    await bus.entered.wait()
+    removing = asyncio.create_task(node.remove(connection))
+    bus.gate.set()
+    await asyncio.gather(subscribing, removing)
+    assert await presence.members("video:1") == {}
+    assert "video:1" not in connection.channels
+    assert node._subscribers == {} and node._on_bus == set() and dict(node._locks) == {}
+    await node.stop()

@@ -34,7 +34,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,8 +43,9 @@ import msgspec
 import psutil
 
 from bench.fanout import payload
-from bench.harness import embedded_settings, read_line, run_worker, tell, write_results
+from bench.harness import embedded_settings, write_results
 from bench.live_comments import Cpu, paced, quantile
+from bench.viewer_workers import Viewers, shares
 from core.settings import Settings
 from core.tokens import AccessTokens, Principal
 from realtime.bus.redis import RedisBus
@@ -75,61 +75,27 @@ class Plan:
     check_timeout: str = "20s"
 
 
-class Crowd:
+class Crowd(Viewers):
     """``bench.viewers`` workers, each signing its sockets in with tokens from a file."""
 
-    def __init__(self) -> None:
-        self.workers: list[asyncio.subprocess.Process] = []
-
-    async def start(self, url: str, tokens: list[str], processes: int, parallel: int, work: Path) -> None:
-        count = len(tokens)
-        shares = [count // processes + (1 if n < count % processes else 0) for n in range(processes)]
+    async def start_signed_in(
+        self, url: str, tokens: list[str], processes: int, parallel: int, work: Path
+    ) -> None:
+        """One worker per share of ``tokens``, each connecting from its own loopback address, so
+        that no one address runs out of ephemeral ports."""
         first = 0
-        for n, share in enumerate(shares):
+        for n, share in enumerate(shares(len(tokens), processes)):
             if not share:
                 continue
             path = work / f"tokens-{n}.txt"
             await asyncio.to_thread(path.write_text, "\n".join(tokens[first : first + share]) + "\n")
-            self.workers.append(
-                await run_worker(
-                    "viewers", "--mode", "gateway", "--urls", url, "--count", str(share),
-                    "--channels", CHANNEL, "--first", str(first), "--parallel", str(parallel),
-                    "--tokens", str(path), "--source", f"127.0.0.{2 + n}",
-                )
+            await self.spawn(
+                "--mode", "gateway", "--urls", url, "--count", str(share), "--channels", CHANNEL,
+                "--first", str(first), "--parallel", str(parallel), "--tokens", str(path),
+                "--source", f"127.0.0.{2 + n}",
             )  # fmt: skip
             first += share
-        ready = await asyncio.gather(*(read_line(w, 3600) for w in self.workers))
-        connected = sum(line["ready"] for line in ready)
-        if connected != count:
-            raise RuntimeError(f"only {connected} of {count} clients connected")
-
-    async def mark(self) -> None:
-        for worker in self.workers:
-            await tell(worker, "mark")
-        await asyncio.gather(*(read_line(worker) for worker in self.workers))
-
-    async def collect(self, target: int, within: float) -> dict[str, Any]:
-        """Wait until every client has ``target`` messages in all (or ``within`` passes)."""
-        for worker in self.workers:
-            await tell(worker, f"collect {target} {within}")
-        results = await asyncio.gather(*(read_line(w, within + 120) for w in self.workers))
-        histogram: Counter[int] = Counter()
-        for r in results:
-            histogram.update({int(k): v for k, v in r["histogram"].items()})
-        return {
-            "received": sum(r["received"] for r in results),
-            "complete": sum(r["complete"] for r in results),
-            "closed": sum(r["closed"] for r in results),
-            "histogram": histogram,
-            "last_ns": max(r["last_ns"] for r in results),
-        }
-
-    async def stop(self) -> None:
-        for worker in self.workers:
-            if worker.returncode is None:
-                await tell(worker, "quit")
-        await asyncio.gather(*(asyncio.wait_for(w.wait(), 120) for w in self.workers))
-        self.workers = []
+        await self.connected(len(tokens), within=3600)
 
 
 async def signed_in_users(settings: Settings, count: int) -> list[str]:
@@ -240,7 +206,7 @@ async def fleet(settings: Settings, plan: Plan, work: Path) -> dict[str, Any]:
         crowd = Crowd()
         try:
             connecting = time.monotonic()
-            await crowd.start(cluster.ws_url, tokens, plan.client_processes, plan.parallel, work)
+            await crowd.start_signed_in(cluster.ws_url, tokens, plan.client_processes, plan.parallel, work)
             result["connect_seconds"] = round(time.monotonic() - connecting, 1)
             grown = rss(gateway_pids) - gateway_rss
             result["memory"] = {

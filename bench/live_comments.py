@@ -62,7 +62,8 @@ import psutil
 from bench.comments import Posters as CommentPosters
 from bench.comments import body, fake_event
 from bench.fanout import bare_side, payload
-from bench.harness import embedded_settings, gateways, read_line, run_worker, tell, write_results
+from bench.harness import embedded_settings, gateways, write_results
+from bench.viewer_workers import Viewers
 from core.settings import Settings
 from realtime.bus.redis import RedisBus
 from realtime.channels import channel_name
@@ -126,63 +127,6 @@ class Posters(CommentPosters):
         for api in getattr(self, "apis", []):
             await api.aclose()
         await super().close()
-
-
-class Viewers:
-    """``bench.viewers`` worker processes driven together."""
-
-    def __init__(self) -> None:
-        self.workers: list[asyncio.subprocess.Process] = []
-
-    async def start(
-        self, count: int, processes: int, mode: str, urls: str, channels: list[str], parallel: int = 50
-    ) -> None:
-        shares = [count // processes + (1 if n < count % processes else 0) for n in range(processes)]
-        first = 0
-        for share in shares:
-            if not share:
-                continue
-            worker_args = ["--mode", mode, "--urls", urls, "--count", str(share)]
-            worker_args += [
-                "--channels",
-                ",".join(channels),
-                "--first",
-                str(first),
-                "--parallel",
-                str(parallel),
-            ]
-            self.workers.append(await run_worker("viewers", *worker_args))
-            first += share
-        ready = await asyncio.gather(*(read_line(w, 600) for w in self.workers))
-        connected = sum(line["ready"] for line in ready)
-        if connected != count:
-            raise RuntimeError(f"only {connected} of {count} viewers connected")
-
-    async def mark(self) -> None:
-        for worker in self.workers:
-            await tell(worker, "mark")
-        await asyncio.gather(*(read_line(worker) for worker in self.workers))
-
-    async def collect(self, target: int, within: float) -> dict[str, Any]:
-        for worker in self.workers:
-            await tell(worker, f"collect {target} {within}")
-        results = await asyncio.gather(*(read_line(worker, within + 120) for worker in self.workers))
-        histogram: Counter[int] = Counter()
-        for r in results:
-            histogram.update({int(k): v for k, v in r["histogram"].items()})
-        return {
-            "received": sum(r["received"] for r in results),
-            "closed": sum(r["closed"] for r in results),
-            "histogram": histogram,
-            "last_ns": max(r["last_ns"] for r in results),
-        }
-
-    async def stop(self) -> None:
-        for worker in self.workers:
-            if worker.returncode is None:
-                await tell(worker, "quit")
-        await asyncio.gather(*(asyncio.wait_for(w.wait(), 60) for w in self.workers))
-        self.workers = []
 
 
 def quantile(histogram: Counter[int], fraction: float) -> float:

@@ -5,9 +5,7 @@ after a resharding the channel is served by its new owner with its history intac
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 from redis.crc import key_slot
@@ -15,6 +13,7 @@ from redis.crc import key_slot
 from realtime.bus.base import Gap, Position, Publication
 from realtime.bus.redis import ECHO_SECONDS, HEARTBEAT_SECONDS, MISSED_ECHOES, RedisBus
 from support.redis_cluster import RedisClusterServers, redis_cluster
+from tests.realtime.bus.listening import subscribed
 
 DETECTION_BOUND = MISSED_ECHOES * (HEARTBEAT_SECONDS + ECHO_SECONDS) + HEARTBEAT_SECONDS
 
@@ -23,33 +22,6 @@ DETECTION_BOUND = MISSED_ECHOES * (HEARTBEAT_SECONDS + ECHO_SECONDS) + HEARTBEAT
 def cluster() -> Iterator[RedisClusterServers]:
     with redis_cluster() as running:
         yield running
-
-
-class Listener:
-    def __init__(self, bus: RedisBus) -> None:
-        self.items: asyncio.Queue[Publication | Gap] = asyncio.Queue()
-        self.task = asyncio.create_task(self._read(bus))
-
-    async def _read(self, bus: RedisBus) -> None:
-        async for item in bus.publications():
-            self.items.put_nowait(item)
-
-    async def next(self, within: float) -> Publication | Gap:
-        return await asyncio.wait_for(self.items.get(), within)
-
-
-@contextlib.asynccontextmanager
-async def subscribed(url: str, channel: str) -> AsyncIterator[tuple[RedisBus, Listener, RedisBus]]:
-    namespace = f"shards-{uuid.uuid4().hex[:6]}"
-    bus, publisher = RedisBus(url, namespace), RedisBus(url, namespace)
-    await bus.start()
-    await publisher.start()
-    try:
-        await bus.subscribe(channel)
-        yield bus, Listener(bus), publisher
-    finally:
-        await bus.stop()
-        await publisher.stop()
 
 
 async def subscribe_again(bus: RedisBus, channel: str) -> None:

@@ -9,17 +9,16 @@ connection; a second bus publishes straight to Redis, so publishing works for ev
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
 from realtime.bus.base import Gap, Position, Publication
-from realtime.bus.redis import ECHO_SECONDS, HEARTBEAT_SECONDS, MISSED_ECHOES, RedisBus
+from realtime.bus.redis import ECHO_SECONDS, HEARTBEAT_SECONDS, MISSED_ECHOES
 from support.faults.proxy import Proxy
 from support.faults.servers import RedisServer
+from tests.realtime.bus.listening import subscribed
 
 # Heartbeats go out every HEARTBEAT_SECONDS, each waits ECHO_SECONDS; MISSED_ECHOES in a row.
 DETECTION_BOUND = MISSED_ECHOES * (HEARTBEAT_SECONDS + ECHO_SECONDS) + HEARTBEAT_SECONDS
@@ -41,40 +40,10 @@ async def proxy(redis: RedisServer) -> AsyncIterator[Proxy]:
     await proxy.stop()
 
 
-class Listener:
-    """Reads the bus's stream into a queue, so a wait for the next item may time out harmlessly."""
-
-    def __init__(self, bus: RedisBus) -> None:
-        self.items: asyncio.Queue[Publication | Gap] = asyncio.Queue()
-        self.task = asyncio.create_task(self._read(bus))
-
-    async def _read(self, bus: RedisBus) -> None:
-        async for item in bus.publications():
-            self.items.put_nowait(item)
-
-    async def next(self, within: float) -> Publication | Gap:
-        return await asyncio.wait_for(self.items.get(), within)
-
-
-@contextlib.asynccontextmanager
-async def subscribed(url: str, publisher_url: str) -> AsyncIterator[tuple[RedisBus, Listener, RedisBus]]:
-    """A bus on ``url`` subscribed to ``video:1`` and listened to, and a publisher on the same channels."""
-    namespace = f"health-{uuid.uuid4().hex[:6]}"
-    bus, publisher = RedisBus(url, namespace), RedisBus(publisher_url, namespace)
-    await bus.start()
-    await publisher.start()
-    try:
-        await bus.subscribe("video:1")
-        yield bus, Listener(bus), publisher
-    finally:
-        await bus.stop()
-        await publisher.stop()
-
-
 async def test_a_black_holed_subscription_is_declared_lost_and_replaced(
     redis: RedisServer, proxy: Proxy
 ) -> None:
-    async with subscribed(proxy.url, redis.url) as (bus, stream, publisher):
+    async with subscribed(proxy.url, publisher_url=redis.url) as (bus, stream, publisher):
         await publisher.publish("video:1", b"before")
         assert isinstance(await stream.next(5), Publication)
 
@@ -109,7 +78,7 @@ def publisher_position(publication: Publication) -> Position:
 
 async def test_a_hung_redis_is_not_taken_for_a_lost_connection(redis: RedisServer) -> None:
     """A frozen Redis answers nothing, heartbeats included: deliveries wait, no ``Gap``."""
-    async with subscribed(redis.url, redis.url) as (_, stream, publisher):
+    async with subscribed(redis.url) as (_, stream, publisher):
         redis.freeze()
         try:
             with pytest.raises(TimeoutError):  # longer than a lost connection takes to notice

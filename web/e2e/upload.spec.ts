@@ -1,28 +1,11 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { expectAccessible } from './support/axe';
-import { REPO_DIR } from './support/env';
+import { makeClip } from './support/clip';
 import { screenshot } from './support/screenshots';
 import { newUser, signInViaStorage, signUpViaApi } from './support/users';
-
-const run = promisify(execFile);
-
-/** ffmpeg from the machine, or the binary imageio-ffmpeg ships in the project's venv. */
-async function ffmpeg(): Promise<string> {
-  try {
-    await run('ffmpeg', ['-version']);
-    return 'ffmpeg';
-  } catch {
-    const dir = resolve(REPO_DIR, '.venv/lib/python3.11/site-packages/imageio_ffmpeg/binaries');
-    const binary = (await readdir(dir)).find((name) => name.startsWith('ffmpeg'));
-    if (!binary) throw new Error(`no ffmpeg on the PATH nor in ${dir}`);
-    return join(dir, binary);
-  }
-}
 
 let workDir = '';
 let clip = '';
@@ -30,14 +13,7 @@ let clip = '';
 test.beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'mydrtv-upload-'));
   clip = join(workDir, 'my_holiday-clip.mp4');
-  // Six seconds of a test pattern with a tone: small, but a real H.264/AAC file to transcode.
-  await run(await ffmpeg(), [
-    '-loglevel', 'error',
-    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25:duration=6',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:duration=6',
-    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-preset', 'veryfast',
-    '-c:a', 'aac', '-shortest', clip,
-  ]); // prettier-ignore
+  await makeClip(clip);
 });
 
 test.afterAll(async () => {

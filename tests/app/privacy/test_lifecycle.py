@@ -356,6 +356,18 @@ async def test_signing_in_during_the_grace_period_cancels_the_erasure(
         assert listed["body"] == user.comments[0]
 
 
+async def access_log(settings: Settings, subject: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    """The personal-data access log's entries about ``subject``: (admin, action), oldest first."""
+    connection = await asyncpg.connect(settings.identity_database_url)
+    try:
+        rows = await connection.fetch(
+            "SELECT admin_id, action FROM personal_data_access WHERE subject_id = $1 ORDER BY id", subject
+        )
+    finally:
+        await connection.close()
+    return [(row["admin_id"], row["action"]) for row in rows]
+
+
 async def test_an_admin_erases_a_user_now_and_it_is_audited(
     api: Client,
     stack: Standalone,
@@ -381,14 +393,7 @@ async def test_an_admin_erases_a_user_now_and_it_is_audited(
         "SELECT requested_by_admin FROM erasure_receipts WHERE job_id = {}", job["id"]
     )
     assert receipt[0]["requested_by_admin"]
-    connection = await asyncpg.connect(privacy_settings.identity_database_url)
-    try:
-        access = await connection.fetch(
-            "SELECT admin_id, action FROM personal_data_access WHERE subject_id = $1", user.id
-        )
-    finally:
-        await connection.close()
-    assert [(row["admin_id"], row["action"]) for row in access] == [(admin.id, "erase")]
+    assert await access_log(privacy_settings, user.id) == [(admin.id, "erase")]
     assert await stack.registry.residue(user.id) == {s: [] for s in stack.registry.stores}
 
 
@@ -425,14 +430,7 @@ async def test_an_admin_exports_a_user_and_it_is_recorded(
         "SELECT target_user_id FROM moderation_log WHERE action = 'user.export' AND actor_id = {}", admin.id
     )
     assert [row["target_user_id"] for row in log] == [user.id]
-    connection = await asyncpg.connect(privacy_settings.identity_database_url)
-    try:
-        access = await connection.fetch(
-            "SELECT admin_id, action FROM personal_data_access WHERE subject_id = $1", user.id
-        )
-    finally:
-        await connection.close()
-    assert [(row["admin_id"], row["action"]) for row in access] == [(admin.id, "export")]
+    assert await access_log(privacy_settings, user.id) == [(admin.id, "export")]
 
 
 async def test_export_links_are_signed_and_expire(api: Client, stack: Standalone, main_db: Database) -> None:

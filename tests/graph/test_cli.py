@@ -16,6 +16,19 @@ from tests.graph_servers import BACKENDS, backend_url
 from tests.services import DatabaseFactory
 
 
+def cli_env(settings: Settings, database_url: str, graph_url: str, graph_name: str) -> dict[str, str]:
+    """The environment of a ``mydrtv`` command on these databases and this graph, and no other
+    ``MYDRTV_`` setting of the test run's own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYDRTV_")}
+    return env | {
+        "MYDRTV_DATABASE_URL": database_url,
+        "MYDRTV_IDENTITY_DATABASE_URL": settings.identity_database_url,
+        "MYDRTV_GRAPH_URL": graph_url,
+        "MYDRTV_GRAPH_NAME": graph_name,
+        "MYDRTV_LOG_LEVEL": "WARNING",
+    }
+
+
 async def mydrtv(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -48,14 +61,7 @@ async def test_check_finds_a_stale_graph_and_rebuild_fixes_it(
         )
     finally:
         await connection.close()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYDRTV_")}
-    env |= {
-        "MYDRTV_DATABASE_URL": database_url,
-        "MYDRTV_IDENTITY_DATABASE_URL": settings.identity_database_url,
-        "MYDRTV_GRAPH_URL": graph_url,
-        "MYDRTV_GRAPH_NAME": graph_name,
-        "MYDRTV_LOG_LEVEL": "WARNING",
-    }
+    env = cli_env(settings, database_url, graph_url, graph_name)
 
     code, out, _ = await mydrtv(env, "graph", "check")
     assert code == 1
@@ -99,14 +105,7 @@ async def test_precompute_stores_heavy_users_rankings_and_drops_the_others(
             " VALUES ($1, 'people', '[]', 400)",
             was_heavy,
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MYDRTV_")}
-        env |= {
-            "MYDRTV_DATABASE_URL": database_url,
-            "MYDRTV_IDENTITY_DATABASE_URL": settings.identity_database_url,
-            "MYDRTV_GRAPH_URL": graph_url,
-            "MYDRTV_GRAPH_NAME": graph_name,
-            "MYDRTV_LOG_LEVEL": "WARNING",
-        }
+        env = cli_env(settings, database_url, graph_url, graph_name)
         code, _, err = await mydrtv(env, "graph", "rebuild")
         assert code == 0, err
 

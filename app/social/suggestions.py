@@ -94,6 +94,8 @@ class PeopleSuggestions:
             withdrawn=withdrawn,
             paths=self._path_budget,
         )
+        if not rows:  # cost the graph nothing; kept, it would hide a new user's first candidates
+            return rows
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[user_id] = (now + self._cache_seconds, withdrawn, rows)

@@ -155,6 +155,30 @@ async def test_suggestions_are_cached_briefly(
         await db.stop()
 
 
+async def test_an_empty_ranking_is_not_kept(settings: Settings, graph_settings: Settings, sync: Sync) -> None:
+    """A new user who asks before the graph has heard of their friend's follows sees the
+    friend-of-friend once it has, not 60 s later: an empty ranking cost the graph nothing and
+    is not cached (the e2e suggestions test met it as a race with the outbox)."""
+    db = Database("main", settings.database_url)
+    await db.start(max_size=2)
+    graph = backends.graph(graph_settings)
+    assert graph is not None
+    try:
+        suggestions = PeopleSuggestions(db, graph, cache_seconds=60, clock=lambda: 0.0)
+        me, friend, theirs = [await person(settings) for _ in range(3)]
+        caller = Principal(id=me.id, handle=me.handle, role="viewer")
+        async with AsyncTestClient(app=create_app(graph_settings)) as api:
+            await follow(api, me, friend)
+            await sync()
+            assert await suggestions.suggest(caller, 10) == []
+            await follow(api, friend, theirs)
+            await sync()
+            assert [s.user.id for s in await suggestions.suggest(caller, 10)] == [theirs.id]
+    finally:
+        await graph.close()
+        await db.stop()
+
+
 async def test_recommendations_explain_themselves_and_respect_private_videos(
     api: Client, settings: Settings, sync: Sync
 ) -> None:

@@ -65,7 +65,9 @@ class Neo4jGraph(Graph):
         nothing to commit, and a failed one is answered 503 rather than retried."""
         async with self._driver.session(database=self._database, default_access_mode=READ_ACCESS) as session:
             result = await session.run(cypher, dict(params))
-            return [record.data() async for record in result]
+            keys = result.keys()
+            # ``record.data()`` walks every value to turn nodes into dicts: reads return none.
+            return [dict(zip(keys, record.values(), strict=True)) async for record in result]
 
     async def close(self) -> None:
         await self._driver.close()

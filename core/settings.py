@@ -98,11 +98,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     graph_name: str = "mydrtv"  # FalkorDB: the graph's key (Neo4j: the database is the URL's path)
     suggestions_cache_seconds: float = 60.0  # people-you-may-know rankings are kept this long per user
     popular_videos_cache_seconds: float = 30.0  # the popular-videos fallback is shared this long
-    # Heavy users' exact rankings (app/social/rankings.py) are recomputed once this old (their own
-    # changes recompute theirs at once), by passes beside the outbox relay: keep this true in one
-    # process (false in the others) or false everywhere and run ``mydrtv graph precompute``.
+    # Stored exact rankings (app/social/rankings.py): recomputed once this old (their own changes
+    # recompute theirs at once, others' activity marks them stale for the sweep), by passes beside
+    # the outbox relay: keep this true in one process (false in the others) or false everywhere and
+    # run ``mydrtv graph precompute``. Stored for users with more friend-of-friend paths than
+    # ``rankings_above_paths``: -1, everyone who follows someone; 300, heavy users only.
     rankings_worker: bool = True
     rankings_refresh_seconds: float = 3600.0
+    rankings_above_paths: Annotated[int, msgspec.Meta(ge=-1)] = -1
     # Media: uploads, transcoding, serving.
     media_max_upload_bytes: int = 4 * 1024**3
     media_worker: bool = True  # run the transcoding worker in this process (``mydrtv worker`` runs one alone)

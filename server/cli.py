@@ -335,7 +335,7 @@ async def create_admin(settings: Settings, email: str, handle: str, password: st
 
 async def graph_command(settings: Settings, action: str) -> int:
     """``graph rebuild``: rebuild the graph from PostgreSQL; ``graph check``: compare the two;
-    ``graph precompute``: one pass of the heavy users' rankings (app/social/rankings.py)."""
+    ``graph precompute``: one pass of the stored rankings (app/social/rankings.py)."""
     from app.social.rankings import PrecomputedRankings
     from core.db import Database
     from graph.rebuild import differences, rebuild
@@ -359,7 +359,9 @@ async def graph_command(settings: Settings, action: str) -> int:
             print(msgspec.json.encode(report).decode())
             return 0
         if action == "precompute":
-            passed = await PrecomputedRankings(db, graph).refresh_all()
+            passed = await PrecomputedRankings(
+                db, graph, heavy_paths=settings.rankings_above_paths
+            ).refresh_all()
             print(msgspec.json.encode(passed).decode())
             return 0
         found = await differences(db, graph)
@@ -508,14 +510,14 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument("--email", required=True)
     admin.add_argument("--handle", required=True)
     graph = commands.add_parser(
-        "graph", help="the social graph projection: rebuild or check it; precompute heavy users' rankings"
+        "graph", help="the social graph projection: rebuild or check it; precompute the stored rankings"
     )
     graph.add_argument(
         "action",
         choices=["rebuild", "check", "precompute"],
         help=(
             "rebuild: empty the graph and load it from PostgreSQL; check: list where the two differ;"
-            " precompute: one pass of the heavy users' rankings"
+            " precompute: one pass of the stored rankings"
         ),
     )
     privacy = commands.add_parser("privacy", help="privacy operations (docs/privacy.md)")

@@ -178,7 +178,12 @@ def create_app(settings: Settings) -> Litestar:
     relay_handlers: dict[str, Handler] = {"@feed": FeedPusher(main, bus, presence, feed).handle}
     rankings: PrecomputedRankings | None = None
     if graph is not None:  # projected changes also recompute the rankings they touch
-        rankings = PrecomputedRankings(main, graph, refresh_seconds=settings.rankings_refresh_seconds)
+        rankings = PrecomputedRankings(
+            main,
+            graph,
+            heavy_paths=settings.rankings_above_paths,
+            refresh_seconds=settings.rankings_refresh_seconds,
+        )
         relay_handlers["@graph"] = projecting_handler(Projector(main, graph), rankings)
     social_services: dict[str, Any] = {
         "social": SocialService(main, on_change=suggestions.forget),

@@ -1,23 +1,27 @@
-"""Exact rankings for heavy users, computed in the background and read with the user's consent.
+"""Stored exact rankings, computed in the background and read with the user's consent.
 
-A graph read costs what it counts: a user whose friends of friends run to thousands of paths
-(they follow hundreds of people, or people who follow thousands) would cost tens of milliseconds
-per uncached request. Their exact ranking (people you may know, social video picks) is computed
-here instead, outside any request, and stored in ``precomputed_rankings``; the endpoints read it in
-the round trip that reads the user's consent (``consent_and_ranking``) and filter it against the
-system of record as they do a live ranking. Everyone else (most users) is ranked live by the
-graph, exactly, in a few milliseconds, because their paths fit ``HEAVY_PATHS``.
+A graph read costs what it counts, and a request that reads the graph pays the graph server's
+round trip as well: tens of milliseconds for a user whose friends of friends run to thousands of
+paths, and on Neo4j a few milliseconds of tail even for a small one. So every user who follows
+someone has their exact rankings (people you may know, social video picks) computed here,
+outside any request, and stored in ``precomputed_rankings``; the endpoints read them in the round
+trip that reads the user's consent (``consent_and_ranking``) and filter them against the system of
+record as they do a live ranking. A user who follows nobody has nothing to rank: no graph read.
 
 A ranking is recomputed when the user's own relations change (``changed``, after the projection
-of the change) and when older than ``refresh_seconds`` (``run``, whose passes also find users
-who became heavy and drop rows of users who no longer are). It goes stale meanwhile
-only through other people's activity (a friend's new follow), which the live ranking of a light
-user would show at once: that staleness is the price of the bound (docs/architecture.md).
+of the change). Other people's activity makes it stale: a followee's new follow (people), a
+followee's rating or watch, or a new fan (videos) mark it (``stale_at``), and the sweep recomputes
+stale rankings, oldest first. Until then a light user's stale ranking is not served: the live
+graph read, exact within ``HEAVY_PATHS``, answers instead; a heavy user's is served, as their live
+read would be bounded. Every ranking is also recomputed once older than ``refresh_seconds``
+(``run``'s passes, which also drop rows of users who follow nobody any more): what no event marks
+(a candidate's follower count, the week that makes activity recent) is at most that old.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -30,7 +34,16 @@ from app.social.consent import consent_of
 from core.db import Database
 from graph import queries
 from graph.base import Graph, GraphUnavailable
-from graph.events import BlockChanged, DismissalChanged, FollowChanged, GraphChange, MuteChanged, decoder
+from graph.events import (
+    BlockChanged,
+    DismissalChanged,
+    FollowChanged,
+    GraphChange,
+    MuteChanged,
+    RatingChanged,
+    WatchChanged,
+    decoder,
+)
 from graph.projector import Projector
 
 log = logging.getLogger("mydrtv.rankings")
@@ -38,9 +51,12 @@ log = logging.getLogger("mydrtv.rankings")
 Kind = Literal["people", "videos"]
 
 # Friend-of-friend paths (people) or followees' 4+ ratings and watches (videos) beyond which a
-# user's ranking is precomputed; the live queries count at most this many (their ``PATH_BUDGET``),
-# so a heavy user whose ranking is not computed yet still gets a bounded answer in bounded time.
+# user is heavy: the live queries count at most this many (their ``PATH_BUDGET``), so a heavy user
+# whose ranking is not stored yet still gets a bounded answer in bounded time.
 HEAVY_PATHS = 300
+# Users with more paths than this have their rankings stored: by default every user who follows
+# someone (``MYDRTV_RANKINGS_ABOVE_PATHS``; ``HEAVY_PATHS`` stores heavy users' only).
+STORE_ABOVE_PATHS = -1
 PEOPLE_CANDIDATES = 60  # as app.social.suggestions.CANDIDATES
 VIDEO_CANDIDATES = 110  # what the largest page (50) asks the graph for: 2 * 50 + 10
 STARS = 4  # as app.social.recommendations.GOOD_STARS
@@ -72,10 +88,10 @@ def paths_sql(kind: Kind, *, one_user: bool) -> str:
         )
     return (
         f"WITH out AS ({_ALL_USERS[kind]})"
-        " SELECT f.follower_id AS user_id, sum(out.n)::bigint AS paths"
-        " FROM follows f JOIN out ON out.id = f.followee_id"
+        " SELECT f.follower_id AS user_id, coalesce(sum(out.n), 0)::bigint AS paths"
+        " FROM follows f LEFT JOIN out ON out.id = f.followee_id"
         " JOIN users u ON u.id = f.follower_id AND u.personalization"
-        " GROUP BY f.follower_id HAVING sum(out.n) > {}"
+        " GROUP BY f.follower_id HAVING coalesce(sum(out.n), 0) > {}"
     )
 
 
@@ -89,16 +105,21 @@ class Precomputed:
 
 
 async def consent_and_ranking(db: Database, user_id: uuid.UUID, kind: Kind) -> Precomputed:
-    """``consent_of`` and the user's precomputed ranking of ``kind`` in one round trip. The
-    ranking is returned only if it was made with today's withdrawn followees (a withdrawal applies
-    at once) and the user allows personalization."""
+    """``consent_of`` and the user's stored ranking of ``kind`` in one round trip. The ranking is
+    returned only if the user allows personalization, it was made with today's withdrawn
+    followees (a withdrawal applies at once) and it is fresh, or stale but a heavy user's (their
+    live read would be bounded). A user who follows nobody has an empty ranking: nothing to ask
+    the graph."""
     rows = await db.fetch(
         "SELECT u.personalization, ARRAY(SELECT f.followee_id FROM follows f"
         " JOIN users w ON w.id = f.followee_id"
         " WHERE f.follower_id = u.id AND NOT w.personalization) AS withdrawn,"
-        " r.ranking::text AS ranking, r.withdrawn AS ranked_withdrawn"
+        " EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = u.id) AS follows_anyone,"
+        " r.ranking::text AS ranking, r.withdrawn AS ranked_withdrawn,"
+        " r.stale_at IS NOT NULL AND r.paths <= {} AS stale"
         " FROM users u LEFT JOIN precomputed_rankings r ON r.user_id = u.id AND r.kind = {}"
         " WHERE u.id = {}",
+        HEAVY_PATHS,
         kind,
         user_id,
     )
@@ -107,36 +128,55 @@ async def consent_and_ranking(db: Database, user_id: uuid.UUID, kind: Kind) -> P
     row = rows[0]
     withdrawn = sorted(str(followee) for followee in row["withdrawn"])
     personal = bool(row["personalization"])
-    usable = personal and row["ranking"] is not None and sorted(row["ranked_withdrawn"]) == withdrawn
+    if personal and not row["follows_anyone"]:
+        return Precomputed(personal, withdrawn, [])
+    usable = (
+        personal
+        and row["ranking"] is not None
+        and not row["stale"]
+        and sorted(row["ranked_withdrawn"]) == withdrawn
+    )
     ranking = msgspec.json.decode(row["ranking"]) if usable else None
     return Precomputed(personal, withdrawn, ranking)
 
 
 @dataclass
 class PassReport:
-    users: int  # heavy users whose rankings were computed
-    dropped: int  # rows of users no longer heavy
+    users: int  # users whose rankings were computed
+    dropped: int  # rows of users no longer stored
     seconds: float
 
 
+# Whose stored rankings a change makes stale: the change's kind, the rankings' kind, and who (the
+# followers of its user, or the user themselves). Arguments: the rankings' kind, the user.
+_FOLLOWERS_STALE = (
+    "UPDATE precomputed_rankings r SET stale_at = clock_timestamp() FROM follows f"
+    " WHERE f.followee_id = {} AND r.user_id = f.follower_id AND r.kind = {}"
+)
+_ONE_STALE = "UPDATE precomputed_rankings SET stale_at = clock_timestamp() WHERE user_id = {} AND kind = {}"
+SWEEP_BATCH = 100  # stale rankings recomputed per turn of the sweep
+SWEEP_SECONDS = 5.0  # how often the sweep looks for stale rankings when nothing in this process woke it
+
+
 class PrecomputedRankings:
-    """Computes and stores the exact rankings of heavy users: ``mydrtv serve`` runs ``run``
-    beside the outbox relay (``MYDRTV_RANKINGS_WORKER``), and ``changed`` after each projection."""
+    """Computes and stores users' exact rankings: ``mydrtv serve`` runs ``run`` beside the outbox
+    relay (``MYDRTV_RANKINGS_WORKER``), and ``changed`` after each projection."""
 
     def __init__(
         self,
         db: Database,
         graph: Graph,
         *,
-        heavy_paths: int = HEAVY_PATHS,
+        heavy_paths: int = STORE_ABOVE_PATHS,
         refresh_seconds: float = 3600.0,
         clock: Any = time.time,
     ) -> None:
         self._db = db
         self._graph = graph
-        self.heavy_paths = heavy_paths
+        self.heavy_paths = heavy_paths  # users with more paths than this have rankings stored
         self.refresh_seconds = refresh_seconds
         self._clock = clock
+        self._stale = asyncio.Event()  # set when this process marked rankings stale
 
     async def compute(self, user_id: uuid.UUID, kind: Kind, withdrawn: list[str]) -> list[dict[str, Any]]:
         """The exact ranking of ``kind`` for ``user_id``: the live query with no path budget."""
@@ -176,6 +216,9 @@ class PrecomputedRankings:
         return stored
 
     async def _store(self, user_id: uuid.UUID, kind: Kind, withdrawn: list[str], paths: int) -> None:
+        """Compute and store; a ranking marked stale after the computation began (from a graph
+        that may not show the change yet) stays stale, to be computed again."""
+        started = (await self._db.fetch("SELECT clock_timestamp() AS at"))[0]["at"]
         ranking = [
             {key: int(value) if isinstance(value, float) else value for key, value in row.items()}
             for row in await self.compute(user_id, kind, withdrawn)
@@ -184,12 +227,14 @@ class PrecomputedRankings:
             "INSERT INTO precomputed_rankings (user_id, kind, ranking, withdrawn, paths)"
             " VALUES ({}, {}, {}::jsonb, {}, {})"
             " ON CONFLICT (user_id, kind) DO UPDATE SET ranking = excluded.ranking,"
-            " withdrawn = excluded.withdrawn, paths = excluded.paths, computed_at = now()",
+            " withdrawn = excluded.withdrawn, paths = excluded.paths, computed_at = now(),"
+            " stale_at = CASE WHEN precomputed_rankings.stale_at > {} THEN precomputed_rankings.stale_at END",
             user_id,
             kind,
             msgspec.json.encode(ranking).decode(),
             withdrawn,
             paths,
+            started,
         )
 
     async def refresh_all(
@@ -232,31 +277,77 @@ class PrecomputedRankings:
 
     async def changed(self, change: GraphChange) -> None:
         """A change the projector has just applied: the rankings of the user whose own relations
-        it changed are recomputed (or dropped, or made: they may have just become heavy)."""
+        it changed are recomputed (or dropped, or made); those it makes stale are marked, for the
+        sweep. A new follow of X makes X's followers' people stale and, as X may now be a friend,
+        the followee's video picks; X's rating or watch makes X's followers' video picks stale."""
+        own, marks = "", list[tuple[str, Kind, str]]()
         match change:
-            case FollowChanged(follower_id=user) | BlockChanged(blocker_id=user):
+            case FollowChanged(follower_id=own, followee_id=followee):
+                marks = [(_FOLLOWERS_STALE, "people", own), (_ONE_STALE, "videos", followee)]
+            case BlockChanged(blocker_id=own) | MuteChanged(muter_id=own) | DismissalChanged(user_id=own):
                 pass
-            case MuteChanged(muter_id=user) | DismissalChanged(user_id=user):
-                pass
+            case RatingChanged(user_id=fan) | WatchChanged(user_id=fan):
+                marks = [(_FOLLOWERS_STALE, "videos", fan)]
             case _:
                 return
         try:
-            user_id = uuid.UUID(user)
+            user_id = uuid.UUID(own) if own else None
+            marked = [(sql, kind, uuid.UUID(who)) for sql, kind, who in marks]
         except ValueError:
             return
-        await self.refresh(user_id)
+        if user_id is not None:
+            await self.refresh(user_id)
+        for sql, kind, who in marked:
+            await self._db.fetch(sql, who, kind)
+        if marked:
+            self._stale.set()
+
+    async def sweep(self, limit: int = SWEEP_BATCH) -> int:
+        """Recompute up to ``limit`` stale rankings, the longest stale first: how many."""
+        rows = await self._db.fetch(
+            "SELECT user_id, kind, paths FROM precomputed_rankings WHERE stale_at IS NOT NULL"
+            " ORDER BY stale_at LIMIT {}",
+            limit,
+        )
+        for row in rows:
+            personal, withdrawn = await consent_of(self._db, row["user_id"])
+            if personal:
+                await self._store(row["user_id"], row["kind"], withdrawn, row["paths"])
+            else:  # withdrew meanwhile: the pass drops the row; it is not served
+                await self._db.fetch(
+                    "DELETE FROM precomputed_rankings WHERE user_id = {} AND kind = {}",
+                    row["user_id"],
+                    row["kind"],
+                )
+        return len(rows)
 
     async def run(self) -> None:
-        """Until cancelled, a pass every quarter of ``refresh_seconds`` over the rankings older
-        than ``refresh_seconds`` (and heavy users without one): no ranking is older than about
-        1.25 ``refresh_seconds`` plus a pass, and a restart recomputes nothing still fresh. A pass
-        that fails (the graph away) is retried at the next turn; stored rankings are served
-        meanwhile."""
+        """Until cancelled: the sweep of stale rankings, and the passes."""
+        await asyncio.gather(self._sweeping(), self._passes())
+
+    async def _sweeping(self) -> None:
+        """Recompute stale rankings as they come: woken by this process's marks, and every
+        ``SWEEP_SECONDS`` for those marked by another process's relay."""
+        while True:
+            try:
+                while await self.sweep():
+                    pass
+            except GraphUnavailable as exc:
+                log.warning("rankings sweep failed: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stale.wait(), SWEEP_SECONDS)
+            self._stale.clear()
+
+    async def _passes(self) -> None:
+        """A pass every quarter of ``refresh_seconds`` over the rankings older than
+        ``refresh_seconds`` (and users without one): no ranking is older than about 1.25
+        ``refresh_seconds`` plus a pass, and a restart recomputes nothing still fresh. A pass that
+        fails (the graph away) is retried at the next turn; stored rankings are served meanwhile."""
         while True:
             try:
                 report = await self.refresh_all(older_than=self.refresh_seconds)
                 log.info(
-                    "rankings precomputed for %d heavy users (%d dropped) in %.1f s",
+                    "rankings computed for %d users (%d dropped) in %.1f s",
                     report.users,
                     report.dropped,
                     report.seconds,

@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from app.social.graph_reads import run_read
+from app.social.graph_reads import graph_needed, run_read
 from app.social.naming import Named, Naming
 from app.social.rankings import HEAVY_PATHS, consent_and_ranking
 from app.social.schemas import Reason, VideoRecommendation
@@ -35,8 +35,8 @@ GOOD_STARS = 4  # a rating this high counts as a recommendation
 TRENDING_DAYS = 7  # friends' activity this recent makes a video trending
 TRENDING_FRIENDS = 2  # ... when this many friends took part
 POPULAR = 200  # popular videos kept for everyone; each user's own and watched ones are dropped from it
-# (person followed, video) signals the graph counts per request, at most: heavier users get their
-# picks precomputed (app/social/rankings.py), and these bounded ones only until they are.
+# (person followed, video) signals the graph counts per live read, at most (when no stored ranking
+# is usable, app/social/rankings.py): heavier users get bounded picks until theirs are stored.
 PATH_BUDGET = HEAVY_PATHS
 
 
@@ -118,6 +118,7 @@ class VideoRecommendations:
         user = str(viewer.id)
         since = int(self._clock()) - TRENDING_DAYS * 86_400
         picks: dict[uuid.UUID, tuple[Reason, str]] = {}
+        graph_needed(self._graph)  # a server without a graph has no recommendations to make
         state = await consent_and_ranking(self._db, viewer.id, "videos")  # one round trip for all
         personal = state.personal
         if personal:

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from app.social.consent import withdrawn_followees
-from app.social.graph_reads import run_read
+from app.social.graph_reads import graph_needed, run_read
 from app.social.naming import Named, Naming
 from app.social.rankings import HEAVY_PATHS, consent_and_ranking
 from app.social.schemas import PersonSuggestion
@@ -29,10 +29,9 @@ from graph.base import Graph
 from graph.events import DismissalChanged, enqueue_change
 
 CANDIDATES = 60  # ranked per user and cached; more than the largest page, for what the filter drops
-# Friend-of-friend paths the graph counts per request, at most: what keeps an uncached request
-# within a few milliseconds. Users with fewer paths (most) get the exact ranking live; heavier
-# users get theirs precomputed (app/social/rankings.py), and this bounded one only until it is
-# (docs/architecture.md, "People you may know").
+# Friend-of-friend paths the graph counts per live read, at most (when no stored ranking is usable,
+# app/social/rankings.py): users with fewer paths (most) get the exact ranking live, heavier users
+# a bounded one until theirs is stored (docs/architecture.md, "People you may know").
 PATH_BUDGET = HEAVY_PATHS
 
 _STILL_SUGGESTIBLE = """
@@ -107,11 +106,15 @@ class PeopleSuggestions:
 
     async def suggest(self, me: Principal, limit: int) -> list[PersonSuggestion]:
         """Nothing for a user who withdrew personalization: the suggestions are made of their follows.
-        A heavy user's precomputed ranking comes in the same round trip as their consent."""
+        The stored ranking (app/social/rankings.py) comes in the same round trip as their consent;
+        without a usable one, the graph ranks live."""
+        graph_needed(self._graph)  # a server without a graph has no suggestions to make
         state = await consent_and_ranking(self._db, me.id, "people")
         if not state.personal:
             return []
         ranked = state.ranking if state.ranking is not None else await self._ranked(me.id, state.withdrawn)
+        if not ranked:
+            return []
         ids = [uuid.UUID(row["id"]) for row in ranked]
         handles = {
             row["id"]: row["handle"] for row in await self._db.fetch(_STILL_SUGGESTIBLE, ids, *([me.id] * 6))

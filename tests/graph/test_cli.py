@@ -83,7 +83,7 @@ async def test_check_finds_a_stale_graph_and_rebuild_fixes_it(
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-async def test_precompute_stores_heavy_users_rankings_and_drops_the_others(
+async def test_precompute_stores_the_rankings_of_everyone_following_someone_and_drops_the_others(
     settings: Settings, databases: DatabaseFactory, request: pytest.FixtureRequest, backend: str
 ) -> None:
     database_url = await databases.create_migrated("main")
@@ -100,7 +100,7 @@ async def test_precompute_stores_heavy_users_rankings_and_drops_the_others(
         await connection.executemany(
             "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2)", [(hub, o) for o in others]
         )
-        await connection.execute(  # a row left from when this user was heavy
+        await connection.execute(  # a row left from when this user followed someone
             "INSERT INTO precomputed_rankings (user_id, kind, ranking, paths)"
             " VALUES ($1, 'people', '[]', 400)",
             was_heavy,
@@ -113,9 +113,15 @@ async def test_precompute_stores_heavy_users_rankings_and_drops_the_others(
 
         assert code == 0, err
         report = json.loads(out)
-        assert (report["users"], report["dropped"]) == (1, 1)
-        rows = await connection.fetch("SELECT user_id, kind, ranking::text, paths FROM precomputed_rankings")
-        assert [(row["user_id"], row["kind"], row["paths"]) for row in rows] == [(heavy, "people", 301)]
+        assert (report["users"], report["dropped"]) == (4, 1)
+        rows = await connection.fetch(
+            "SELECT user_id, kind, ranking::text, paths FROM precomputed_rankings ORDER BY kind, paths DESC, user_id"
+        )
+        assert [(row["user_id"], row["kind"], row["paths"], row["ranking"]) for row in rows[1:]] == [
+            (hub, "people", 0, "[]"),  # the people the hub follows follow nobody
+            *sorted([(heavy, "videos", 0, "[]"), (hub, "videos", 0, "[]")]),  # nobody rated anything
+        ]
+        assert (rows[0]["user_id"], rows[0]["paths"]) == (heavy, 301)
         ranking = json.loads(rows[0]["ranking"])
         expected = sorted(str(o) for o in others)[:60]  # one mutual and one follower each: by id
         assert [(row["id"], row["mutual"]) for row in ranking] == [(o, 1) for o in expected]

@@ -420,3 +420,174 @@ async def test_one_users_paths_are_counted_as_in_the_pass(network: Network) -> N
         for user in network.users:
             one = await db.fetch(paths_sql(kind, one_user=True), user, 0)
             assert [row["paths"] for row in one] == ([everyone[user]] if user in everyone else []), user
+
+
+async def _stored(db: Database, user: uuid.UUID, kind: str) -> asyncpg.Record | None:
+    rows = await _sql(
+        db,
+        "SELECT ranking::text AS ranking, stale_at, paths FROM precomputed_rankings"
+        " WHERE user_id = $1 AND kind = $2",
+        user,
+        kind,
+    )
+    return rows[0] if rows else None
+
+
+async def test_everyone_who_follows_someone_gets_the_exact_rankings_stored(network: Network) -> None:
+    """The default: rankings stored for every user who follows someone, each the exact one; a
+    user who follows nobody is answered without the graph."""
+    db, graph = network.db, network.graph
+    now = time.time()
+    report = await PrecomputedRankings(db, graph, clock=lambda: now).refresh_all()
+    following = {row[0] for row in await _sql(db, "SELECT DISTINCT follower_id FROM follows")}
+    personal = {row[0] for row in await _sql(db, "SELECT id FROM users WHERE personalization")}
+    assert report.users == 2 * len(following & personal) and len(following) >= 100
+
+    since = int(now) - TRENDING_DAYS * 86_400
+    for user in network.users:
+        state = await consent_and_ranking(db, user, "people")
+        if user not in following:
+            assert state.ranking == [] and await _stored(db, user, "people") is None
+            continue
+        assert state.ranking == await _exact_people(db, user), user
+        videos = await consent_and_ranking(db, user, "videos")
+        assert videos.ranking == [
+            dict(row) for row in await _sql(db, VIDEOS_SQL, user, GOOD_STARS, since, 110)
+        ]
+
+    # Nobody followed: nothing to rank, and the graph is not asked (this service has none to ask).
+    loner = next(user for user in network.users if user not in following)
+    no_graph = PeopleSuggestions(db, graph=None, cache_seconds=0)
+    with pytest.raises(Exception, match="no graph database"):  # a server without a graph: 503
+        await no_graph.suggest(Principal(id=loner, handle="h", role="viewer"), 10)
+    counted = _CountingGraph(graph)
+    assert (
+        await PeopleSuggestions(db, counted, cache_seconds=0).suggest(
+            Principal(id=loner, handle="h", role="viewer"), 10
+        )
+        == []
+    )
+    assert counted.reads == 0
+
+
+class _CountingGraph(Graph):
+    """The real graph, counting the reads it is asked for; ``before`` runs before each one."""
+
+    def __init__(self, real: Graph, before: Any = None) -> None:
+        super().__init__()
+        self.real, self.dialect, self.reads, self.before = real, real.dialect, 0, before
+
+    async def _execute(self, cypher: str, params: Any, *, write: bool) -> list[dict[str, Any]]:
+        self.reads += not write
+        if self.before is not None:
+            await self.before()
+        return await self.real._execute(cypher, params, write=write)
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_followees_new_follow_makes_the_ranking_stale_until_the_sweep(network: Network) -> None:
+    db, graph = network.db, network.graph
+    rankings = PrecomputedRankings(db, graph)
+    await rankings.refresh_all()
+    paths = await _paths(db)
+    suggestions = PeopleSuggestions(db, graph, cache_seconds=0)
+    handle = projecting_handler(Projector(db, graph), rankings)
+    # A light user, a person they follow, and someone new for that person to follow.
+    user, followee, newcomer = None, None, None
+    for candidate in sorted(network.users, key=lambda someone: paths.get(someone, 0)):
+        if not 0 < paths.get(candidate, 0) <= BUDGET:
+            continue
+        followees = [
+            row[0]
+            for row in await _sql(db, "SELECT followee_id FROM follows WHERE follower_id = $1", candidate)
+        ]
+        for middle in followees:
+            theirs = {
+                row[0]
+                for row in await _sql(db, "SELECT followee_id FROM follows WHERE follower_id = $1", middle)
+            }
+            others = [
+                u
+                for u in network.users
+                if u not in theirs and u not in followees and u not in (candidate, middle)
+            ]
+            if others:
+                user, followee, newcomer = candidate, middle, others[0]
+                break
+        if user:
+            break
+    assert user and followee and newcomer
+    fans = [
+        row[0] for row in await _sql(db, "SELECT follower_id FROM follows WHERE followee_id = $1", followee)
+    ]
+    before = (await consent_and_ranking(db, user, "people")).ranking
+    assert before == await _exact_people(db, user)
+
+    change = msgspec.json.encode(FollowChanged(str(followee), str(newcomer)))
+    await _sql(db, "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2)", followee, newcomer)
+    try:
+        await handle(change, "k")
+        # Every fan's stored ranking is stale; this light user's is not served: ranked live, exact.
+        for fan in fans:
+            stored = await _stored(db, fan, "people")
+            assert stored is not None and stored["stale_at"] is not None, fan
+        assert (await consent_and_ranking(db, user, "people")).ranking is None
+        exact = await _exact_people(db, user)
+        assert exact != before  # the new follow counts
+        served = await suggestions.suggest(Principal(id=user, handle="h", role="viewer"), 50)
+        assert [(str(s.user.id), s.mutual_follows) for s in served] == [
+            (row["id"], row["mutual"]) for row in exact[:50]
+        ]
+        # The sweep recomputes them all: fresh and exact again.
+        assert await rankings.sweep(limit=10_000) >= len(fans)
+        assert await rankings.sweep() == 0
+        state = await consent_and_ranking(db, user, "people")
+        assert state.ranking == exact
+    finally:
+        await _sql(db, "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2", followee, newcomer)
+        await handle(change, "k")
+        await rankings.sweep(limit=10_000)
+    assert (await consent_and_ranking(db, user, "people")).ranking == before
+
+
+async def test_a_heavy_users_stale_ranking_is_served_until_the_sweep(network: Network) -> None:
+    """Beyond the path budget the live read would be bounded: the stale exact ranking is better."""
+    db, graph = network.db, network.graph
+    rankings = PrecomputedRankings(db, graph)
+    paths = await _paths(db)
+    user = max(network.users, key=lambda someone: paths.get(someone, 0))
+    await rankings.refresh(user)
+    stored = (await consent_and_ranking(db, user, "people")).ranking
+    assert stored
+    await _sql(
+        db, "UPDATE precomputed_rankings SET stale_at = now(), paths = $2 WHERE user_id = $1", user, 10**6
+    )
+    assert (await consent_and_ranking(db, user, "people")).ranking == stored
+    assert await rankings.sweep(limit=10_000) >= 1
+    after = await _stored(db, user, "people")
+    assert after is not None and after["stale_at"] is None
+
+
+async def test_a_ranking_marked_stale_while_it_is_computed_stays_stale(network: Network) -> None:
+    """The mark may come from a change the computation's graph read did not see yet."""
+    db, graph = network.db, network.graph
+    paths = await _paths(db)
+    user = next(someone for someone in network.users if paths.get(someone, 0) > 0)
+    marking = _CountingGraph(
+        graph,
+        before=lambda: _sql(
+            db, "UPDATE precomputed_rankings SET stale_at = clock_timestamp() WHERE user_id = $1", user
+        ),
+    )
+    rankings = PrecomputedRankings(db, marking)
+    await PrecomputedRankings(db, graph).refresh(user)  # a row to mark
+    assert (await _stored(db, user, "people") or {})["stale_at"] is None
+
+    await rankings.refresh(user)
+
+    stored = await _stored(db, user, "people")
+    assert stored is not None and stored["stale_at"] is not None
+    assert await PrecomputedRankings(db, graph).sweep(limit=10_000) >= 1
+    assert (await _stored(db, user, "people") or {})["stale_at"] is None

@@ -281,10 +281,12 @@ async def test_without_a_graph_discovery_answers_503(settings: Settings, app_cli
 
 
 async def test_with_the_graph_down_discovery_answers_503(graph_settings: Settings) -> None:
-    who = await person(graph_settings)
+    """For someone the graph must rank live (they follow someone, nothing is stored for them)."""
+    who, followee = await person(graph_settings), await person(graph_settings)
     scheme = "bolt" if graph_settings.graph_url.startswith("bolt") else "falkor"
     down = msgspec.structs.replace(graph_settings, graph_url=f"{scheme}://127.0.0.1:1")
     async with AsyncTestClient(app=create_app(down)) as api:
+        await follow(api, who, followee)
         response = await api.get("/me/suggestions/people", headers=who.headers)
         assert response.status_code == 503 and response.json()["error"] == "graph_unavailable"
         assert int(response.headers["Retry-After"]) >= 1

@@ -13,11 +13,12 @@ suggestions, so the exclusions have work to do), then loaded into each graph by
 ``mydrtv graph rebuild``'s code (bulk ``UNWIND`` batches), timing the follows on their own. Every
 measured request is uncached; the backends alternate user by user (in a rotating order), so noise
 on this shared machine hits all alike. The services are timed as the endpoints run them, in this
-process: consent and, for a heavy user, the precomputed ranking in one PostgreSQL round trip; for
-a light user the live graph read (bounded by ``PATH_BUDGET``); the PostgreSQL checks after it.
-Heavy users' rankings are precomputed before the timed phase (``app/social/rankings.py``), for
-the sampled and warm-up users only (a full pass would compute every heavy user's), timed per user
-on each graph.
+process, twice: with the users' rankings stored (``app/social/rankings.py``: consent and the
+ranking in one PostgreSQL round trip, then the PostgreSQL checks), and live, as when a ranking is
+stale or not stored yet (the graph read, exact within ``PATH_BUDGET`` and bounded beyond it,
+between the same round trips). The rankings are computed before the timed phase for the sampled
+and warm-up users only, heavy and light users apart, timed per ranking on each graph; a full
+pass's time is estimated from those and the number of users of each kind.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -41,7 +43,7 @@ import asyncpg
 import msgspec
 from falkordb.asyncio import FalkorDB
 
-from app.social.rankings import PrecomputedRankings, consent_and_ranking, paths_sql
+from app.social.rankings import STORE_ABOVE_PATHS, PrecomputedRankings, consent_and_ranking, paths_sql
 from app.social.recommendations import GOOD_STARS, TRENDING_DAYS, VideoRecommendations
 from app.social.recommendations import PATH_BUDGET as VIDEOS_BUDGET
 from app.social.suggestions import CANDIDATES, PeopleSuggestions
@@ -358,38 +360,58 @@ async def measure(
     warmup = rnd.sample(others, min(args.warmup, len(others)))
     principal = {user: Principal(id=user, handle="bench", role="viewer") for user in [*sample, *warmup]}
 
-    # Heavy users' exact rankings, precomputed as the background pass does, by each graph in turn
-    # (the table is shared: the last graph's rows are the ones served; both are checked equal to
-    # SQL first). Only the sampled and warm-up users' rows are made; the pass's cost is per user.
+    # Rankings computed as the background pass does, by each graph in turn, heavy and light users
+    # apart (the table is shared: the last graph's rows are the ones served; both are checked
+    # equal to SQL first). Only the sampled and warm-up users' rows are made; the pass's cost is
+    # estimated from the cost per ranking of each kind of user.
     heavy = {
         kind: {row["user_id"] for row in await db.fetch(paths_sql(kind, one_user=False), PYMK_BUDGET)}
         for kind in ("people", "videos")
     }
+    stored_users = {
+        kind: len(await db.fetch(paths_sql(kind, one_user=False), STORE_ABOVE_PATHS))
+        for kind in ("people", "videos")
+    }
     precompute: dict[str, Any] = {
+        "users_with_rankings": stored_users,
         "heavy_users": {kind: len(users) for kind, users in heavy.items()},
         "heavy_share_of_sample": {
             kind: round(sum(user in users for user in sample) / len(sample), 3)
             for kind, users in heavy.items()
         },
     }
+    computed = [*sampled, *warmup]
+    rankings_of = {
+        "heavy": [user for user in computed if user in heavy["people"]],
+        "light": [user for user in computed if user not in heavy["people"]],
+    }
     for name, graph in graphs.items():
-        report = await PrecomputedRankings(db, graph).refresh_all(users=[*sampled, *warmup])
-        precompute[name] = {
-            "rankings": report.users,
-            "seconds": round(report.seconds, 1),
-            "ms_per_ranking": round(1000 * report.seconds / max(report.users, 1), 1),
-        }
-        print(f"{name}: precomputed {report.users} rankings in {report.seconds:.1f} s", file=sys.stderr)
-        checked = 0
+        precompute[name] = {}
+        for kind_of_user, users in rankings_of.items():
+            report = await PrecomputedRankings(db, graph).refresh_all(users=users)
+            precompute[name][f"{kind_of_user}_users"] = {
+                "users": len(users),
+                "rankings": report.users,  # people and videos
+                "seconds": round(report.seconds, 1),
+                "ms_per_user": round(1000 * report.seconds / max(len(users), 1), 1),
+            }
+        per_user = {kind: precompute[name][f"{kind}_users"]["ms_per_user"] for kind in rankings_of}
+        light_users = stored_users["people"] - len(heavy["people"])  # everyone who follows someone
+        precompute[name]["full_pass_minutes_estimated"] = round(
+            (len(heavy["people"]) * per_user["heavy"] + light_users * per_user["light"]) / 60_000, 1
+        )
+        print(f"{name}: {precompute[name]}", file=sys.stderr)
+        checked: Counter[bool] = Counter()
         for user in sample:
-            if user in heavy["people"] and checked < 20:
+            is_heavy = user in heavy["people"]
+            if checked[is_heavy] < 20:
                 state = await consent_and_ranking(db, user, "people")
                 expected = [
                     {"id": str(row["id"]), "mutual": row["mutual"], "followers": row["followers"]}
                     for row in await pymk_sql(user)
                 ]
                 assert state.ranking == expected, (name, user)
-                checked += 1
+                checked[is_heavy] += 1
 
     async def suggest(service: PeopleSuggestions, user: uuid.UUID) -> Any:
         return await service.suggest(principal[user], 10)
@@ -414,17 +436,31 @@ async def measure(
             await call(user)
 
     timings: dict[str, list[float]] = {name: [] for name in calls}
-    names = list(calls)
-    for n, user in enumerate(sample):
-        for name in names[n % len(names) :] + names[: n % len(names)]:
-            timings[name].append(await timed(partial(calls[name], user)))
+
+    async def rotate(calls: dict[str, Callable[[uuid.UUID], Awaitable[Any]]]) -> None:
+        names = list(calls)
+        for n, user in enumerate(sample):
+            for name in names[n % len(names) :] + names[: n % len(names)]:
+                timings.setdefault(name, []).append(await timed(partial(calls[name], user)))
+
+    await rotate(calls)
+    # Live: the sampled users' stored rankings dropped, as when stale or not made yet.
+    await db.fetch("DELETE FROM precomputed_rankings WHERE user_id = ANY({})", sample)
+    live: dict[str, Callable[[uuid.UUID], Awaitable[Any]]] = {}
+    for name, graph in graphs.items():
+        uncached = PeopleSuggestions(db, graph, cache_seconds=0)
+        live[f"{name}_suggestions_live"] = partial(suggest, uncached)
+        live[f"{name}_recommendations_live"] = partial(
+            recommend, VideoRecommendations(db, graph, VideoService(db))
+        )
+    await rotate(live)
 
     summary = {name: latency_summary(values) for name, values in timings.items()}
     light_people = [n for n, user in enumerate(sample) if user not in heavy["people"]]
     light_videos = [n for n, user in enumerate(sample) if user not in heavy["videos"]]
 
     def split(name: str, light: list[int]) -> dict[str, Any]:
-        """A service's timings for light users (ranked live) and heavy ones (precomputed)."""
+        """A service's timings for light users (within the path budget) and heavy ones."""
         lights = set(light)
         values = timings[name]
         return {
@@ -460,8 +496,11 @@ async def measure(
             "exact_query": summary[f"{name}_exact_query"],
             "service_uncached": summary[f"{name}_suggestions_service"],
             "service_uncached_by_user": split(f"{name}_suggestions_service", light_people),
+            "service_live": summary[f"{name}_suggestions_live"],
+            "service_live_by_user": split(f"{name}_suggestions_live", light_people),
             "sql_over_query": ratio("sql", f"{name}_query"),
             "sql_over_service": ratio("sql", f"{name}_suggestions_service"),
+            "sql_over_service_live": ratio("sql", f"{name}_suggestions_live"),
         }
         if name == "falkordb" and falkordb_url:
             people_you_may_know[name] |= {
@@ -471,6 +510,8 @@ async def measure(
             "query": summary[f"{name}_videos_query"],
             "service": summary[f"{name}_recommendations_service"],
             "service_by_user": split(f"{name}_recommendations_service", light_videos),
+            "service_live": summary[f"{name}_recommendations_live"],
+            "service_live_by_user": split(f"{name}_recommendations_live", light_videos),
         }
     for name in graphs:
         if name != "falkordb":

@@ -25,6 +25,7 @@ from app.social.graph_reads import graph_needed, run_read
 from app.social.naming import Named, Naming
 from app.social.rankings import HEAVY_PATHS, consent_and_ranking
 from app.social.schemas import Reason, VideoRecommendation
+from app.videos.schemas import Video
 from app.videos.service import VideoService, playable
 from core.db import Database
 from core.tokens import Principal
@@ -34,6 +35,7 @@ from graph.base import Graph
 GOOD_STARS = 4  # a rating this high counts as a recommendation
 TRENDING_DAYS = 7  # friends' activity this recent makes a video trending
 TRENDING_FRIENDS = 2  # ... when this many friends took part
+SLACK = 10  # picks checked beyond the page at first, for those the checks leave out
 POPULAR = 200  # popular videos kept for everyone; each user's own and watched ones are dropped from it
 # (person followed, video) signals the graph counts per live read, at most (when no stored ranking
 # is usable, app/social/rankings.py): heavier users get bounded picks until theirs are stored.
@@ -140,27 +142,29 @@ class VideoRecommendations:
             for row in await self.popular():
                 if row["owner"] != user:
                     picks.setdefault(uuid.UUID(row["id"]), explain_popular(row))
-        # Which picks are hidden and which the viewer may see, asked at once (two connections):
-        # the visibility of the first picks is read before the hidden ones are known, with room
-        # for as many hidden as wanted; the rare rest is asked after.
+        # Which picks are hidden and which the viewer may see, asked at once (two connections),
+        # for the first ``limit`` + ``SLACK`` picks; the next ones only when too many of those
+        # were left out. Of the first ``wanted`` picks not hidden, the visible ones are shown.
         ordered = list(picks)
-        first = ordered[: 2 * wanted]
-        hidden, visible = await asyncio.gather(
-            self._hidden(viewer.id, ordered, seen_too=personal),
-            self._videos.visible_among(first, viewer),
-        )
-        unseen = [video_id for video_id in ordered if video_id not in hidden][:wanted]
-        checked = set(first)
-        unchecked = [video_id for video_id in unseen if video_id not in checked]
-        if unchecked:
-            visible |= await self._videos.visible_among(unchecked, viewer)
-        shown = [
-            video_id
-            for video_id in unseen
-            if video_id in visible
-            and playable(visible[video_id])
-            and visible[video_id].visibility != "unlisted"
-        ]
+        shown: list[uuid.UUID] = []
+        visible: dict[uuid.UUID, Video] = {}
+        unseen = position = 0
+        chunk = limit + SLACK
+        while len(shown) < limit and unseen < wanted and position < len(ordered):
+            batch = ordered[position : position + chunk]
+            position, chunk = position + len(batch), 2 * chunk
+            hidden, found = await asyncio.gather(
+                self._hidden(viewer.id, batch, seen_too=personal),
+                self._videos.visible_among(batch, viewer),
+            )
+            visible |= found
+            for video_id in batch:
+                if video_id in hidden or unseen >= wanted:
+                    continue
+                unseen += 1
+                video = found.get(video_id)
+                if video is not None and playable(video) and video.visibility != "unlisted":
+                    shown.append(video_id)
         return await self._named(
             viewer,
             [

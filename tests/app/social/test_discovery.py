@@ -313,8 +313,8 @@ def test_the_strongest_signal_explains_a_pick() -> None:
 async def test_picks_past_many_hidden_ones_are_still_checked_for_visibility(
     api: Client, settings: Settings, sync: Sync
 ) -> None:
-    """The visibility of the first picks is read beside the hidden ones; when more of them are
-    hidden than that first read had room for (2 * (2 * limit + 10)), the rest is read after."""
+    """The visibility of the first picks is read beside the hidden ones; when the page is not full
+    after them (limit + 10 at first), the next picks are read, twice as many each time."""
     viewer, owner, fan, other_fan = [await person(settings) for _ in range(4)]
     seen = [await video(api, owner) for _ in range(2 * (2 * 1 + 10) + 2)]
     for video_id in seen:  # the most popular videos, all watched by the viewer: hidden from them
@@ -327,3 +327,45 @@ async def test_picks_past_many_hidden_ones_are_still_checked_for_visibility(
     await sync()
     picks = await recommended(api, viewer, limit=1)
     assert len(picks) == 1 and picks[0]["video"]["id"] not in seen
+
+
+async def test_a_stored_ranking_is_served_past_picks_the_viewer_may_not_be_shown(
+    api: Client, settings: Settings, sync: Sync
+) -> None:
+    """Picks that are unlisted, not playable, by someone blocked or private to others are left out
+    of a stored ranking as of a live one, and the next picks fill the page in the ranking's order:
+    here the first read (limit + 10 picks) finds one to show, the second the other."""
+    viewer, owner, blocked, followee = [await person(settings) for _ in range(4)]
+    await follow(api, viewer, followee)  # someone followed: the stored ranking is read
+    assert (await api.put(f"/me/blocks/{blocked.id}", headers=viewer.headers)).status_code == 204
+    await sync()
+    left_out = [
+        *[await video(api, owner, "unlisted") for _ in range(5)],
+        *[await video(api, owner, ready=False) for _ in range(2)],
+        *[await video(api, blocked) for _ in range(2)],
+        *[await video(api, owner, "private") for _ in range(2)],
+    ]
+    shown = [await video(api, owner) for _ in range(3)]
+    counts = dict.fromkeys(
+        ("rated_friends", "rated_following", "watched_friends", "watched_following", "recent_friends"), 0
+    )
+    ranking = [
+        {"id": video_id, **counts, "rated_following": 1, "score": 100 - n, "popularity": 0}
+        for n, video_id in enumerate([*left_out, *shown])
+    ]
+    db = Database("main", settings.database_url)
+    await db.start(max_size=1)
+    try:
+        await db.fetch(
+            "INSERT INTO precomputed_rankings (user_id, kind, ranking, paths)"
+            " VALUES ({}, 'videos', {}::jsonb, 1)",
+            viewer.id,
+            msgspec.json.encode(ranking).decode(),
+        )
+    finally:
+        await db.stop()
+
+    picks = await recommended(api, viewer, limit=2)
+
+    assert [pick["video"]["id"] for pick in picks] == shown[:2]
+    assert picks[0]["reason"] == "rated_by_following"

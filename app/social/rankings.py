@@ -169,12 +169,14 @@ class PrecomputedRankings:
         *,
         heavy_paths: int = STORE_ABOVE_PATHS,
         refresh_seconds: float = 3600.0,
+        sweep_seconds: float = SWEEP_SECONDS,
         clock: Any = time.time,
     ) -> None:
         self._db = db
         self._graph = graph
         self.heavy_paths = heavy_paths  # users with more paths than this have rankings stored
         self.refresh_seconds = refresh_seconds
+        self.sweep_seconds = sweep_seconds
         self._clock = clock
         self._stale = asyncio.Event()  # set when this process marked rankings stale
 
@@ -327,22 +329,25 @@ class PrecomputedRankings:
 
     async def _sweeping(self) -> None:
         """Recompute stale rankings as they come: woken by this process's marks, and every
-        ``SWEEP_SECONDS`` for those marked by another process's relay."""
+        ``sweep_seconds`` for those marked by another process's relay (or after a failure)."""
         while True:
             try:
                 while await self.sweep():
                     pass
             except GraphUnavailable as exc:
                 log.warning("rankings sweep failed: %s", exc)
+            except Exception:  # PostgreSQL away, say: tried again at the next turn, not given up
+                log.exception("rankings sweep failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stale.wait(), SWEEP_SECONDS)
+                await asyncio.wait_for(self._stale.wait(), self.sweep_seconds)
             self._stale.clear()
 
     async def _passes(self) -> None:
         """A pass every quarter of ``refresh_seconds`` over the rankings older than
         ``refresh_seconds`` (and users without one): no ranking is older than about 1.25
         ``refresh_seconds`` plus a pass, and a restart recomputes nothing still fresh. A pass that
-        fails (the graph away) is retried at the next turn; stored rankings are served meanwhile."""
+        fails (the graph or PostgreSQL away) is retried at the next turn; stored rankings are
+        served meanwhile."""
         while True:
             try:
                 report = await self.refresh_all(older_than=self.refresh_seconds)
@@ -354,6 +359,8 @@ class PrecomputedRankings:
                 )
             except GraphUnavailable as exc:
                 log.warning("rankings pass failed: %s", exc)
+            except Exception:
+                log.exception("rankings pass failed")
             await asyncio.sleep(self.refresh_seconds / 4)
 
 

@@ -13,6 +13,7 @@ Runs on FalkorDB, and on Neo4j when ``MYDRTV_TEST_NEO4J_URL`` names one.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 import uuid
@@ -591,3 +592,39 @@ async def test_a_ranking_marked_stale_while_it_is_computed_stays_stale(network: 
     assert stored is not None and stored["stale_at"] is not None
     assert await PrecomputedRankings(db, graph).sweep(limit=10_000) >= 1
     assert (await _stored(db, user, "people") or {})["stale_at"] is None
+
+
+async def test_the_sweep_goes_on_after_a_failure(network: Network) -> None:
+    """A failed turn (here the graph raising something unexpected) is logged and tried again."""
+    db, graph = network.db, network.graph
+    paths = await _paths(db)
+    user = next(someone for someone in network.users if paths.get(someone, 0) > 0)
+    await PrecomputedRankings(db, graph).refresh(user)
+    await _sql(db, "UPDATE precomputed_rankings SET stale_at = now() WHERE user_id = $1", user)
+    failures = 0
+
+    async def fail_once() -> None:
+        nonlocal failures
+        if not failures:
+            failures += 1
+            raise RuntimeError("the graph said something unexpected")
+
+    swept = asyncio.Event()
+
+    class Watched(PrecomputedRankings):
+        async def sweep(self, limit: int = 100) -> int:
+            done = await super().sweep(limit)
+            if not done:  # nothing stale left
+                swept.set()
+            return done
+
+    sweeping = asyncio.create_task(
+        Watched(db, _CountingGraph(graph, before=fail_once), sweep_seconds=0.05)._sweeping()
+    )
+    try:
+        await asyncio.wait_for(swept.wait(), 30)
+    finally:
+        sweeping.cancel()
+    assert failures == 1
+    stored = await _stored(db, user, "people")
+    assert stored is not None and stored["stale_at"] is None

@@ -145,7 +145,11 @@ def generate(args: argparse.Namespace) -> dict[str, list[tuple[Any, ...]]]:
             table: [(users[a], users[b]) for a, b in some_pairs(args.users // 10)]
             for table in ("blocks", "mutes", "suggestion_dismissals")
         },
-        "videos": [(vid, owner, "clip", visibility, moment(365)) for vid, owner, visibility in videos],
+        # Nearly all transcoded (playable): only those are recommended.
+        "videos": [
+            (vid, owner, "clip", visibility, moment(365), "ready" if rnd.random() < 0.98 else "processing")
+            for vid, owner, visibility in videos
+        ],
         "ratings": [(videos[v][0], users[u], rnd.randint(1, 5), moment(60)) for u, v in ratings],
         "watches": [(users[u], videos[v][0], moment(60)) for u, v in watches],
     }
@@ -161,7 +165,7 @@ async def load_postgres(url: str, data: dict[str, list[tuple[Any, ...]]]) -> flo
             "blocks": ("blocker_id", "blocked_id"),
             "mutes": ("muter_id", "muted_id"),
             "suggestion_dismissals": ("user_id", "dismissed_id"),
-            "videos": ("id", "owner_id", "title", "visibility", "created_at"),
+            "videos": ("id", "owner_id", "title", "visibility", "created_at", "status"),
             "ratings": ("video_id", "user_id", "stars", "updated_at"),
             "watches": ("user_id", "video_id", "last_watched_at"),
         }
@@ -416,8 +420,12 @@ async def measure(
     async def suggest(service: PeopleSuggestions, user: uuid.UUID) -> Any:
         return await service.suggest(principal[user], 10)
 
+    pages: list[int] = []  # recommendations per page asked: a full page says the picks are playable
+
     async def recommend(service: VideoRecommendations, user: uuid.UUID) -> Any:
-        return await service.recommend(principal[user], 10)
+        picks = await service.recommend(principal[user], 10)
+        pages.append(len(picks))
+        return picks
 
     calls: dict[str, Callable[[uuid.UUID], Awaitable[Any]]] = {"sql": pymk_sql}
     calls["sql_without_follower_counts"] = partial(pymk_sql, sql=FOF_SQL_MUTUAL_ONLY)
@@ -530,6 +538,7 @@ async def measure(
         "precomputed_rankings": precompute,
         "people_you_may_know": people_you_may_know,
         "video_recommendations": videos,
+        "recommendation_pages_full": round(sum(page == 10 for page in pages) / max(len(pages), 1), 3),
     }
 
 

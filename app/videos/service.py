@@ -33,6 +33,12 @@ SELECT v.id, v.title, v.description, v.visibility, v.status, v.duration_seconds,
        v.created_at, v.updated_at, u.id AS owner_id, u.handle AS owner_handle
 FROM videos v JOIN users u ON u.id = v.owner_id
 """
+# The same, with whether the viewer (the first argument) is a member of each private video.
+_SELECT_WITH_MEMBERSHIP = _SELECT.replace(
+    "FROM videos v",
+    ", v.visibility = 'private' AND EXISTS (SELECT 1 FROM video_members vm"
+    " WHERE vm.video_id = v.id AND vm.user_id = {}) AS member\nFROM videos v",
+)
 _NEWEST = Keyset(("v.created_at", "v.id"), ("created_at", "id"), tuple[datetime, uuid.UUID])
 _FIRST_ADDED = Keyset(
     ("m.added_at", "m.user_id"), ("added_at", "id"), tuple[datetime, uuid.UUID], descending=False
@@ -123,26 +129,21 @@ class VideoService:
         self, video_ids: Sequence[uuid.UUID], viewer: Principal | None
     ) -> dict[uuid.UUID, Video]:
         """The videos among ``video_ids`` that ``viewer`` may see: the rule of ``visible``, for a
-        whole list in two queries (feeds and recommendations)."""
+        whole list in one query (feeds and recommendations), membership of private ones included."""
         if not video_ids:
             return {}
-        rows = await self._db.fetch(_SELECT + " WHERE v.id = ANY({})", list(video_ids))
-        hidden = {
-            row["id"]
+        rows = await self._db.fetch(
+            _SELECT_WITH_MEMBERSHIP + " WHERE v.id = ANY({})",
+            viewer.id if viewer is not None else None,
+            list(video_ids),
+        )
+        return {
+            row["id"]: video_from_row(row)
             for row in rows
-            if row["visibility"] == "private"
-            and not (viewer is not None and (viewer.id == row["owner_id"] or viewer.has_role(*STAFF)))
+            if row["visibility"] != "private"
+            or row["member"]
+            or (viewer is not None and (viewer.id == row["owner_id"] or viewer.has_role(*STAFF)))
         }
-        if hidden and viewer is not None:
-            hidden -= {
-                row["video_id"]
-                for row in await self._db.fetch(
-                    "SELECT video_id FROM video_members WHERE user_id = {} AND video_id = ANY({})",
-                    viewer.id,
-                    list(hidden),
-                )
-            }
-        return {row["id"]: video_from_row(row) for row in rows if row["id"] not in hidden}
 
     async def managed(self, video_id: uuid.UUID, actor: Principal) -> Video:
         """The video if ``actor`` may change it (its owner or an admin); 403 for other viewers."""

@@ -115,7 +115,8 @@ async def test_precompute_stores_the_rankings_of_everyone_following_someone_and_
         report = json.loads(out)
         assert (report["users"], report["dropped"]) == (4, 1)
         rows = await connection.fetch(
-            "SELECT user_id, kind, ranking::text, paths FROM precomputed_rankings ORDER BY kind, paths DESC, user_id"
+            "SELECT user_id, kind, ranking::text, paths FROM precomputed_rankings"
+            " ORDER BY kind, paths DESC, user_id"
         )
         assert [(row["user_id"], row["kind"], row["paths"], row["ranking"]) for row in rows[1:]] == [
             (hub, "people", 0, "[]"),  # the people the hub follows follow nobody

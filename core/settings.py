@@ -99,10 +99,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     suggestions_cache_seconds: float = 60.0  # people-you-may-know rankings are kept this long per user
     popular_videos_cache_seconds: float = 30.0  # the popular-videos fallback is shared this long
     # Stored exact rankings (app/social/rankings.py): recomputed once this old (their own changes
-    # recompute theirs at once, others' activity marks them stale for the sweep), by passes beside
-    # the outbox relay: keep this true in one process (false in the others) or false everywhere and
-    # run ``mydrtv graph precompute``. Stored for users with more friend-of-friend paths than
-    # ``rankings_above_paths``: -1, everyone who follows someone; 300, heavy users only.
+    # recompute theirs at once, others' activity marks them stale for the sweep), by jobs beside
+    # the outbox relay that work while it leads; false everywhere: run ``mydrtv graph precompute``.
+    # Stored for users with more friend-of-friend paths than ``rankings_above_paths``: -1, everyone
+    # who follows someone; 300, heavy users only.
     rankings_worker: bool = True
     rankings_refresh_seconds: float = 3600.0
     rankings_above_paths: Annotated[int, msgspec.Meta(ge=-1)] = -1

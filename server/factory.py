@@ -301,6 +301,8 @@ def create_app(settings: Settings) -> Litestar:
     privacy_worker = privacy_wiring.worker(settings, main, privacy_jobs, privacy_parts, storage, bus)
 
     relay = Relay(main, bus, handlers=relay_handlers) if settings.outbox_relay else None
+    if relay is not None and rankings is not None:  # the jobs work where the relay leads
+        rankings.active = lambda: relay.leading
     probes["outbox"] = outbox_probe(main, relay)  # whether what this instance accepts goes out
 
     jobs: list[tuple[str, Job]] = [("principals", principals.run)]

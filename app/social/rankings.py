@@ -25,6 +25,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -179,6 +180,9 @@ class PrecomputedRankings:
         self.sweep_seconds = sweep_seconds
         self._clock = clock
         self._stale = asyncio.Event()  # set when this process marked rankings stale
+        # Whether this process does the jobs' work now: set to the outbox relay's lead by the
+        # factory, so that of many processes with the jobs on, one works at a time.
+        self.active: Callable[[], bool] = lambda: True
 
     async def compute(self, user_id: uuid.UUID, kind: Kind, withdrawn: list[str]) -> list[dict[str, Any]]:
         """The exact ranking of ``kind`` for ``user_id``: the live query with no path budget."""
@@ -324,7 +328,8 @@ class PrecomputedRankings:
         return len(rows)
 
     async def run(self) -> None:
-        """Until cancelled: the sweep of stale rankings, and the passes."""
+        """Until cancelled: the sweep of stale rankings, and the passes, working while
+        ``active`` (the outbox relay's lead: in one process of many at a time)."""
         await asyncio.gather(self._sweeping(), self._passes())
 
     async def _sweeping(self) -> None:
@@ -332,7 +337,7 @@ class PrecomputedRankings:
         ``sweep_seconds`` for those marked by another process's relay (or after a failure)."""
         while True:
             try:
-                while await self.sweep():
+                while self.active() and await self.sweep():
                     pass
             except GraphUnavailable as exc:
                 log.warning("rankings sweep failed: %s", exc)
@@ -349,6 +354,9 @@ class PrecomputedRankings:
         fails (the graph or PostgreSQL away) is retried at the next turn; stored rankings are
         served meanwhile."""
         while True:
+            if not self.active():  # another process leads: look again soon
+                await asyncio.sleep(self.sweep_seconds)
+                continue
             try:
                 report = await self.refresh_all(older_than=self.refresh_seconds)
                 log.info(

@@ -628,3 +628,34 @@ async def test_the_sweep_goes_on_after_a_failure(network: Network) -> None:
     assert failures == 1
     stored = await _stored(db, user, "people")
     assert stored is not None and stored["stale_at"] is None
+
+
+async def test_the_jobs_work_only_while_active(network: Network) -> None:
+    """Of many processes with the jobs on, the one whose outbox relay leads works (``active``)."""
+    db, graph = network.db, network.graph
+    paths = await _paths(db)
+    user = next(someone for someone in network.users if paths.get(someone, 0) > 0)
+    rankings = PrecomputedRankings(db, graph, sweep_seconds=0.01)
+    await rankings.refresh(user)
+    await _sql(db, "UPDATE precomputed_rankings SET stale_at = now() WHERE user_id = $1", user)
+    asked = 0
+    looked = asyncio.Event()
+
+    def not_leading() -> bool:
+        nonlocal asked
+        asked += 1
+        if asked >= 10:  # the sweep and the passes have looked several times each
+            looked.set()
+        return False
+
+    rankings.active = not_leading
+    running = asyncio.create_task(rankings.run())
+    try:
+        await asyncio.wait_for(looked.wait(), 30)
+    finally:
+        running.cancel()
+    stored = await _stored(db, user, "people")
+    assert stored is not None and stored["stale_at"] is not None  # nothing was swept
+
+    rankings.active = lambda: True
+    assert await rankings.sweep(limit=10_000) >= 1

@@ -36,6 +36,7 @@ def metered(settings: Settings, falkordb_url: str) -> Settings:
         ws_send_buffer_bytes=LIMIT,
         ws_ping_seconds=120.0,  # the cut comes from the buffer bound
         ws_message_rate="500/second",
+        popular_videos_cache_seconds=0,  # every recommendations request reads the graph
     )
 
 
@@ -114,8 +115,9 @@ async def test_traffic_moves_the_series(
     miss.positions[channel] = protocol.Recover("no-such-epoch", 1)
     assert not (await miss.subscribe(channel, recover=True)).recovered
 
-    suggested = await api.get("/me/suggestions/people", headers=author.headers)
-    assert suggested.status_code == 200, suggested.text
+    # The author follows nobody: popular videos, read from the graph (no stored ranking to use).
+    recommended = await api.get("/me/recommendations/videos", headers=author.headers)
+    assert recommended.status_code == 200, recommended.text
 
     after = await scrape(api)
 

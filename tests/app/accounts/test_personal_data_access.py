@@ -5,22 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import asyncpg
 from litestar.testing import AsyncTestClient
 
 from core.settings import Settings
-from tests.users import person, register
-
-
-async def accesses(settings: Settings, subject: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
-    connection = await asyncpg.connect(settings.identity_database_url)
-    try:
-        rows = await connection.fetch(
-            "SELECT admin_id, action FROM personal_data_access WHERE subject_id = $1 ORDER BY id", subject
-        )
-    finally:
-        await connection.close()
-    return [(r["admin_id"], r["action"]) for r in rows]
+from tests.users import access_log, person, register
 
 
 async def test_an_admins_read_of_personal_data_is_logged(
@@ -34,9 +22,9 @@ async def test_an_admins_read_of_personal_data_is_logged(
     assert refused.status_code == 403 and refused.json()["error"] == "forbidden_role"
     missing = await client.get(f"/users/{uuid.uuid4()}/personal-data", headers=admin.headers)
     assert missing.status_code == 404
-    assert await accesses(settings, subject_id) == []
+    assert await access_log(settings, subject_id) == []
 
     read = await client.get(f"/users/{subject_id}/personal-data", headers=admin.headers)
     assert read.status_code == 200, read.text
     assert read.json()["email"] == subject["email"] and read.json()["birth_date"] == "1990-01-01"
-    assert await accesses(settings, subject_id) == [(admin.id, "read")]
+    assert await access_log(settings, subject_id) == [(admin.id, "read")]

@@ -27,7 +27,7 @@ from support.processes import settings_env
 from tests.app.privacy.conftest import relayed, run_jobs
 from tests.app.privacy.seeding import PASSWORD, Seeded, seed, signed_up
 from tests.app.video_helpers import watching
-from tests.users import Person, login, person
+from tests.users import Person, access_log, login, person
 
 Client = AsyncTestClient[Any]
 
@@ -354,18 +354,6 @@ async def test_signing_in_during_the_grace_period_cancels_the_erasure(
         assert me["email"] == user.email
         listed = (await api.get(f"/comments/{user.answered_comment}")).json()
         assert listed["body"] == user.comments[0]
-
-
-async def access_log(settings: Settings, subject: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
-    """The personal-data access log's entries about ``subject``: (admin, action), oldest first."""
-    connection = await asyncpg.connect(settings.identity_database_url)
-    try:
-        rows = await connection.fetch(
-            "SELECT admin_id, action FROM personal_data_access WHERE subject_id = $1 ORDER BY id", subject
-        )
-    finally:
-        await connection.close()
-    return [(row["admin_id"], row["action"]) for row in rows]
 
 
 async def test_an_admin_erases_a_user_now_and_it_is_audited(

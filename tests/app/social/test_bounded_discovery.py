@@ -594,13 +594,19 @@ async def test_a_ranking_marked_stale_while_it_is_computed_stays_stale(network: 
     assert (await _stored(db, user, "people") or {})["stale_at"] is None
 
 
+async def _a_stale_ranking(db: Database, graph: Graph) -> uuid.UUID:
+    """A user who follows someone, with their rankings stored, then marked stale."""
+    paths = await _paths(db)
+    user = next(someone for someone in sorted(paths) if paths[someone] > 0)
+    await PrecomputedRankings(db, graph).refresh(user)
+    await _sql(db, "UPDATE precomputed_rankings SET stale_at = clock_timestamp() WHERE user_id = $1", user)
+    return user
+
+
 async def test_the_sweep_goes_on_after_a_failure(network: Network) -> None:
     """A failed turn (here the graph raising something unexpected) is logged and tried again."""
     db, graph = network.db, network.graph
-    paths = await _paths(db)
-    user = next(someone for someone in network.users if paths.get(someone, 0) > 0)
-    await PrecomputedRankings(db, graph).refresh(user)
-    await _sql(db, "UPDATE precomputed_rankings SET stale_at = now() WHERE user_id = $1", user)
+    user = await _a_stale_ranking(db, graph)
     failures = 0
 
     async def fail_once() -> None:
@@ -633,11 +639,8 @@ async def test_the_sweep_goes_on_after_a_failure(network: Network) -> None:
 async def test_the_jobs_work_only_while_active(network: Network) -> None:
     """Of many processes with the jobs on, the one whose outbox relay leads works (``active``)."""
     db, graph = network.db, network.graph
-    paths = await _paths(db)
-    user = next(someone for someone in network.users if paths.get(someone, 0) > 0)
+    user = await _a_stale_ranking(db, graph)
     rankings = PrecomputedRankings(db, graph, sweep_seconds=0.01)
-    await rankings.refresh(user)
-    await _sql(db, "UPDATE precomputed_rankings SET stale_at = now() WHERE user_id = $1", user)
     asked = 0
     looked = asyncio.Event()
 

@@ -360,7 +360,7 @@ async def graph_command(settings: Settings, action: str) -> int:
             return 0
         if action == "precompute":
             passed = await PrecomputedRankings(
-                db, graph, heavy_paths=settings.rankings_above_paths
+                db, graph, above_paths=settings.rankings_above_paths
             ).refresh_all()
             print(msgspec.json.encode(passed).decode())
             return 0

@@ -181,7 +181,7 @@ def create_app(settings: Settings) -> Litestar:
         rankings = PrecomputedRankings(
             main,
             graph,
-            heavy_paths=settings.rankings_above_paths,
+            above_paths=settings.rankings_above_paths,
             refresh_seconds=settings.rankings_refresh_seconds,
         )
         relay_handlers["@graph"] = projecting_handler(Projector(main, graph), rankings)

@@ -168,14 +168,14 @@ class PrecomputedRankings:
         db: Database,
         graph: Graph,
         *,
-        heavy_paths: int = STORE_ABOVE_PATHS,
+        above_paths: int = STORE_ABOVE_PATHS,
         refresh_seconds: float = 3600.0,
         sweep_seconds: float = SWEEP_SECONDS,
         clock: Any = time.time,
     ) -> None:
         self._db = db
         self._graph = graph
-        self.heavy_paths = heavy_paths  # users with more paths than this have rankings stored
+        self.above_paths = above_paths  # users with more paths than this have rankings stored
         self.refresh_seconds = refresh_seconds
         self.sweep_seconds = sweep_seconds
         self._clock = clock
@@ -209,11 +209,11 @@ class PrecomputedRankings:
         stored: list[Kind] = []
         personal, withdrawn = await consent_of(self._db, user_id)
         for kind in ("people", "videos"):
-            heavy = personal and await self._db.fetch(
-                paths_sql(kind, one_user=True), user_id, self.heavy_paths
+            counted = personal and await self._db.fetch(
+                paths_sql(kind, one_user=True), user_id, self.above_paths
             )
-            if heavy:
-                await self._store(user_id, kind, withdrawn, int(heavy[0]["paths"]))
+            if counted:
+                await self._store(user_id, kind, withdrawn, int(counted[0]["paths"]))
                 stored.append(kind)
             else:
                 await self._db.fetch(
@@ -246,16 +246,17 @@ class PrecomputedRankings:
     async def refresh_all(
         self, users: list[uuid.UUID] | None = None, *, older_than: float | None = None
     ) -> PassReport:
-        """One full pass: every heavy user's rankings computed (only ``users``' among them, if
-        given; only those missing or computed more than ``older_than`` seconds ago, if given), and
-        the rows of users no longer heavy (or who withdrew personalization) dropped."""
+        """One full pass: the rankings of every user with more paths than ``above_paths`` computed
+        (only ``users``' among them, if given; only those missing or computed more than
+        ``older_than`` seconds ago, if given), and the rows of the others (or of users who withdrew
+        personalization) dropped."""
         started = time.perf_counter()
         computed = dropped = 0
         wanted = set(users) if users is not None else None
         for kind in ("people", "videos"):
-            heavy = {
+            stored = {
                 row["user_id"]: int(row["paths"])
-                for row in await self._db.fetch(paths_sql(kind, one_user=False), self.heavy_paths)
+                for row in await self._db.fetch(paths_sql(kind, one_user=False), self.above_paths)
             }
             fresh: set[uuid.UUID] = set()
             if older_than is not None:
@@ -266,7 +267,7 @@ class PrecomputedRankings:
                     older_than,
                 )
                 fresh = {row["user_id"] for row in rows}
-            for user_id, paths in heavy.items():
+            for user_id, paths in stored.items():
                 if (wanted is not None and user_id not in wanted) or user_id in fresh:
                     continue
                 _, withdrawn = await consent_of(self._db, user_id)
@@ -276,7 +277,7 @@ class PrecomputedRankings:
                 rows = await self._db.fetch(
                     "DELETE FROM precomputed_rankings WHERE kind = {} AND NOT user_id = ANY({}) RETURNING 1",
                     kind,
-                    list(heavy),
+                    list(stored),
                 )
                 dropped += len(rows)
         return PassReport(computed, dropped, time.perf_counter() - started)

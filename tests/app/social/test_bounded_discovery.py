@@ -32,6 +32,7 @@ from app.social.recommendations import GOOD_STARS, TRENDING_DAYS, VideoRecommend
 from app.social.suggestions import PeopleSuggestions
 from app.videos.service import VideoService
 from core.db import Database
+from core.errors import ServiceUnavailable
 from core.tokens import Principal
 from graph import queries
 from graph.base import Graph
@@ -315,7 +316,7 @@ async def test_heavy_users_get_the_exact_rankings_precomputed_and_served(network
     db, graph = network.db, network.graph
     now = time.time()
     threshold = 12  # low, so that enough users are heavy for video picks too
-    rankings = PrecomputedRankings(db, graph, heavy_paths=threshold, clock=lambda: now)
+    rankings = PrecomputedRankings(db, graph, above_paths=threshold, clock=lambda: now)
     paths = await _paths(db)
     heavy = [user for user in network.users if paths.get(user, 0) > threshold]
     light = [user for user in network.users if 0 < paths.get(user, 0) <= threshold]
@@ -357,7 +358,7 @@ async def test_a_withdrawal_and_an_own_follow_apply_at_once_to_a_precomputed_ran
     network: Network,
 ) -> None:
     db, graph = network.db, network.graph
-    rankings = PrecomputedRankings(db, graph, heavy_paths=BUDGET)
+    rankings = PrecomputedRankings(db, graph, above_paths=BUDGET)
     paths = await _paths(db)
     user = max(network.users, key=lambda someone: paths.get(someone, 0))
     await rankings.refresh(user)
@@ -399,10 +400,10 @@ async def test_a_withdrawal_and_an_own_follow_apply_at_once_to_a_precomputed_ran
 
 async def test_users_no_longer_heavy_lose_their_stored_rankings(network: Network) -> None:
     db, graph = network.db, network.graph
-    await PrecomputedRankings(db, graph, heavy_paths=BUDGET).refresh_all()
+    await PrecomputedRankings(db, graph, above_paths=BUDGET).refresh_all()
     stored = len(await _sql(db, "SELECT 1 FROM precomputed_rankings"))
     assert stored > 0
-    report = await PrecomputedRankings(db, graph, heavy_paths=10**9).refresh_all()
+    report = await PrecomputedRankings(db, graph, above_paths=10**9).refresh_all()
     assert (report.users, report.dropped) == (0, stored)
     assert not await _sql(db, "SELECT 1 FROM precomputed_rankings")
     # The services still answer everyone, live, bounded.
@@ -459,7 +460,7 @@ async def test_everyone_who_follows_someone_gets_the_exact_rankings_stored(netwo
     # Nobody followed: nothing to rank, and the graph is not asked (this service has none to ask).
     loner = next(user for user in network.users if user not in following)
     no_graph = PeopleSuggestions(db, graph=None, cache_seconds=0)
-    with pytest.raises(Exception, match="no graph database"):  # a server without a graph: 503
+    with pytest.raises(ServiceUnavailable, match="no graph database"):  # a server without a graph: 503
         await no_graph.suggest(Principal(id=loner, handle="h", role="viewer"), 10)
     counted = _CountingGraph(graph)
     assert (
